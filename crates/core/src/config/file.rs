@@ -1,0 +1,265 @@
+//! Reading `plugins.toml` / `.json` / `.yaml` / `.yml` into a [`RegistryConfig`].
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::HttpOptions;
+
+/// The whole config file: `providers[]` plus an optional `oci` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// The provider plugins, in load order.
+    #[serde(default)]
+    pub providers: Vec<ProviderEntry>,
+    /// OCI distribution settings (accepted; OCI loading is not supported yet).
+    #[serde(default)]
+    pub oci: Option<Value>,
+}
+
+/// One provider plugin: `{name, path, config}` plus host-side settings for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    /// Unique name the application uses for this provider.
+    pub name: String,
+    /// The plugin file (relative paths resolve against the config file's folder).
+    pub path: String,
+    /// Static config handed to the plugin (merged with the API key and builder fields).
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    /// Connect timeout of this provider's HTTP requests, in milliseconds.
+    #[serde(default)]
+    pub connect_timeout_ms: Option<u64>,
+    /// Whole-request timeout of this provider's HTTP requests, in milliseconds.
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// Largest HTTP response body accepted, in bytes.
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
+}
+
+/// Where a plugin comes from, decided by its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginLocation {
+    /// A native shared library on disk.
+    Native(PathBuf),
+    /// A Wasm module on disk.
+    Wasm(PathBuf),
+    /// A remote reference (`oci://`, `https://`), not supported yet.
+    Remote(String),
+}
+
+impl ProviderEntry {
+    /// Resolves the entry's path against `base_dir`. A native path without an extension gets the
+    /// platform's shared-library extension if the bare path does not exist (`plugins/openai` →
+    /// `plugins/openai.so` on Linux), so one config works on every platform.
+    pub fn location(&self, base_dir: &Path) -> PluginLocation {
+        let raw = self.path.as_str();
+        if raw.starts_with("oci://") || raw.starts_with("https://") || raw.starts_with("http://") {
+            return PluginLocation::Remote(raw.to_string());
+        }
+        let path = base_dir.join(raw);
+        if path.extension().is_some_and(|ext| ext == "wasm") {
+            return PluginLocation::Wasm(path);
+        }
+        if !path.exists() && path.extension().is_none() {
+            let with_ext = path.with_extension(std::env::consts::DLL_EXTENSION);
+            if with_ext.exists() {
+                return PluginLocation::Native(with_ext);
+            }
+        }
+        PluginLocation::Native(path)
+    }
+
+    /// The HTTP settings for this provider, defaults filled in.
+    pub fn http_options(&self) -> HttpOptions {
+        let defaults = HttpOptions::default();
+        HttpOptions {
+            connect_timeout: self.connect_timeout_ms.map(Duration::from_millis).unwrap_or(defaults.connect_timeout),
+            request_timeout: self.request_timeout_ms.map(Duration::from_millis).or(defaults.request_timeout),
+            max_response_bytes: self.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+        }
+    }
+}
+
+/// The formats a config file can be in, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Toml,
+    Json,
+    Yaml,
+}
+
+impl RegistryConfig {
+    /// Reads and checks a config file; the format follows the extension.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let format = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("toml") => Format::Toml,
+            Some("json") => Format::Json,
+            Some("yaml" | "yml") => Format::Yaml,
+            other => {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!(
+                        "unknown config format {:?}: use .toml, .json, .yaml or .yml",
+                        other.unwrap_or("(no extension)")
+                    ),
+                )
+                .with_path(path));
+            }
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            ModelportError::new(ErrorCode::ConfigInvalid, "cannot read the config file").with_path(path).with_cause(err)
+        })?;
+        Self::parse(&text, format).map_err(|err| err.with_path(path))
+    }
+
+    fn parse(text: &str, format: Format) -> Result<Self> {
+        let config: Self = match format {
+            Format::Toml => toml::from_str(text).map_err(|err| {
+                let (line, column) = err.span().map(|span| line_column(text, span.start)).unzip();
+                syntax_error(err.message(), line, column)
+            })?,
+            Format::Json => serde_json::from_str(text)
+                .map_err(|err| syntax_error(&err.to_string(), Some(err.line()), Some(err.column())))?,
+            Format::Yaml => serde_yaml_ng::from_str(text).map_err(|err| {
+                let location = err.location();
+                syntax_error(&err.to_string(), location.as_ref().map(|l| l.line()), location.map(|l| l.column()))
+            })?,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Parses the JSON form (as `PluginRegistry.fromConfig` receives it) and checks it.
+    pub fn from_value(value: Value) -> Result<Self> {
+        let config: Self = serde_json::from_value(value)
+            .map_err(|err| ModelportError::new(ErrorCode::ConfigInvalid, err.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Names must be present and unique, paths present.
+    fn check(&self) -> Result<()> {
+        let mut seen = HashSet::new();
+        for (index, entry) in self.providers.iter().enumerate() {
+            if entry.name.trim().is_empty() {
+                return Err(ModelportError::new(ErrorCode::ConfigInvalid, format!("providers[{index}].name is empty")));
+            }
+            if entry.path.trim().is_empty() {
+                return Err(ModelportError::new(ErrorCode::ConfigInvalid, format!("providers[{index}].path is empty"))
+                    .with_plugin(&entry.name));
+            }
+            if !seen.insert(entry.name.as_str()) {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("provider name '{}' is used twice (again at providers[{index}])", entry.name),
+                )
+                .with_plugin(&entry.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn syntax_error(message: &str, line: Option<usize>, column: Option<usize>) -> ModelportError {
+    let mut err = ModelportError::new(ErrorCode::ConfigInvalid, message.trim().to_string());
+    err.line = line;
+    err.column = column;
+    err
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+[[providers]]
+name = "openai"
+path = "plugins/openai"
+request_timeout_ms = 5000
+[providers.config]
+model = "gpt-4o-mini"
+temperature = 0.2
+"#;
+
+    #[test]
+    fn the_three_formats_read_the_same() {
+        let toml = RegistryConfig::parse(TOML, Format::Toml).unwrap();
+        let json = RegistryConfig::parse(
+            r#"{"providers":[{"name":"openai","path":"plugins/openai","request_timeout_ms":5000,
+                "config":{"model":"gpt-4o-mini","temperature":0.2}}]}"#,
+            Format::Json,
+        )
+        .unwrap();
+        let yaml = RegistryConfig::parse(
+            "providers:\n  - name: openai\n    path: plugins/openai\n    request_timeout_ms: 5000\n    config:\n      model: gpt-4o-mini\n      temperature: 0.2\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        for config in [&toml, &json, &yaml] {
+            assert_eq!(config.providers.len(), 1);
+            assert_eq!(config.providers[0].name, "openai");
+            assert_eq!(config.providers[0].config["model"], "gpt-4o-mini");
+            assert_eq!(config.providers[0].config["temperature"], 0.2);
+            assert_eq!(config.providers[0].http_options().request_timeout, Some(Duration::from_millis(5000)));
+        }
+    }
+
+    #[test]
+    fn toml_syntax_errors_carry_line_and_column() {
+        let err = RegistryConfig::parse("[[providers]]\nname = \"a\"\npath = \n", Format::Toml).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ConfigInvalid);
+        assert_eq!(err.line, Some(3));
+        assert!(err.column.is_some());
+    }
+
+    #[test]
+    fn json_and_yaml_syntax_errors_carry_line_and_column() {
+        let err = RegistryConfig::parse("{\n  \"providers\": [,]\n}", Format::Json).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(17)));
+        let err = RegistryConfig::parse("providers:\n  - name: a\n   path: [\n", Format::Yaml).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ConfigInvalid);
+        assert!(err.line.is_some());
+    }
+
+    #[test]
+    fn duplicate_names_and_unknown_keys_are_refused() {
+        let dup = "[[providers]]\nname='a'\npath='x'\n[[providers]]\nname='a'\npath='y'\n";
+        let err = RegistryConfig::parse(dup, Format::Toml).unwrap_err();
+        assert!(err.message.contains("used twice"), "{err}");
+        let typo = "[[providers]]\nname='a'\npath='x'\nconfgi={}\n";
+        let err = RegistryConfig::parse(typo, Format::Toml).unwrap_err();
+        assert!(err.message.contains("confgi"), "{err}");
+        assert_eq!(err.line, Some(4));
+    }
+
+    #[test]
+    fn locations_by_path() {
+        let entry = |path: &str| ProviderEntry {
+            name: "p".into(),
+            path: path.into(),
+            config: Map::new(),
+            connect_timeout_ms: None,
+            request_timeout_ms: None,
+            max_response_bytes: None,
+        };
+        let base = Path::new("/cfg");
+        assert_eq!(entry("oci://ghcr.io/x:1").location(base), PluginLocation::Remote("oci://ghcr.io/x:1".into()));
+        assert_eq!(entry("a/b.wasm").location(base), PluginLocation::Wasm("/cfg/a/b.wasm".into()));
+        assert_eq!(entry("/abs/lib.so").location(base), PluginLocation::Native("/abs/lib.so".into()));
+    }
+}

@@ -1,0 +1,194 @@
+//! `ModelportError`: every failure, with a stable code and the context to act on it.
+use std::fmt;
+
+use modelport_plugin::panic_guard::PluginPanic;
+use modelport_plugin::{PluginError, PluginErrorKind};
+use serde::Serialize;
+
+/// Stable error codes, shared with the TypeScript `ModelportError.code`. Extend, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ConfigInvalid,
+    ConfigSchemaViolation,
+    PluginNotFound,
+    PluginLoadFailed,
+    AbiMismatch,
+    PluginPanicked,
+    PluginTrapped,
+    PluginTimeout,
+    PluginOutOfMemory,
+    HostNotAllowed,
+    HttpStatus,
+    RateLimited,
+    Auth,
+    Transport,
+    ParseError,
+    ProviderError,
+    Aborted,
+    Unsupported,
+    /// The caller's input (messages, tools, options) is malformed.
+    InvalidRequest,
+    /// An HTTP request took longer than its configured timeout.
+    Timeout,
+    /// An HTTP response was larger than the configured cap.
+    ResponseTooLarge,
+}
+
+impl ErrorCode {
+    /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    }
+}
+
+/// A failure anywhere in modelport. Serialized (camelCase) to build the TypeScript error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelportError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// What happened, for people.
+    pub message: String,
+    /// The plugin involved, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The file involved (config file or plugin library), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// JSON Pointer into the offending config, for schema violations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// 1-based line in `path`, for config syntax errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column in `path`, for config syntax errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// HTTP status behind the failure, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// How long the provider asked to wait before retrying, if it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The underlying causes, outermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+}
+
+/// modelport's result type.
+pub type Result<T, E = ModelportError> = std::result::Result<T, E>;
+
+impl ModelportError {
+    /// An error with `code` and `message` and no context yet.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            plugin: None,
+            path: None,
+            json_path: None,
+            line: None,
+            column: None,
+            status: None,
+            retry_after_ms: None,
+            causes: Vec::new(),
+        }
+    }
+
+    /// Names the plugin involved (kept if already set).
+    pub fn with_plugin(mut self, plugin: impl Into<String>) -> Self {
+        self.plugin.get_or_insert_with(|| plugin.into());
+        self
+    }
+
+    /// Names the file involved (kept if already set).
+    pub fn with_path(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.path.get_or_insert_with(|| path.as_ref().display().to_string());
+        self
+    }
+
+    /// Adds an underlying cause.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.causes.push(cause.to_string());
+        self
+    }
+
+    /// A panic caught inside plugin code during `operation`.
+    pub fn plugin_panicked(plugin: &str, operation: &str, panic: PluginPanic) -> Self {
+        Self::new(ErrorCode::PluginPanicked, format!("plugin panicked in {operation}: {panic}")).with_plugin(plugin)
+    }
+
+    /// The call was cancelled (by an abort or by closing the registry).
+    pub fn aborted(reason: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Aborted, reason)
+    }
+
+    /// An error a plugin reported, mapped to a code by its kind.
+    pub fn from_plugin_error(plugin: &str, err: PluginError) -> Self {
+        let code = match err.kind {
+            PluginErrorKind::RateLimited => ErrorCode::RateLimited,
+            PluginErrorKind::AuthError => ErrorCode::Auth,
+            PluginErrorKind::InvalidRequest => ErrorCode::InvalidRequest,
+            PluginErrorKind::ParseError => ErrorCode::ParseError,
+            PluginErrorKind::Unsupported => ErrorCode::Unsupported,
+            PluginErrorKind::HttpError => ErrorCode::HttpStatus,
+            PluginErrorKind::ProviderError | PluginErrorKind::Other => ErrorCode::ProviderError,
+        };
+        let mut error = Self::new(code, err.message).with_plugin(plugin);
+        error.status = err.status;
+        error.retry_after_ms = err.retry_after_ms;
+        error
+    }
+}
+
+impl fmt::Display for ModelportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.code.as_str())?;
+        if let Some(plugin) = &self.plugin {
+            write!(f, "plugin '{plugin}': ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(path) = &self.path {
+            write!(f, " ({path}")?;
+            if let (Some(line), Some(column)) = (self.line, self.column) {
+                write!(f, ":{line}:{column}")?;
+            }
+            f.write_str(")")?;
+        }
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ModelportError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_screaming_snake_case() {
+        assert_eq!(ErrorCode::PluginLoadFailed.as_str(), "PLUGIN_LOAD_FAILED");
+        assert_eq!(ErrorCode::Auth.as_str(), "AUTH");
+    }
+
+    #[test]
+    fn display_names_plugin_path_and_position() {
+        let mut err = ModelportError::new(ErrorCode::ConfigInvalid, "expected a table")
+            .with_plugin("openai")
+            .with_path("/etc/plugins.toml");
+        err.line = Some(3);
+        err.column = Some(7);
+        assert_eq!(err.to_string(), "CONFIG_INVALID: plugin 'openai': expected a table (/etc/plugins.toml:3:7)");
+    }
+
+    #[test]
+    fn plugin_error_kinds_map_to_codes() {
+        let err = ModelportError::from_plugin_error("p", PluginError::new(PluginErrorKind::RateLimited, "slow down"));
+        assert_eq!(err.code, ErrorCode::RateLimited);
+        assert_eq!(err.plugin.as_deref(), Some("p"));
+    }
+}

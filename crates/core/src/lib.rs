@@ -1,0 +1,19 @@
+//! # modelport-core
+//!
+//! The pure-Rust core of modelport (no Node-API here): config files, the plugin registry, the
+//! native plugin loader and the HTTP engine every plugin's requests go through.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod native;
+pub mod plugin;
+pub mod provider;
+pub mod registry;
+
+pub use config::{ProviderEntry, RegistryConfig};
+pub use error::{ErrorCode, ModelportError, Result};
+pub use modelport_plugin as sdk;
+pub use plugin::{LoadedPlugin, PluginInfo, PluginKind};
+pub use provider::Provider;
+pub use registry::{LoadReport, Registry};

@@ -1,0 +1,173 @@
+//! `LoadedPlugin`: a plugin file loaded and checked, ready to build providers from.
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{ConfigSchema, PluginLocation, ProviderEntry, merge_config};
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::{HttpEngine, HttpOptions, classify_status};
+use crate::native::{NativeFactory, NativeLibrary, unguard, unguard_value};
+use crate::provider::Backend;
+
+/// How a plugin is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    /// A shared library, loaded in-process with dlopen.
+    Native,
+    /// A Wasm module, run in the Extism sandbox.
+    Wasm,
+}
+
+/// What `registry.list()` tells about a loaded plugin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginInfo {
+    /// The name from the config file.
+    pub name: String,
+    /// How it is run.
+    pub kind: PluginKind,
+    /// The file it was loaded from.
+    pub path: String,
+    /// The plugin's own version, when it declares one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The provider name the plugin reports (e.g. `"openai"`).
+    pub provider: String,
+    /// The environment variable its API key is read from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_name: Option<String>,
+    /// Whether the host performs its HTTP (`true`) or the plugin works by itself.
+    pub host_http: bool,
+}
+
+/// A loaded plugin. Field order matters: the factory (plugin code) drops before the library.
+pub struct LoadedPlugin {
+    factory: NativeFactory,
+    info: PluginInfo,
+    schema: ConfigSchema,
+    static_config: Map<String, Value>,
+    http: HttpOptions,
+    library: Arc<NativeLibrary>,
+}
+
+impl LoadedPlugin {
+    /// Loads the plugin `entry` names; relative paths resolve against `base_dir`. Blocking.
+    pub fn load(entry: &ProviderEntry, base_dir: &Path) -> Result<Self> {
+        let name = entry.name.as_str();
+        let path = match entry.location(base_dir) {
+            PluginLocation::Native(path) => path,
+            PluginLocation::Wasm(path) => {
+                return Err(ModelportError::new(ErrorCode::Unsupported, "Wasm plugins are not supported yet")
+                    .with_plugin(name)
+                    .with_path(path));
+            }
+            PluginLocation::Remote(reference) => {
+                return Err(ModelportError::new(
+                    ErrorCode::Unsupported,
+                    format!("loading plugins from {reference} (OCI or HTTPS) is not supported yet; use a local file"),
+                )
+                .with_plugin(name));
+            }
+        };
+        let (library, factory) = NativeLibrary::open(name, &path)?;
+        let with_context = |err: ModelportError| err.with_plugin(name).with_path(&path);
+        let (provider, api_key_name, schema_text, host_http) = match &factory {
+            NativeFactory::Http(f) => (
+                unguard_value(name, "name", f.name()),
+                unguard_value(name, "api_key_name", f.api_key_name()),
+                unguard_value(name, "config_schema", f.config_schema()),
+                true,
+            ),
+            NativeFactory::Async(f) => (
+                unguard_value(name, "name", f.name()),
+                unguard_value(name, "api_key_name", f.api_key_name()),
+                unguard_value(name, "config_schema", f.config_schema()),
+                false,
+            ),
+        };
+        let schema = ConfigSchema::compile(&schema_text.map_err(with_context)?).map_err(with_context)?;
+        let info = PluginInfo {
+            name: name.to_string(),
+            kind: PluginKind::Native,
+            path: path.display().to_string(),
+            version: library.plugin_version().map(String::from),
+            provider: provider.map_err(with_context)?,
+            api_key_name: api_key_name.map_err(with_context)?.filter(|n| !n.is_empty()),
+            host_http,
+        };
+        Ok(Self { factory, info, schema, static_config: entry.config.clone(), http: entry.http_options(), library })
+    }
+
+    /// What `registry.list()` shows for it.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Its config schema.
+    pub fn schema(&self) -> &ConfigSchema {
+        &self.schema
+    }
+
+    /// Its HTTP settings.
+    pub fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    /// The library it came from.
+    pub fn library(&self) -> &Arc<NativeLibrary> {
+        &self.library
+    }
+
+    /// Merges static config, the API key from its env var and `overrides`, then validates the
+    /// result against the plugin's schema — before any plugin code sees it.
+    pub fn config_for(&self, overrides: &Map<String, Value>) -> Result<Map<String, Value>> {
+        let merged = merge_config(
+            &self.static_config,
+            self.info.api_key_name.as_deref(),
+            |var| std::env::var(var).ok(),
+            overrides,
+        );
+        self.validate(merged)
+    }
+
+    /// Validates a complete config against the schema.
+    pub fn validate(&self, config: Map<String, Value>) -> Result<Map<String, Value>> {
+        let value = Value::Object(config);
+        self.schema.validate(&value).map_err(|err| err.with_plugin(&self.info.name))?;
+        let Value::Object(config) = value else { unreachable!("built from a map") };
+        Ok(config)
+    }
+
+    /// Calls the plugin's `from_config` with a validated config.
+    pub(crate) fn instantiate(&self, config: &Map<String, Value>) -> Result<Backend> {
+        let name = &self.info.name;
+        let text = Value::Object(config.clone()).to_string();
+        match &self.factory {
+            NativeFactory::Http(f) => unguard(name, "from_config", f.from_config(&text)).map(Backend::Http),
+            NativeFactory::Async(f) => unguard(name, "from_config", f.from_config(&text)).map(Backend::Async),
+        }
+    }
+
+    /// Lists the models available under `config` (static list, host HTTP, or the plugin itself).
+    pub async fn list_models(&self, engine: &HttpEngine, config: &Map<String, Value>) -> Result<Vec<String>> {
+        let name = self.info.name.as_str();
+        let text = Value::Object(config.clone()).to_string();
+        match &self.factory {
+            NativeFactory::Http(f) => {
+                if let Some(models) = unguard_value(name, "list_models_static", f.list_models_static(&text))? {
+                    return Ok(models);
+                }
+                let request = unguard(name, "list_models_request", f.list_models_request(&text))?;
+                let response = engine.execute(request, &self.http).await.map_err(|e| e.with_plugin(name))?;
+                if !response.status().is_success() {
+                    return Err(classify_status(&response).with_plugin(name));
+                }
+                unguard(name, "parse_list_models", f.parse_list_models(response))
+            }
+            NativeFactory::Async(f) => unguard(name, "list_models", f.list_models(&text).await),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! `Registry`: the configured plugins, loaded on demand, and the providers built from them.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{PluginLocation, ProviderEntry, RegistryConfig};
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::HttpEngine;
+use crate::plugin::{LoadedPlugin, PluginInfo, PluginKind};
+use crate::provider::Provider;
+
+/// The outcome of loading one plugin, as `loadAll()` reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    /// The plugin's config name.
+    pub name: String,
+    /// How it is (or would be) run; `None` for remote references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PluginKind>,
+    /// The resolved path or reference.
+    pub path: String,
+    /// Whether it loaded.
+    pub ok: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ModelportError>,
+}
+
+/// A set of configured plugins. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<RegistryInner>,
+}
+
+struct RegistryInner {
+    entries: Vec<ProviderEntry>,
+    base_dir: PathBuf,
+    loaded: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
+    /// Serialises loads so one file is never opened twice at once for one name.
+    load_lock: tokio::sync::Mutex<()>,
+    engine: HttpEngine,
+    shutdown: CancellationToken,
+}
+
+impl Registry {
+    /// Reads a config file; relative plugin paths resolve against its folder.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let config = RegistryConfig::from_file(path)?;
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let base_dir = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Self::from_config(config, base_dir))
+    }
+
+    /// Uses an in-memory config; relative plugin paths resolve against `base_dir`.
+    pub fn from_config(config: RegistryConfig, base_dir: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(RegistryInner {
+                entries: config.providers,
+                base_dir,
+                loaded: Mutex::new(HashMap::new()),
+                load_lock: tokio::sync::Mutex::new(()),
+                engine: HttpEngine::new(),
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    fn entry(&self, name: &str) -> Result<&ProviderEntry> {
+        self.inner.entries.iter().find(|entry| entry.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.inner.entries.iter().map(|e| e.name.as_str()).collect();
+            ModelportError::new(
+                ErrorCode::PluginNotFound,
+                format!("no provider named '{name}' in the config (configured: {})", known.join(", ")),
+            )
+            .with_plugin(name)
+        })
+    }
+
+    fn loaded(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(ModelportError::aborted("the registry was closed"));
+        }
+        Ok(())
+    }
+
+    /// Loads one plugin (once; later calls return the loaded one).
+    pub async fn load(&self, name: &str) -> Result<Arc<LoadedPlugin>> {
+        self.check_open()?;
+        let entry = self.entry(name)?.clone();
+        if let Some(plugin) = self.loaded(name) {
+            return Ok(plugin);
+        }
+        let _guard = self.inner.load_lock.lock().await;
+        if let Some(plugin) = self.loaded(name) {
+            return Ok(plugin);
+        }
+        let base_dir = self.inner.base_dir.clone();
+        let plugin = tokio::task::spawn_blocking(move || LoadedPlugin::load(&entry, &base_dir))
+            .await
+            .map_err(|err| ModelportError::new(ErrorCode::PluginLoadFailed, "the loading task failed").with_cause(err))??;
+        let plugin = Arc::new(plugin);
+        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Loads every configured plugin; one failure does not stop the others.
+    pub async fn load_all(&self) -> Vec<LoadReport> {
+        let mut reports = Vec::with_capacity(self.inner.entries.len());
+        for entry in &self.inner.entries {
+            let (kind, path) = match entry.location(&self.inner.base_dir) {
+                PluginLocation::Native(path) => (Some(PluginKind::Native), path.display().to_string()),
+                PluginLocation::Wasm(path) => (Some(PluginKind::Wasm), path.display().to_string()),
+                PluginLocation::Remote(reference) => (None, reference),
+            };
+            let outcome = self.load(&entry.name).await;
+            reports.push(LoadReport {
+                name: entry.name.clone(),
+                kind,
+                path,
+                ok: outcome.is_ok(),
+                error: outcome.err(),
+            });
+        }
+        reports
+    }
+
+    /// The loaded plugins, in config order.
+    pub fn list(&self) -> Vec<PluginInfo> {
+        self.inner.entries.iter().filter_map(|e| self.loaded(&e.name)).map(|p| p.info().clone()).collect()
+    }
+
+    /// A loaded plugin's config JSON Schema.
+    pub fn config_schema(&self, name: &str) -> Result<Value> {
+        self.entry(name)?;
+        let plugin = self.loaded(name).ok_or_else(|| {
+            ModelportError::new(ErrorCode::PluginNotFound, format!("provider '{name}' is not loaded; call loadAll() first"))
+                .with_plugin(name)
+        })?;
+        Ok(plugin.schema().schema().clone())
+    }
+
+    /// The models a provider offers, with its config merged with `overrides`.
+    pub async fn list_models(&self, name: &str, overrides: &Map<String, Value>) -> Result<Vec<String>> {
+        let plugin = self.load(name).await?;
+        let config = plugin.config_for(overrides)?;
+        let work = plugin.list_models(&self.inner.engine, &config);
+        tokio::select! {
+            biased;
+            _ = self.inner.shutdown.cancelled() => Err(ModelportError::aborted("the registry was closed").with_plugin(name)),
+            result = work => result,
+        }
+    }
+
+    /// Builds a provider: static config → API key from env → `overrides` → schema check → `from_config`.
+    pub async fn build(&self, name: &str, overrides: &Map<String, Value>) -> Result<Provider> {
+        let plugin = self.load(name).await?;
+        let config = plugin.config_for(overrides)?;
+        Provider::new(plugin, config, self.inner.engine.clone(), self.inner.shutdown.clone())
+    }
+
+    /// Ends every call in flight with `ABORTED` and refuses new ones. Idempotent.
+    pub fn close(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+}

@@ -1,0 +1,121 @@
+//! Catching panics inside plugin code.
+//!
+//! A plugin statically links its own copy of Rust's std, and a panic raised by one copy cannot be
+//! caught by another (it is a "foreign exception" and aborts). So every call the host makes into a
+//! plugin goes through a vtable built *in the plugin*, whose methods catch panics here, with the
+//! plugin's own std, and hand them to the host as a plain [`PluginPanic`] value.
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Once;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+
+/// A panic caught inside plugin code: its message and, when known, where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginPanic {
+    /// The panic message.
+    pub message: String,
+    /// `file:line:column` of the panic, when the panic hook saw it.
+    pub location: Option<String>,
+}
+
+impl std::fmt::Display for PluginPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{} (at {location})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The result of a call into plugin code: `Err` when the plugin panicked.
+pub type Guarded<T> = Result<T, PluginPanic>;
+
+thread_local! {
+    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per plugin library) a panic hook that records where a panic happened and logs
+/// it through the plugin's logger instead of printing it.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            log::error!("plugin panicked: {info}");
+            LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+        }));
+    });
+}
+
+fn panic_from_payload(payload: Box<dyn std::any::Any + Send>) -> PluginPanic {
+    let message = if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    };
+    let location = LAST_PANIC_LOCATION.with(|slot| slot.borrow_mut().take());
+    // Dropping the payload runs plugin code too; a panicking destructor must not escape.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    PluginPanic { message, location }
+}
+
+/// Runs `f`, turning a panic into `Err(PluginPanic)`.
+pub fn guard<T>(f: impl FnOnce() -> T) -> Guarded<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(panic_from_payload)
+}
+
+/// Drops `value` with panics contained (a plugin's `Drop` may panic too).
+pub fn guarded_drop<T>(value: T) {
+    if let Err(panic) = guard(move || drop(value)) {
+        log::error!("plugin panicked while being dropped: {panic}");
+    }
+}
+
+/// A plugin future whose polls and drop run under [`guard`].
+pub struct GuardedFuture<'a, T> {
+    inner: Option<BoxFuture<'a, T>>,
+}
+
+impl<'a, T> GuardedFuture<'a, T> {
+    /// Wraps a future produced by plugin code.
+    pub fn new(inner: BoxFuture<'a, T>) -> Self {
+        Self { inner: Some(inner) }
+    }
+}
+
+impl<T> Future for GuardedFuture<'_, T> {
+    type Output = Guarded<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(Err(PluginPanic {
+                message: "plugin future polled after it panicked or completed".into(),
+                location: None,
+            }));
+        };
+        match guard(|| inner.as_mut().poll(cx)) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => {
+                guarded_drop(this.inner.take());
+                Poll::Ready(Ok(value))
+            }
+            Err(panic) => {
+                guarded_drop(this.inner.take());
+                Poll::Ready(Err(panic))
+            }
+        }
+    }
+}
+
+impl<T> Drop for GuardedFuture<'_, T> {
+    fn drop(&mut self) {
+        guarded_drop(self.inner.take());
+    }
+}
