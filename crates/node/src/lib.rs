@@ -1,0 +1,17 @@
+//! The Node-API binding of modelport: `Binding*` classes the TypeScript facade wraps. Only
+//! conversions and scheduling live here; every behaviour is in `modelport-core`.
+#![deny(clippy::all)]
+
+mod error;
+mod provider;
+mod registry;
+mod types;
+
+/// Sends modelport's (and plugins') log records to stderr when `MODELPORT_LOG` is set
+/// (`MODELPORT_LOG=debug`, or `env_logger` filter syntax).
+#[napi_derive::module_init]
+fn init() {
+    if std::env::var_os("MODELPORT_LOG").is_some() {
+        let _ = env_logger::Builder::from_env("MODELPORT_LOG").try_init();
+    }
+}

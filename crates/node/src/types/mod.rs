@@ -1,0 +1,4 @@
+//! Conversions between the facade's JS shapes and the core's types, one concept per file.
+pub mod chat_response;
+pub mod message;
+pub mod options;

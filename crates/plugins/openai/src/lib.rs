@@ -1,0 +1,79 @@
+//! The `openai` provider plugin: OpenAI's HTTP API, and any endpoint compatible with it through
+//! `base_url`. It builds requests and parses responses; modelport's host performs the HTTP.
+mod config;
+mod request;
+mod response;
+
+use modelport_plugin::{
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HTTPLLMProvider, HTTPLLMProviderFactory,
+    HttpRequest, HttpResponse, PluginError, Tool, export_http_plugin,
+};
+
+pub use config::OpenAIConfig;
+
+/// The plugin's factory.
+#[derive(Default)]
+pub struct OpenAIFactory;
+
+impl HTTPLLMProviderFactory for OpenAIFactory {
+    fn name(&self) -> String {
+        "openai".into()
+    }
+
+    fn api_key_name(&self) -> Option<String> {
+        Some("OPENAI_API_KEY".into())
+    }
+
+    fn config_schema(&self) -> String {
+        config::schema().to_string()
+    }
+
+    fn from_config(&self, config: &str) -> Result<Box<dyn HTTPLLMProvider>, PluginError> {
+        Ok(Box::new(OpenAI { config: OpenAIConfig::parse(config)? }))
+    }
+
+    fn list_models_request(&self, config: &str) -> Result<HttpRequest, PluginError> {
+        request::list_models(&OpenAIConfig::parse(config)?)
+    }
+
+    fn parse_list_models(&self, response: HttpResponse) -> Result<Vec<String>, PluginError> {
+        response::models(&response)
+    }
+}
+
+/// A configured OpenAI-compatible provider.
+pub struct OpenAI {
+    config: OpenAIConfig,
+}
+
+impl HTTPLLMProvider for OpenAI {
+    fn chat_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Result<HttpRequest, PluginError> {
+        request::chat(&self.config, messages, tools)
+    }
+
+    fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse, PluginError> {
+        response::chat(&response)
+    }
+
+    fn classify_error(&self, response: &HttpResponse) -> Option<PluginError> {
+        Some(response::error(response))
+    }
+
+    fn embed_request(&self, inputs: &[String]) -> Result<HttpRequest, PluginError> {
+        request::embed(&self.config, inputs)
+    }
+
+    fn parse_embed(&self, response: HttpResponse) -> Result<Vec<Vec<f32>>, PluginError> {
+        response::embeddings(&response)
+    }
+
+    fn complete_request(&self, completion: &CompletionRequest) -> Result<HttpRequest, PluginError> {
+        request::complete(&self.config, completion)
+    }
+
+    fn parse_complete(&self, response: HttpResponse) -> Result<CompletionResponse, PluginError> {
+        response::completion(&response)
+    }
+}
+
+export_http_plugin!(OpenAIFactory);

@@ -1,0 +1,30 @@
+/**
+ * modelport: load LLM provider plugins (native shared libraries and, soon, Extism Wasm modules)
+ * and use them through one typed API.
+ */
+export { ModelportError } from './src/errors'
+export type { ErrorCode, ModelportErrorInfo } from './src/errors'
+export { PluginRegistry, ProviderBuilder } from './src/registry'
+export { Provider } from './src/provider'
+export type {
+  AssistantMessage,
+  ChatOptions,
+  ChatResponse,
+  CompletionRequest,
+  CompletionResponse,
+  FinishReason,
+  JsonSchema,
+  LoadReport,
+  Message,
+  Part,
+  PluginInfo,
+  PluginKind,
+  ProviderEntry,
+  RegistryConfig,
+  SystemMessage,
+  ToolCall,
+  ToolDefinition,
+  ToolMessage,
+  Usage,
+  UserMessage,
+} from './src/types'

@@ -1,0 +1,89 @@
+// Builds everything `npm run demo` and `npm test` need, incrementally: npm packages (if missing
+// or stale), the Rust workspace (plugins, fixtures), the napi binding, the TypeScript facade, and
+// copies the plugin libraries to build/. Cargo artifacts go to a cache outside the clone
+// ($CARGO_TARGET_DIR, default ~/.cache/modelport/target), so a fresh clone rebuilds incrementally.
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
+const dllPrefix = process.platform === 'win32' ? '' : 'lib'
+const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
+
+/** Runs a command in the repo, inheriting stdio; throws on failure. */
+export function run(command, args, options = {}) {
+  const started = Date.now()
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, CARGO_TARGET_DIR: targetDir, ...options.env },
+  })
+  if (result.error) throw result.error
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`)
+  }
+  if (options.timed) console.log(`  (${command} ${args[0]}: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+}
+
+function step(text) {
+  console.log(`\n▶ ${text}`)
+}
+
+/** Installs npm packages when node_modules is missing or older than package-lock.json. */
+function ensureNodeModules() {
+  const marker = join(root, 'node_modules', '.package-lock.json')
+  const lock = join(root, 'package-lock.json')
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+  step('npm ci (installing the build and test tools)')
+  run('npm', ['ci', '--no-audit', '--no-fund'], { timed: true })
+}
+
+function bin(name) {
+  return join(root, 'node_modules', '.bin', name)
+}
+
+/** Copies built libraries to build/<folder>/<name>.<ext> (stable names the configs use). */
+function copyLibraries(folder, sourceDir, names) {
+  mkdirSync(join(root, 'build', folder), { recursive: true })
+  for (const name of names) {
+    const from = join(sourceDir, `${dllPrefix}${name}.${dllExt}`)
+    copyFileSync(from, join(root, 'build', folder, `${name}.${dllExt}`))
+  }
+}
+
+export const shippedPlugins = ['openai', 'scripted']
+export const fixturePlugins = ['panicky', 'panic_in_factory', 'other_sdk', 'no_descriptor', 'no_factory', 'null_factory']
+
+export function build() {
+  ensureNodeModules()
+  step(`cargo build: plugins and fixtures (target dir ${targetDir})`)
+  run('cargo', ['build', '--workspace', '--exclude', 'modelport-node', '--lib', '--examples'], { timed: true })
+  copyLibraries('plugins', join(targetDir, 'debug'), shippedPlugins)
+  copyLibraries('fixtures', join(targetDir, 'debug', 'examples'), fixturePlugins)
+
+  step('napi build: the Node binding')
+  run(
+    bin('napi'),
+    ['build', '--platform', '--manifest-path', 'crates/node/Cargo.toml', '--package-json-path', 'package.json',
+      '--output-dir', '.', '--js', 'binding.js', '--dts', 'binding.d.ts'],
+    { timed: true },
+  )
+
+  step('tsc: the TypeScript facade')
+  run(bin('tsc'), ['-p', 'tsconfig.json'], { timed: true })
+  const cli = join(root, 'dist', 'src', 'cli.js')
+  const text = readFileSync(cli, 'utf8')
+  if (!text.startsWith('#!')) writeFileSync(cli, `#!/usr/bin/env node\n${text}`, { mode: 0o755 })
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    build()
+  } catch (error) {
+    console.error(`build failed: ${error.message}`)
+    process.exit(1)
+  }
+}

@@ -1,0 +1,115 @@
+import { resolve } from 'node:path'
+
+import type { BindingRegistry } from '../binding'
+import { callBinding, callBindingSync, errorFromInfo, type ModelportErrorInfo } from './errors'
+import { binding } from './native-binding'
+import { Provider } from './provider'
+import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig } from './types'
+
+/** Collects builder fields, then builds a provider: static config → API key from env → these fields → schema check. */
+export class ProviderBuilder {
+  readonly #registry: BindingRegistry
+  readonly #name: string
+  readonly #fields: Record<string, unknown> = {}
+
+  /** @internal Use `registry.builder(name)`. */
+  constructor(registry: BindingRegistry, name: string) {
+    this.#registry = registry
+    this.#name = name
+  }
+
+  /** Sets the model. */
+  model(model: string): this {
+    return this.parameter('model', model)
+  }
+
+  /** Sets the API key (otherwise read from the plugin's `apiKeyName` env var, or the static config). */
+  apiKey(key: string): this {
+    return this.parameter('api_key', key)
+  }
+
+  /** Sets the endpoint root. */
+  baseUrl(url: string): this {
+    return this.parameter('base_url', url)
+  }
+
+  /** Adds a system prompt (several calls add several prompts, in order). */
+  system(prompt: string): this {
+    const current = this.#fields['system']
+    const prompts = Array.isArray(current) ? current : typeof current === 'string' ? [current] : []
+    return this.parameter('system', [...prompts, prompt])
+  }
+
+  /** Sets any config key the plugin's schema accepts (later calls win). */
+  parameter(key: string, value: unknown): this {
+    this.#fields[key] = value
+    return this
+  }
+
+  /** Sets several config keys at once. */
+  parameters(values: Record<string, unknown>): this {
+    for (const [key, value] of Object.entries(values)) this.parameter(key, value)
+    return this
+  }
+
+  /** Validates the merged config against the plugin's schema and builds the provider. */
+  async build(): Promise<Provider> {
+    const provider = await callBinding(() => this.#registry.build(this.#name, this.#fields))
+    return new Provider(provider)
+  }
+}
+
+/** The configured plugins, loaded on demand, and the providers built from them. */
+export class PluginRegistry {
+  readonly #binding: BindingRegistry
+
+  private constructor(registry: BindingRegistry) {
+    this.#binding = registry
+  }
+
+  /** Reads a `.toml`, `.json`, `.yaml` or `.yml` config; relative plugin paths resolve against its folder. */
+  static async fromFile(path: string): Promise<PluginRegistry> {
+    return new PluginRegistry(await callBinding(() => binding.BindingRegistry.fromFile(resolve(path))))
+  }
+
+  /** Uses an in-memory config; relative plugin paths resolve against `baseDir` (default: the working directory). */
+  static async fromConfig(config: RegistryConfig, options: { baseDir?: string } = {}): Promise<PluginRegistry> {
+    const baseDir = resolve(options.baseDir ?? process.cwd())
+    return new PluginRegistry(await callBinding(() => binding.BindingRegistry.fromConfig(config, baseDir)))
+  }
+
+  /** Loads every plugin; one failure does not stop the others. */
+  async loadAll(): Promise<LoadReport[]> {
+    const reports = await callBinding(() => this.#binding.loadAll())
+    return reports.map((report) => {
+      const { error, ...rest } = report as unknown as Omit<LoadReport, 'error'> & { error?: ModelportErrorInfo }
+      return error ? { ...rest, error: errorFromInfo(error) } : rest
+    })
+  }
+
+  /** The loaded plugins, in config order. */
+  list(): PluginInfo[] {
+    return callBindingSync(() => this.#binding.list()) as unknown as PluginInfo[]
+  }
+
+  /** A loaded plugin's config JSON Schema. */
+  configSchema(name: string): JsonSchema {
+    return callBindingSync(() => this.#binding.configSchema(name))
+  }
+
+  /** The models a provider offers (with `config` merged into its static config). */
+  async listModels(name: string, options: { config?: Record<string, unknown> } = {}): Promise<string[]> {
+    return callBinding(() => this.#binding.listModels(name, options.config ?? null))
+  }
+
+  /** A builder for a provider of plugin `name` (loaded on first use if `loadAll` was not called). */
+  builder(name: string): ProviderBuilder {
+    return new ProviderBuilder(this.#binding, name)
+  }
+
+  /** Ends calls in flight with `ABORTED` and refuses new ones. */
+  async close(): Promise<void> {
+    this.#binding.close()
+  }
+}
+

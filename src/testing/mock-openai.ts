@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+/** One request the server received. */
+export interface RecordedRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  /** The parsed JSON body, or `undefined` for bodiless requests. */
+  body: unknown
+}
+
+/** An OpenAI chat message as the server received it. */
+export interface WireMessage {
+  role: string
+  content?: unknown
+  tool_calls?: Array<{ id: string; type: string; function: { name: string; arguments: string } }>
+  tool_call_id?: string
+}
+
+/** What a chat request asked for, handed to `reply`. */
+export interface MockChatRequest {
+  model: string
+  messages: WireMessage[]
+  tools: Array<{ type: string; function: { name: string; description?: string; parameters?: Record<string, unknown> } }>
+  lastUserText: string
+  body: Record<string, unknown>
+}
+
+export interface MockOpenAIOptions {
+  /** Port on 127.0.0.1 (default: a free one). */
+  port?: number
+  /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401. */
+  apiKey?: string
+  /** What `GET /v1/models` lists. */
+  models?: string[]
+  /** Default length of embedding vectors (a request's `dimensions` wins). */
+  embeddingDimensions?: number
+  /** The chat answer's text; default `Echo: <last user text>`. */
+  reply?: (request: MockChatRequest) => string
+  /** Delay before every answer. */
+  latencyMs?: number
+}
+
+/** A running server. */
+export interface MockOpenAI {
+  /** Base URL including `/v1`, ready for a provider's `base_url`. */
+  readonly url: string
+  readonly port: number
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[]
+  /** Connections open right now. */
+  openConnections(): number
+  /** Stops the server and drops open connections. */
+  close(): Promise<void>
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+  ) {
+    super(message)
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  if (chunks.length === 0) return undefined
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new HttpError(400, 'the request body is not valid JSON')
+  }
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part && typeof part === 'object' && 'text' in part ? String(part.text) : ''))
+      .join('')
+  }
+  return ''
+}
+
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length
+}
+
+/** A deterministic unit vector for `text`. */
+export function mockEmbedding(text: string, dimensions: number): number[] {
+  const values: number[] = []
+  let counter = 0
+  while (values.length < dimensions) {
+    const digest = createHash('sha256').update(`${counter++}:${text}`).digest()
+    for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2) {
+      values.push(digest.readUInt16LE(i) / 32767.5 - 1)
+    }
+  }
+  const norm = Math.hypot(...values) || 1
+  return values.map((v) => v / norm)
+}
+
+/** Arguments for a requested tool call: `key=value` pairs in the user's text, else typed placeholders. */
+function argumentsFor(parameters: Record<string, unknown> | undefined, userText: string): Record<string, unknown> {
+  const properties = (parameters?.['properties'] ?? {}) as Record<string, { type?: string }>
+  const args: Record<string, unknown> = {}
+  for (const [key, schema] of Object.entries(properties)) {
+    const given = new RegExp(`\\b${key}=([^\\s,]+)`).exec(userText)?.[1]
+    if (schema.type === 'number' || schema.type === 'integer') args[key] = given ? Number(given) : 1
+    else if (schema.type === 'boolean') args[key] = given ? given === 'true' : true
+    else args[key] = given ?? 'example'
+  }
+  return args
+}
+
+interface PlannedAnswer {
+  text: string | null
+  toolCalls: Array<{ id: string; name: string; arguments: string }>
+  finishReason: 'stop' | 'tool_calls' | 'length'
+}
+
+function planChat(request: MockChatRequest, options: MockOpenAIOptions): PlannedAnswer {
+  const { messages, tools, body } = request
+  const last = messages[messages.length - 1]
+  if (last?.role === 'tool') {
+    return { text: `Tool result received: ${textOf(last.content)}`, toolCalls: [], finishReason: 'stop' }
+  }
+  const choice = body['tool_choice']
+  let wanted: typeof tools = []
+  if (tools.length > 0 && choice !== 'none') {
+    if (choice && typeof choice === 'object') {
+      const name = (choice as { function?: { name?: string } }).function?.name
+      wanted = tools.filter((t) => t.function.name === name)
+    } else {
+      wanted = tools.filter((t) => request.lastUserText.includes(t.function.name))
+      if (wanted.length === 0 && choice === 'required') wanted = tools.slice(0, 1)
+    }
+  }
+  if (wanted.length > 0) {
+    const toolCalls = wanted.map((tool, index) => ({
+      id: `call_${messages.length}_${index}`,
+      name: tool.function.name,
+      arguments: JSON.stringify(argumentsFor(tool.function.parameters, request.lastUserText)),
+    }))
+    return { text: null, toolCalls, finishReason: 'tool_calls' }
+  }
+  let text = options.reply ? options.reply(request) : `Echo: ${request.lastUserText}`
+  let finishReason: PlannedAnswer['finishReason'] = 'stop'
+  const maxTokens = body['max_tokens'] ?? body['max_completion_tokens']
+  if (typeof maxTokens === 'number' && countTokens(text) > maxTokens) {
+    text = text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ')
+    finishReason = 'length'
+  }
+  return { text, toolCalls: [], finishReason }
+}
+
+function usageOf(request: MockChatRequest, answer: PlannedAnswer) {
+  const prompt = request.messages.reduce((sum, m) => sum + countTokens(textOf(m.content)), 0)
+  const completion =
+    countTokens(answer.text ?? '') + answer.toolCalls.reduce((sum, c) => sum + countTokens(c.arguments), 0)
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
+
+function streamChat(res: ServerResponse, id: string, model: string, request: MockChatRequest, answer: PlannedAnswer) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+  const created = Math.floor(Date.now() / 1000)
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+  res.write(chunk({ role: 'assistant', content: '' }))
+  if (answer.text) {
+    for (const piece of answer.text.match(/\s*\S+/g) ?? []) res.write(chunk({ content: piece }))
+  }
+  answer.toolCalls.forEach((call, index) => {
+    res.write(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }))
+    const half = Math.ceil(call.arguments.length / 2)
+    for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      res.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+    }
+  })
+  res.write(chunk({}, answer.finishReason))
+  const streamOptions = request.body['stream_options'] as { include_usage?: boolean } | undefined
+  if (streamOptions?.include_usage) {
+    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(request, answer) })}\n\n`)
+  }
+  res.end('data: [DONE]\n\n')
+}
+
+/** Starts an OpenAI-compatible server on 127.0.0.1 (chat incl. streaming and tools, embeddings, completions, models). */
+export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<MockOpenAI> {
+  const requests: RecordedRequest[] = []
+  const sockets = new Set<Socket>()
+  const models = options.models ?? ['mock-gpt-1', 'mock-embed-1']
+  let sequence = 0
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const body = await readJson(req)
+    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs))
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      throw new HttpError(401, 'Incorrect API key provided.', 'invalid_api_key')
+    }
+    const json = (body ?? {}) as Record<string, unknown>
+    const route = `${req.method} ${path}`
+    if (route === 'GET /v1/models') {
+      const created = 1_700_000_000
+      return send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'modelport-mock' })) })
+    }
+    if (route === 'POST /v1/chat/completions') {
+      if (typeof json['model'] !== 'string') throw new HttpError(400, "you must provide a model parameter")
+      if (!Array.isArray(json['messages']) || json['messages'].length === 0) throw new HttpError(400, "'messages' must be a non-empty array")
+      const messages = json['messages'] as WireMessage[]
+      const lastUser = [...messages].reverse().find((m) => m.role === 'user')
+      const chat: MockChatRequest = {
+        model: json['model'],
+        messages,
+        tools: (json['tools'] as MockChatRequest['tools'] | undefined) ?? [],
+        lastUserText: textOf(lastUser?.content),
+        body: json,
+      }
+      const answer = planChat(chat, options)
+      const id = `chatcmpl-mock-${++sequence}`
+      if (json['stream'] === true) return streamChat(res, id, chat.model, chat, answer)
+      return send(res, 200, {
+        id,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: chat.model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: answer.text,
+              ...(answer.toolCalls.length > 0 && {
+                tool_calls: answer.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+              }),
+            },
+            finish_reason: answer.finishReason,
+          },
+        ],
+        usage: usageOf(chat, answer),
+      })
+    }
+    if (route === 'POST /v1/embeddings') {
+      const input = json['input']
+      const inputs = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map(String) : null
+      if (!inputs) throw new HttpError(400, "'input' must be a string or an array of strings")
+      const dimensions = typeof json['dimensions'] === 'number' ? json['dimensions'] : (options.embeddingDimensions ?? 8)
+      return send(res, 200, {
+        object: 'list',
+        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: mockEmbedding(text, dimensions) })),
+        model: json['model'],
+        usage: { prompt_tokens: inputs.reduce((s, t) => s + countTokens(t), 0), total_tokens: inputs.reduce((s, t) => s + countTokens(t), 0) },
+      })
+    }
+    if (route === 'POST /v1/completions') {
+      const prompt = String(json['prompt'] ?? '')
+      let text = ` continues: ${prompt}`
+      const maxTokens = json['max_tokens']
+      if (typeof maxTokens === 'number') text = ' ' + text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ')
+      return send(res, 200, {
+        id: `cmpl-mock-${++sequence}`,
+        object: 'text_completion',
+        created: Math.floor(Date.now() / 1000),
+        model: json['model'],
+        choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: countTokens(prompt), completion_tokens: countTokens(text), total_tokens: countTokens(prompt) + countTokens(text) },
+      })
+    }
+    throw new HttpError(404, `Unknown request URL: ${route}`)
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500
+      const type = error instanceof HttpError ? error.type : 'server_error'
+      const message = error instanceof Error ? error.message : String(error)
+      if (!res.headersSent) send(res, status, { error: { message, type, param: null, code: type } })
+      else res.destroy()
+    })
+  })
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    requests,
+    openConnections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}

@@ -1,0 +1,135 @@
+import type { ModelportError } from './errors'
+
+/** A content part of a message. */
+export type Part =
+  | { type: 'text'; text: string }
+  | { type: 'image'; mimeType: string; data: string }
+  | { type: 'imageUrl'; url: string }
+  | { type: 'pdf'; data: string }
+  | { type: 'audio'; mimeType: string; data: string }
+  | { type: 'thinking'; text: string; signature?: string }
+  | { type: 'toolUse'; id: string; name: string; arguments: unknown }
+  | { type: 'toolResult'; id: string; name?: string; isError?: boolean; content: string | Part[] }
+
+/** A system prompt for this call (appended to the provider's configured `system`). */
+export interface SystemMessage {
+  role: 'system'
+  content: string
+}
+
+export interface UserMessage {
+  role: 'user'
+  content: string | Part[]
+}
+
+export interface AssistantMessage {
+  role: 'assistant'
+  content?: string | Part[] | null
+  /** Tool calls the assistant made (pass `response.toolCalls` back as is). */
+  toolCalls?: ToolCall[]
+}
+
+/** The result of a tool call, answering the call with id `toolCallId`. */
+export interface ToolMessage {
+  role: 'tool'
+  toolCallId: string
+  name?: string
+  content: string | Part[]
+  isError?: boolean
+}
+
+/** One message of a conversation. */
+export type Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+/** JSON Schema, as a plain object. */
+export type JsonSchema = Record<string, unknown>
+
+/** A tool the model may call: plain, or in OpenAI's `{ type: 'function', function }` shape. */
+export type ToolDefinition =
+  | { name: string; description?: string; parameters?: JsonSchema }
+  | { type: 'function'; function: { name: string; description?: string; parameters: JsonSchema } }
+
+/** A tool call the model made; `arguments` is JSON text exactly as the model wrote it. */
+export interface ToolCall {
+  id: string
+  name: string
+  arguments: string
+}
+
+export interface Usage {
+  inputTokens: number
+  outputTokens: number
+  reasoningTokens?: number | null
+  cacheRead?: number | null
+  cacheWrite?: number | null
+}
+
+export type FinishReason = 'stop' | 'length' | 'contentFilter' | 'toolCalls' | 'error' | 'other' | 'unknown'
+
+/** A whole chat answer. */
+export interface ChatResponse {
+  text: string | null
+  toolCalls: ToolCall[]
+  thinking: string | null
+  usage: Usage | null
+  finishReason: FinishReason | null
+}
+
+export interface ChatOptions {
+  /** Tools the model may call in this turn. */
+  tools?: ToolDefinition[]
+}
+
+export interface CompletionRequest {
+  prompt: string
+  suffix?: string
+  maxTokens?: number
+  temperature?: number
+}
+
+export interface CompletionResponse {
+  text: string
+}
+
+/** One provider entry of a config file. Host-side settings sit beside `config`. */
+export interface ProviderEntry {
+  /** Unique name the application uses. */
+  name: string
+  /** Plugin file; relative to the config file's folder. A native path may omit the extension. */
+  path: string
+  /** Static config handed to the plugin (validated against its schema). */
+  config?: Record<string, unknown>
+  connect_timeout_ms?: number
+  request_timeout_ms?: number
+  max_response_bytes?: number
+}
+
+/** A whole config: what `plugins.toml` holds. */
+export interface RegistryConfig {
+  providers: ProviderEntry[]
+  oci?: Record<string, unknown>
+}
+
+export type PluginKind = 'native' | 'wasm'
+
+/** A loaded plugin. */
+export interface PluginInfo {
+  name: string
+  kind: PluginKind
+  path: string
+  version?: string
+  /** The provider name the plugin reports, e.g. 'openai'. */
+  provider: string
+  apiKeyName?: string
+  /** Whether modelport performs the plugin's HTTP (true) or the plugin works by itself. */
+  hostHttp: boolean
+}
+
+/** The outcome of loading one plugin. */
+export interface LoadReport {
+  name: string
+  kind?: PluginKind
+  path: string
+  ok: boolean
+  error?: ModelportError
+}
