@@ -25,7 +25,7 @@ export function run(command, args, options = {}) {
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`)
   }
-  if (options.timed) console.log(`  (${command} ${args[0]}: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+  if (options.timed) console.log(`  (${[command.split('/').pop(), args[0]].filter(Boolean).join(' ')}: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
 }
 
 function step(text) {

@@ -1,1 +1,136 @@
-console.log("cli placeholder")
+import { parseArgs } from 'node:util'
+
+import { ModelportError } from './errors'
+import { PluginRegistry } from './registry'
+import type { Message } from './types'
+
+const USAGE = `usage: modelport [--config FILE] [--json] <command> [args]
+
+commands:
+  list                      load every plugin and show what loaded
+  schema <name>             the JSON Schema of a provider's config
+  models <name>             the models a provider offers
+  chat <name> "prompt"      one chat turn   [--model M] [--system S]
+  embed <name> "text"       an embedding    [--model M]
+
+options:
+  --config FILE   config file (.toml, .json, .yaml, .yml); default ./plugins.toml
+  --json          print JSON instead of text
+  --help          this text`
+
+interface Options {
+  config: string
+  json: boolean
+  model?: string
+  system?: string
+}
+
+function print(options: Options, value: unknown, text: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`)
+}
+
+function need(positionals: string[], count: number, what: string): string[] {
+  if (positionals.length < count) {
+    throw new ModelportError({ code: 'INVALID_REQUEST', message: `missing ${what}\n\n${USAGE}` })
+  }
+  return positionals
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c', default: 'plugins.toml' },
+      json: { type: 'boolean', default: false },
+      model: { type: 'string', short: 'm' },
+      system: { type: 'string', short: 's' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const [command, ...rest] = positionals
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`)
+    return values.help ? 0 : 2
+  }
+  const options: Options = { config: values.config, json: values.json, model: values.model, system: values.system }
+  const registry = await PluginRegistry.fromFile(options.config)
+  try {
+    switch (command) {
+      case 'list': {
+        const reports = await registry.loadAll()
+        const infos = registry.list()
+        print(options, { reports, plugins: infos }, () =>
+          reports
+            .map((r) => {
+              const info = infos.find((i) => i.name === r.name)
+              if (!r.ok) return `✗ ${r.name}  ${r.error?.code}: ${r.error?.message}`
+              const version = info?.version ? ` v${info.version}` : ''
+              return `✓ ${r.name}  ${r.kind}${version}  provider=${info?.provider}  ${r.path}`
+            })
+            .join('\n'),
+        )
+        return reports.every((r) => r.ok) ? 0 : 1
+      }
+      case 'schema': {
+        const [name] = need(rest, 1, 'the provider name') as [string]
+        const report = (await registry.loadAll()).find((r) => r.name === name)
+        if (report?.error) throw report.error
+        const schema = registry.configSchema(name)
+        print(options, schema, () => JSON.stringify(schema, null, 2))
+        return 0
+      }
+      case 'models': {
+        const [name] = need(rest, 1, 'the provider name') as [string]
+        const models = await registry.listModels(name, options.model ? { config: { model: options.model } } : {})
+        print(options, models, () => models.join('\n'))
+        return 0
+      }
+      case 'chat': {
+        const [name, prompt] = need(rest, 2, 'the provider name and the prompt') as [string, string]
+        const builder = registry.builder(name)
+        if (options.model) builder.model(options.model)
+        const provider = await builder.build()
+        const messages: Message[] = []
+        if (options.system) messages.push({ role: 'system', content: options.system })
+        messages.push({ role: 'user', content: prompt })
+        const response = await provider.chat(messages)
+        print(options, response, () => {
+          const calls = response.toolCalls.map((c) => `[tool call] ${c.name}(${c.arguments})`)
+          return [response.text ?? '', ...calls].filter(Boolean).join('\n')
+        })
+        return 0
+      }
+      case 'embed': {
+        const [name, text] = need(rest, 2, 'the provider name and the text') as [string, string]
+        const builder = registry.builder(name)
+        if (options.model) builder.model(options.model)
+        const [vector] = await (await builder.build()).embed([text])
+        const values = Array.from(vector ?? [])
+        print(options, values, () => {
+          const head = values.slice(0, 8).map((v) => v.toFixed(4)).join(', ')
+          return `${values.length} dimensions: [${head}${values.length > 8 ? ', …' : ''}]`
+        })
+        return 0
+      }
+      default:
+        throw new ModelportError({ code: 'INVALID_REQUEST', message: `unknown command '${command}'\n\n${USAGE}` })
+    }
+  } finally {
+    await registry.close()
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    if (error instanceof ModelportError) {
+      process.stderr.write(`modelport: ${error.code}: ${error.message}\n`)
+    } else {
+      process.stderr.write(`modelport: ${error instanceof Error ? error.message : String(error)}\n`)
+    }
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,35 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+import type { ProviderEntry } from 'modelport'
+
+export const root = resolve(__dirname, '..')
+export const ext = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
+
+/** A shipped plugin built by `npm run build`. */
+export function plugin(name: 'openai' | 'scripted'): string {
+  return join(root, 'build', 'plugins', `${name}.${ext}`)
+}
+
+/** A hostile or broken test plugin built by `npm run build`. */
+export function fixture(name: string): string {
+  return join(root, 'build', 'fixtures', `${name}.${ext}`)
+}
+
+/** A fresh temporary folder. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'modelport-test-'))
+}
+
+/** Writes `text` to `name` in a fresh temporary folder and returns its path. */
+export function tempFile(name: string, text: string | Buffer): string {
+  const path = join(tempDir(), name)
+  writeFileSync(path, text)
+  return path
+}
+
+/** A provider entry for the shipped openai plugin pointed at `url`. */
+export function openaiEntry(url: string, config: Record<string, unknown> = {}): ProviderEntry {
+  return { name: 'openai', path: plugin('openai'), config: { base_url: url, model: 'mock-gpt-1', ...config } }
+}

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process'
+
+import test from 'ava'
+import { PluginRegistry } from 'modelport'
+
+import { fixture, plugin, root } from './helpers'
+
+test('close() aborts calls in flight with ABORTED, promptly, and refuses new ones', async (t) => {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'bot', path: plugin('scripted'), config: { latency_ms: 5000 } }],
+  })
+  const provider = await registry.builder('bot').build()
+  const inFlight = provider.chat([{ role: 'user', content: 'x' }])
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const started = Date.now()
+  await registry.close()
+  const error = await t.throwsAsync(inFlight)
+  t.is(error?.code, 'ABORTED')
+  t.true(Date.now() - started < 500, `took ${Date.now() - started} ms`)
+  t.is((await t.throwsAsync(provider.chat([{ role: 'user', content: 'y' }])))?.code, 'ABORTED')
+  t.is((await t.throwsAsync(registry.builder('bot').build()))?.code, 'ABORTED')
+})
+
+test('dropping the registry while a provider is still used does not crash', async (t) => {
+  let provider
+  {
+    const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
+    provider = await registry.builder('bot').build()
+  }
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.is((await provider.chat([{ role: 'user', content: 'alive' }])).text, 'alive')
+  t.deepEqual((await provider.embed(['a'])).length, 1)
+})
+
+/** Runs a script in a child Node process with modelport, without blocking this one. */
+function node(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['-e', script],
+      { cwd: root, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : null) : 0
+        resolve({ status, stdout, stderr })
+      },
+    )
+  })
+}
+
+test('after close(), a process with calls in flight ends them with ABORTED and exits normally', async (t) => {
+  const script = `
+    const { PluginRegistry } = require('modelport')
+    ;(async () => {
+      const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: ${JSON.stringify(plugin('scripted'))}, config: { latency_ms: 60000 } }] })
+      const provider = await registry.builder('bot').build()
+      const calls = [1, 2, 3].map((n) => provider.chat([{ role: 'user', content: 'never answered ' + n }]).catch((e) => e.code))
+      setTimeout(() => registry.close(), 50)
+      console.log((await Promise.all(calls)).join(','))
+    })()`
+  const started = Date.now()
+  const child = await node(script)
+  t.is(child.status, 0, child.stderr)
+  t.is(child.stdout.trim(), 'ABORTED,ABORTED,ABORTED')
+  t.true(Date.now() - started < 10_000)
+})
+
+test('plugin log records reach the host logger (MODELPORT_LOG)', async (t) => {
+  const script = `
+    const { PluginRegistry } = require('modelport')
+    ;(async () => {
+      const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'p', path: ${JSON.stringify(fixture('panicky'))}, config: { panic_in: 'from_config' } }] })
+      await registry.builder('p').build().catch((e) => console.log(e.code))
+    })()`
+  const child = await node(script, { MODELPORT_LOG: 'error' })
+  t.is(child.stdout.trim(), 'PLUGIN_PANICKED')
+  t.regex(child.stderr, /modelport::plugin.*plugin panicked: [\s\S]*fixture panic in from_config/)
+})

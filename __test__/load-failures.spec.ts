@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs'
+
+import test from 'ava'
+import { PluginRegistry, type LoadReport } from 'modelport'
+
+import { fixture, plugin, tempFile } from './helpers'
+
+async function loadOne(path: string): Promise<LoadReport> {
+  const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'p', path }] })
+  const [report] = await registry.loadAll()
+  return report!
+}
+
+function elfWithMachine(machine: number): Buffer {
+  const bytes = Buffer.from(readFileSync(plugin('scripted')))
+  bytes.writeUInt16LE(machine, 18)
+  return bytes
+}
+
+const broken: Array<[string, () => string, RegExp]> = [
+  ['a missing file', () => '/nonexistent/plugin.so', /file not found/],
+  ['an empty file', () => tempFile('empty.so', ''), /empty/],
+  ['a text file', () => tempFile('text.so', 'this is not a library\n'.repeat(10)), /not a shared library/],
+  ['a truncated library', () => tempFile('truncated.so', readFileSync(plugin('scripted')).subarray(0, 100)), /refused/],
+  ['a library for another architecture', () => tempFile('arm.so', elfWithMachine(183)), /built for aarch64/],
+  ['a library without a factory symbol', () => fixture('no_factory'), /neither plugin_factory nor plugin_http_factory/],
+  ['a factory returning null', () => fixture('null_factory'), /returned null/],
+]
+
+for (const [what, path, reason] of broken) {
+  test(`${what} is PLUGIN_LOAD_FAILED with the path and the reason`, async (t) => {
+    const file = path()
+    const report = await loadOne(file)
+    t.false(report.ok)
+    t.is(report.error?.code, 'PLUGIN_LOAD_FAILED')
+    t.is(report.error?.plugin, 'p')
+    t.is(report.error?.path, file)
+    t.regex(report.error?.message ?? '', reason)
+  })
+}
+
+test('a plugin without an ABI descriptor is ABI_MISMATCH', async (t) => {
+  const report = await loadOne(fixture('no_descriptor'))
+  t.is(report.error?.code, 'ABI_MISMATCH')
+  t.regex(report.error?.message ?? '', /no ABI descriptor/)
+  t.regex(report.error?.message ?? '', /host: modelport-plugin \d+\.\d+\.\d+, rustc/)
+})
+
+test('a plugin built with another SDK version is ABI_MISMATCH naming both sides', async (t) => {
+  const report = await loadOne(fixture('other_sdk'))
+  t.is(report.error?.code, 'ABI_MISMATCH')
+  t.regex(report.error?.message ?? '', /sdk_version differs: host has \d+\.\d+\.\d+, plugin has 0\.0\.1-other/)
+  t.is(report.error?.path, fixture('other_sdk'))
+})
+
+test('a factory that panics is PLUGIN_PANICKED, with the panic message and location', async (t) => {
+  const report = await loadOne(fixture('panic_in_factory'))
+  t.is(report.error?.code, 'PLUGIN_PANICKED')
+  t.regex(report.error?.message ?? '', /fixture panic in the factory \(at .*panic_in_factory\.rs:\d+:\d+\)/)
+})
+
+test('one bad plugin does not stop the others', async (t) => {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      { name: 'broken', path: fixture('null_factory') },
+      { name: 'bot', path: plugin('scripted') },
+      { name: 'other', path: fixture('other_sdk') },
+      { name: 'openai', path: plugin('openai') },
+    ],
+  })
+  const reports = await registry.loadAll()
+  t.deepEqual(
+    reports.map((r) => [r.name, r.ok]),
+    [
+      ['broken', false],
+      ['bot', true],
+      ['other', false],
+      ['openai', true],
+    ],
+  )
+  t.deepEqual(registry.list().map((p) => p.name), ['bot', 'openai'])
+  t.is((await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'still here' }])).text, 'still here')
+  // A failed plugin fails again, with the same code, when used.
+  t.is((await t.throwsAsync(registry.builder('broken').build()))?.code, 'PLUGIN_LOAD_FAILED')
+})

@@ -1,0 +1,53 @@
+import test from 'ava'
+import { PluginRegistry } from 'modelport'
+import { startMockOpenAI } from 'modelport/testing'
+
+import { fixture, plugin } from './helpers'
+
+for (const method of ['from_config', 'chat_request', 'parse_chat', 'classify_error'] as const) {
+  test(`a panic in ${method} is PLUGIN_PANICKED and the process keeps serving`, async (t) => {
+    // classify_error runs on non-2xx answers only: give it a server that refuses the key.
+    const mock = await startMockOpenAI(method === 'classify_error' ? { apiKey: 'required' } : {})
+    const registry = await PluginRegistry.fromConfig({
+      providers: [
+        { name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url } },
+        { name: 'bot', path: plugin('scripted') },
+      ],
+    })
+    const error = await t.throwsAsync(async () => {
+      const provider = await registry.builder('panicky').parameter('panic_in', method).build()
+      await provider.chat([{ role: 'user', content: 'x' }])
+    })
+    t.is(error?.code, 'PLUGIN_PANICKED')
+    t.is(error?.plugin, 'panicky')
+    t.regex(error?.message ?? '', new RegExp(`panicked in ${method}: fixture panic in ${method} \\(at `))
+
+    // The same plugin, healthy config: still works (against a server that accepts it).
+    const open = await startMockOpenAI()
+    const healthy = await registry.builder('panicky').parameter('base_url', open.url).build()
+    t.is((await healthy.chat([{ role: 'user', content: 'after' }])).text, 'Echo: after')
+    // Another plugin: unaffected.
+    t.is((await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'ok' }])).text, 'ok')
+    await mock.close()
+    await open.close()
+  })
+}
+
+test('a panic in a provider’s destructor is contained', async (t) => {
+  const mock = await startMockOpenAI()
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url, panic_in: 'drop' } }],
+  })
+  for (let i = 0; i < 5; i++) {
+    const provider = await registry.builder('panicky').build()
+    t.is((await provider.chat([{ role: 'user', content: `n${i}` }])).text, `Echo: n${i}`)
+  }
+  await registry.close()
+  // Let the providers be collected: their plugin objects drop (and panic) inside the plugin.
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.pass()
+  await mock.close()
+})

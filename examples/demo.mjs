@@ -1,0 +1,104 @@
+// The modelport demo: loads a native HTTP provider (openai) and a native non-HTTP provider
+// (scripted) from examples/plugins.toml and shows chat, a tool-call round trip, embeddings and
+// model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
+// starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
+// MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { ModelportError, PluginRegistry } from 'modelport'
+import { startMockOpenAI } from 'modelport/testing'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const heading = (text) => console.log(`\n\x1b[1m${text}\x1b[0m`)
+
+const realEndpoint = process.env.MODELPORT_DEMO_BASE_URL
+const server = realEndpoint ? undefined : await startMockOpenAI()
+const baseUrl = realEndpoint ?? server.url
+const model = process.env.MODELPORT_DEMO_MODEL ?? (realEndpoint ? 'gpt-4o-mini' : 'mock-gpt-1')
+const embeddingModel =
+  process.env.MODELPORT_DEMO_EMBEDDING_MODEL ?? (realEndpoint ? 'text-embedding-3-small' : 'mock-embed-1')
+
+const registry = await PluginRegistry.fromFile(join(here, 'plugins.toml'))
+try {
+  heading('Plugins (examples/plugins.toml)')
+  for (const report of await registry.loadAll()) {
+    const info = registry.list().find((p) => p.name === report.name)
+    console.log(
+      report.ok
+        ? `  ✓ ${report.name}: ${report.kind} plugin '${info?.provider}' v${info?.version}, ${info?.hostHttp ? 'host performs its HTTP' : 'works by itself'}`
+        : `  ✗ ${report.name}: ${report.error?.code} ${report.error?.message}`,
+    )
+  }
+  console.log(`  openai → ${server ? `embedded OpenAI-compatible server at ${baseUrl}` : baseUrl}`)
+
+  const openai = await registry
+    .builder('openai')
+    .baseUrl(baseUrl)
+    .model(model)
+    .parameter('embedding_model', embeddingModel)
+    .system('You are a concise assistant.')
+    .build()
+  const scripted = await registry.builder('scripted').build()
+
+  for (const [name, provider] of [['openai', openai], ['scripted', scripted]]) {
+    heading(`Chat · ${name}`)
+    const question = 'What is the weather like in Lisbon today?'
+    const answer = await provider.chat([{ role: 'user', content: question }])
+    console.log(`  user:      ${question}`)
+    console.log(`  assistant: ${answer.text}`)
+    console.log(`  finish=${answer.finishReason} usage=${JSON.stringify(answer.usage)}`)
+  }
+
+  heading('Tools · openai (one round trip)')
+  const tools = [
+    {
+      name: 'get_weather',
+      description: 'Current weather for a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  ]
+  const messages = [{ role: 'user', content: 'Call get_weather city=Lisbon please' }]
+  const first = await openai.chat(messages, { tools })
+  for (const call of first.toolCalls) console.log(`  model calls ${call.name}(${call.arguments})`)
+  if (first.toolCalls.length > 0) {
+    messages.push({ role: 'assistant', content: first.text, toolCalls: first.toolCalls })
+    for (const call of first.toolCalls) {
+      const { city } = JSON.parse(call.arguments)
+      messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: `${city}: 23°C, clear sky` })
+    }
+    const second = await openai.chat(messages, { tools })
+    console.log(`  assistant: ${second.text}`)
+  } else {
+    console.log(`  assistant (no tool call): ${first.text}`)
+  }
+
+  for (const [name, provider] of [['openai', openai], ['scripted', scripted]]) {
+    heading(`Embeddings · ${name}`)
+    const vectors = await provider.embed(['modelport loads plugins', 'plugins loaded by modelport'])
+    for (const vector of vectors) {
+      const head = Array.from(vector.slice(0, 4), (v) => v.toFixed(3)).join(', ')
+      console.log(`  Float32Array(${vector.length}) [${head}, …]`)
+    }
+  }
+
+  heading('Completion · openai')
+  console.log(`  ${JSON.stringify((await openai.complete({ prompt: 'modelport is', maxTokens: 8 })).text)}`)
+
+  for (const name of ['openai', 'scripted']) {
+    heading(`Models · ${name}`)
+    const models = await registry.listModels(name, name === 'openai' ? { config: { base_url: baseUrl } } : {})
+    console.log(`  ${models.join(', ')}`)
+  }
+  console.log('')
+} catch (error) {
+  if (error instanceof ModelportError) {
+    console.error(`\ndemo failed: ${error.code}: ${error.message}`)
+  } else {
+    console.error(error)
+  }
+  process.exitCode = 1
+} finally {
+  await registry.close()
+  await server?.close()
+}
