@@ -11,10 +11,15 @@ const cli = join(root, 'dist', 'src', 'cli.js')
 /** Runs the CLI without blocking this process (the embedded server must keep answering). */
 function modelport(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
-      const status = error ? (typeof error.code === 'number' ? error.code : null) : 0
-      resolve({ status, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { encoding: 'utf8', timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : null) : 0
+        resolve({ status, stdout, stderr })
+      },
+    )
   })
 }
 
@@ -40,42 +45,54 @@ default_reply = "bot heard {{input}}"
 test('list, schema, models, chat and embed, as text and as JSON', async (t) => {
   const mock = await startMockOpenAI()
   const file = config(mock.url)
-  const list = (await modelport(['list', '--config', file]))
+  const list = await modelport(['list', '--config', file])
   t.is(list.status, 0, list.stderr)
   t.regex(list.stdout, /✓ openai {2}native v0\.1\.0 {2}provider=openai/)
   t.regex(list.stdout, /✓ bot {2}native/)
 
-  const schema = (await modelport(['schema', 'openai', '--config', file, '--json']))
+  const schema = await modelport(['schema', 'openai', '--config', file, '--json'])
   t.is(schema.status, 0, schema.stderr)
   t.truthy(JSON.parse(schema.stdout).properties.base_url)
 
-  t.deepEqual(JSON.parse((await modelport(['models', 'openai', '--config', file, '--json'])).stdout), ['mock-gpt-1', 'mock-embed-1'])
+  t.deepEqual(JSON.parse((await modelport(['models', 'openai', '--config', file, '--json'])).stdout), [
+    'mock-gpt-1',
+    'mock-embed-1',
+  ])
   t.is((await modelport(['chat', 'openai', 'hello cli', '--config', file])).stdout, 'Echo: hello cli\n')
   t.is((await modelport(['chat', 'bot', 'hi', '--config', file])).stdout, 'bot heard hi\n')
   const chat = JSON.parse((await modelport(['chat', 'openai', 'hi', '--config', file, '--json'])).stdout)
   t.is(chat.text, 'Echo: hi')
   t.is(chat.finishReason, 'stop')
 
-  t.regex((await modelport(['embed', 'bot', 'some text', '--config', file])).stdout, /^8 dimensions: \[-?\d\.\d{4}, /)
-  t.is(JSON.parse((await modelport(['embed', 'bot', 'some text', '--config', file, '--json'])).stdout).length, 8)
+  t.regex(
+    (await modelport(['embed', 'bot', 'some text', '--config', file])).stdout,
+    /^8 dimensions: \[-?\d\.\d{4}, /,
+  )
+  t.is(
+    JSON.parse((await modelport(['embed', 'bot', 'some text', '--config', file, '--json'])).stdout).length,
+    8,
+  )
   await mock.close()
 })
 
 test('failures exit non-zero with one line naming the code', async (t) => {
-  const missing = (await modelport(['list', '--config', '/nonexistent/plugins.toml']))
+  const missing = await modelport(['list', '--config', '/nonexistent/plugins.toml'])
   t.is(missing.status, 1)
   t.regex(missing.stderr, /^modelport: CONFIG_INVALID: cannot read the config file/)
   t.is(missing.stderr.trim().split('\n').length, 1)
 
-  const file = tempFile('plugins.json', JSON.stringify({ providers: [{ name: 'bad', path: fixture('other_sdk') }] }))
-  const chat = (await modelport(['chat', 'bad', 'hi', '--config', file]))
+  const file = tempFile(
+    'plugins.json',
+    JSON.stringify({ providers: [{ name: 'bad', path: fixture('other_sdk') }] }),
+  )
+  const chat = await modelport(['chat', 'bad', 'hi', '--config', file])
   t.is(chat.status, 1)
   t.regex(chat.stderr, /^modelport: ABI_MISMATCH: /)
-  const list = (await modelport(['list', '--config', file]))
+  const list = await modelport(['list', '--config', file])
   t.is(list.status, 1)
   t.regex(list.stdout, /✗ bad {2}ABI_MISMATCH/)
 
-  const usage = (await modelport([]))
+  const usage = await modelport([])
   t.is(usage.status, 2)
   t.regex(usage.stdout, /usage: modelport/)
 })

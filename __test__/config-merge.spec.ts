@@ -6,7 +6,9 @@ import { fixture, plugin } from './helpers'
 /** The scripted plugin's `{{config}}` template shows exactly the config the plugin received. */
 async function receivedConfig(staticConfig: Record<string, unknown>, fields: Record<string, unknown> = {}) {
   const registry = await PluginRegistry.fromConfig({
-    providers: [{ name: 'bot', path: plugin('scripted'), config: { default_reply: '{{config}}', ...staticConfig } }],
+    providers: [
+      { name: 'bot', path: plugin('scripted'), config: { default_reply: '{{config}}', ...staticConfig } },
+    ],
   })
   const provider = await registry.builder('bot').parameters(fields).build()
   const answer = await provider.chat([{ role: 'user', content: 'x' }])
@@ -30,7 +32,9 @@ test.serial('merge order: static config, then the API key env var, then builder 
       api_key: 'from-env',
     })
     t.deepEqual(await receivedConfig({ api_key: 'static-key' }), { api_key: 'static-key' })
-    t.deepEqual(await receivedConfig({ api_key: 'static-key' }, { api_key: 'builder-key' }), { api_key: 'builder-key' })
+    t.deepEqual(await receivedConfig({ api_key: 'static-key' }, { api_key: 'builder-key' }), {
+      api_key: 'builder-key',
+    })
   } finally {
     delete process.env['SCRIPTED_API_KEY']
     delete process.env['MODELPORT_CANARY']
@@ -62,7 +66,12 @@ test('a schema violation is CONFIG_SCHEMA_VIOLATION with the JSON path, before a
   t.is(error?.plugin, 'panicky')
 
   const bot = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
-  const nested = await t.throwsAsync(bot.builder('bot').parameter('rules', [{ when_contains: 1 }]).build())
+  const nested = await t.throwsAsync(
+    bot
+      .builder('bot')
+      .parameter('rules', [{ when_contains: 1 }])
+      .build(),
+  )
   t.is(nested?.jsonPath, '/rules/0/when_contains')
   const typo = await t.throwsAsync(bot.builder('bot').parameter('temprature', 1).build())
   t.is(typo?.code, 'CONFIG_SCHEMA_VIOLATION')
@@ -77,7 +86,9 @@ test('schema violations never echo secret values', async (t) => {
 })
 
 test('configSchema returns the plugin’s JSON Schema', async (t) => {
-  const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'openai', path: plugin('openai') }] })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'openai', path: plugin('openai') }],
+  })
   t.is(t.throws(() => registry.configSchema('openai'))?.code, 'PLUGIN_NOT_FOUND')
   await registry.loadAll()
   const schema = registry.configSchema('openai') as { properties: Record<string, unknown> }

@@ -38,7 +38,10 @@ test('relative plugin paths resolve against the config file folder, extension op
   const dir = tempDir()
   mkdirSync(join(dir, 'plugins'))
   copyFileSync(plugin('scripted'), join(dir, 'plugins', `scripted.${ext}`))
-  writeFileSync(join(dir, 'plugins.json'), JSON.stringify({ providers: [{ name: 'bot', path: 'plugins/scripted' }] }))
+  writeFileSync(
+    join(dir, 'plugins.json'),
+    JSON.stringify({ providers: [{ name: 'bot', path: 'plugins/scripted' }] }),
+  )
   const registry = await PluginRegistry.fromFile(join(dir, 'plugins.json'))
   const [report] = await registry.loadAll()
   t.true(report?.ok, report?.error?.message)
@@ -59,7 +62,9 @@ test('JSON and YAML syntax errors carry line and column too', async (t) => {
   const json = await t.throwsAsync(PluginRegistry.fromFile(tempFile('p.json', '{\n  "providers": [,]\n}')))
   t.is(json?.code, 'CONFIG_INVALID')
   t.deepEqual([json?.line, json?.column], [2, 17])
-  const yaml = await t.throwsAsync(PluginRegistry.fromFile(tempFile('p.yaml', 'providers:\n  - name: a\n   path: [\n')))
+  const yaml = await t.throwsAsync(
+    PluginRegistry.fromFile(tempFile('p.yaml', 'providers:\n  - name: a\n   path: [\n')),
+  )
   t.is(yaml?.code, 'CONFIG_INVALID')
   t.true((yaml?.line ?? 0) > 0)
 })
@@ -71,7 +76,12 @@ test('unknown keys, duplicate names, unknown formats and missing files are CONFI
   t.is(typo?.code, 'CONFIG_INVALID')
   t.regex(typo?.message ?? '', /confgi/)
   const duplicate = await t.throwsAsync(
-    PluginRegistry.fromConfig({ providers: [{ name: 'a', path: 'x' }, { name: 'a', path: 'y' }] }),
+    PluginRegistry.fromConfig({
+      providers: [
+        { name: 'a', path: 'x' },
+        { name: 'a', path: 'y' },
+      ],
+    }),
   )
   t.is(duplicate?.code, 'CONFIG_INVALID')
   t.is(duplicate?.plugin, 'a')
@@ -105,5 +115,8 @@ test('oci:// and https:// paths are reported as UNSUPPORTED without stopping the
       ['bot', true, undefined],
     ],
   )
-  t.deepEqual(registry.list().map((p) => p.name), ['bot'])
+  t.deepEqual(
+    registry.list().map((p) => p.name),
+    ['bot'],
+  )
 })

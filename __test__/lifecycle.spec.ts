@@ -24,7 +24,9 @@ test('close() aborts calls in flight with ABORTED, promptly, and refuses new one
 test('dropping the registry while a provider is still used does not crash', async (t) => {
   let provider
   {
-    const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
+    const registry = await PluginRegistry.fromConfig({
+      providers: [{ name: 'bot', path: plugin('scripted') }],
+    })
     provider = await registry.builder('bot').build()
   }
   for (let i = 0; i < 3; i++) {
@@ -36,7 +38,10 @@ test('dropping the registry while a provider is still used does not crash', asyn
 })
 
 /** Runs a script in a child Node process with modelport, without blocking this one. */
-function node(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function node(
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

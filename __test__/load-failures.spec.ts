@@ -21,9 +21,17 @@ const broken: Array<[string, () => string, RegExp]> = [
   ['a missing file', () => '/nonexistent/plugin.so', /file not found/],
   ['an empty file', () => tempFile('empty.so', ''), /empty/],
   ['a text file', () => tempFile('text.so', 'this is not a library\n'.repeat(10)), /not a shared library/],
-  ['a truncated library', () => tempFile('truncated.so', readFileSync(plugin('scripted')).subarray(0, 100)), /refused/],
+  [
+    'a truncated library',
+    () => tempFile('truncated.so', readFileSync(plugin('scripted')).subarray(0, 100)),
+    /refused/,
+  ],
   ['a library for another architecture', () => tempFile('arm.so', elfWithMachine(183)), /built for aarch64/],
-  ['a library without a factory symbol', () => fixture('no_factory'), /neither plugin_factory nor plugin_http_factory/],
+  [
+    'a library without a factory symbol',
+    () => fixture('no_factory'),
+    /neither plugin_factory nor plugin_http_factory/,
+  ],
   ['a factory returning null', () => fixture('null_factory'), /returned null/],
 ]
 
@@ -49,7 +57,10 @@ test('a plugin without an ABI descriptor is ABI_MISMATCH', async (t) => {
 test('a plugin built with another SDK version is ABI_MISMATCH naming both sides', async (t) => {
   const report = await loadOne(fixture('other_sdk'))
   t.is(report.error?.code, 'ABI_MISMATCH')
-  t.regex(report.error?.message ?? '', /sdk_version differs: host has \d+\.\d+\.\d+, plugin has 0\.0\.1-other/)
+  t.regex(
+    report.error?.message ?? '',
+    /sdk_version differs: host has \d+\.\d+\.\d+, plugin has 0\.0\.1-other/,
+  )
   t.is(report.error?.path, fixture('other_sdk'))
 })
 
@@ -78,8 +89,14 @@ test('one bad plugin does not stop the others', async (t) => {
       ['openai', true],
     ],
   )
-  t.deepEqual(registry.list().map((p) => p.name), ['bot', 'openai'])
-  t.is((await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'still here' }])).text, 'still here')
+  t.deepEqual(
+    registry.list().map((p) => p.name),
+    ['bot', 'openai'],
+  )
+  t.is(
+    (await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'still here' }])).text,
+    'still here',
+  )
   // A failed plugin fails again, with the same code, when used.
   t.is((await t.throwsAsync(registry.builder('broken').build()))?.code, 'PLUGIN_LOAD_FAILED')
 })

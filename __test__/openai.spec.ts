@@ -10,6 +10,13 @@ async function setup(config: Record<string, unknown> = {}, server?: MockOpenAI) 
   return { mock, registry, provider: await registry.builder('openai').build() }
 }
 
+/** The JSON body of the last request the server received. */
+function lastBody<T>(mock: MockOpenAI): T {
+  const request = mock.requests.at(-1)
+  if (!request) throw new Error('the server received no request')
+  return request.body as T
+}
+
 const weather: ToolDefinition = {
   name: 'get_weather',
   description: 'Weather for a city',
@@ -47,7 +54,7 @@ test('builder fields and system prompts (builder and per call) reach the request
   const sent = mock.requests.at(-1)
   t.is(sent?.headers['authorization'], 'Bearer sk-builder')
   t.like(sent?.body, { model: 'other-model', temperature: 0.5, max_tokens: 50 })
-  t.deepEqual((sent?.body as { messages: unknown[] }).messages, [
+  t.deepEqual(lastBody<{ messages: unknown[] }>(mock).messages, [
     { role: 'system', content: 'be brief' },
     { role: 'system', content: 'answer in French' },
     { role: 'user', content: 'hi' },
@@ -78,8 +85,14 @@ test('complete and listModels', async (t) => {
 
 test('tool calls come back and a multi-turn tool loop completes', async (t) => {
   const { mock, provider } = await setup()
-  const tools = [weather, { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } }]
-  const first = await provider.chat([{ role: 'user', content: 'get_weather city=Oslo and get_time zone=CET' }], { tools })
+  const tools = [
+    weather,
+    { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } },
+  ]
+  const first = await provider.chat(
+    [{ role: 'user', content: 'get_weather city=Oslo and get_time zone=CET' }],
+    { tools },
+  )
   t.is(first.finishReason, 'toolCalls')
   t.deepEqual(
     first.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)]),
@@ -88,8 +101,11 @@ test('tool calls come back and a multi-turn tool loop completes', async (t) => {
       ['get_time', { zone: 'CET' }],
     ],
   )
-  const sentTools = (mock.requests.at(-1)?.body as { tools: unknown[] }).tools
-  t.deepEqual(sentTools[0], { type: 'function', function: { name: 'get_weather', description: 'Weather for a city', parameters: weather.parameters } })
+  const sentTools = lastBody<{ tools: unknown[] }>(mock).tools
+  t.deepEqual(sentTools[0], {
+    type: 'function',
+    function: { name: 'get_weather', description: 'Weather for a city', parameters: weather.parameters },
+  })
 
   const second = await provider.chat(
     [
@@ -101,12 +117,16 @@ test('tool calls come back and a multi-turn tool loop completes', async (t) => {
     { tools },
   )
   t.is(second.text, 'Tool result received: 12:00')
-  const messages = (mock.requests.at(-1)?.body as { messages: Array<Record<string, unknown>> }).messages
+  const messages = lastBody<{ messages: Array<Record<string, unknown>> }>(mock).messages
   t.deepEqual(messages.slice(1), [
     {
       role: 'assistant',
       content: null,
-      tool_calls: first.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+      tool_calls: first.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: c.arguments },
+      })),
     },
     { role: 'tool', tool_call_id: first.toolCalls[0]!.id, content: 'rainy' },
     { role: 'tool', tool_call_id: first.toolCalls[1]!.id, content: '12:00' },
@@ -118,7 +138,7 @@ test('tool_choice from the config is sent and honoured', async (t) => {
   const { mock, provider } = await setup({ tool_choice: 'required' })
   const response = await provider.chat([{ role: 'user', content: 'anything' }], { tools: [weather] })
   t.is(response.toolCalls[0]?.name, 'get_weather')
-  t.is((mock.requests.at(-1)?.body as { tool_choice: string }).tool_choice, 'required')
+  t.is(lastBody<{ tool_choice: string }>(mock).tool_choice, 'required')
   await mock.close()
 })
 
@@ -146,7 +166,9 @@ test('a non-OpenAI upstream error is HTTP_STATUS with a body excerpt; 429 is RAT
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
-  const registry = await PluginRegistry.fromConfig({ providers: [openaiEntry(`http://127.0.0.1:${port}/v1`)] })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [openaiEntry(`http://127.0.0.1:${port}/v1`)],
+  })
   const provider: Provider = await registry.builder('openai').build()
   const unavailable = await t.throwsAsync(provider.chat([{ role: 'user', content: 'x' }]))
   t.is(unavailable?.code, 'HTTP_STATUS')
@@ -161,7 +183,9 @@ test('a non-OpenAI upstream error is HTTP_STATUS with a body excerpt; 429 is RAT
 
 test('transport failures: refused connection, request timeout, response over the cap', async (t) => {
   const refused = await PluginRegistry.fromConfig({ providers: [openaiEntry('http://127.0.0.1:9/v1')] })
-  const transport = await t.throwsAsync((await refused.builder('openai').build()).chat([{ role: 'user', content: 'x' }]))
+  const transport = await t.throwsAsync(
+    (await refused.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
+  )
   t.is(transport?.code, 'TRANSPORT')
   t.is(transport?.plugin, 'openai')
 
@@ -170,14 +194,20 @@ test('transport failures: refused connection, request timeout, response over the
     providers: [{ ...openaiEntry(slow.url), request_timeout_ms: 150 }],
   })
   const started = Date.now()
-  const timeout = await t.throwsAsync((await registry.builder('openai').build()).chat([{ role: 'user', content: 'x' }]))
+  const timeout = await t.throwsAsync(
+    (await registry.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
+  )
   t.is(timeout?.code, 'TIMEOUT')
   t.true(Date.now() - started < 1500)
   await slow.close()
 
   const big = await startMockOpenAI({ reply: () => 'word '.repeat(50_000) })
-  const capped = await PluginRegistry.fromConfig({ providers: [{ ...openaiEntry(big.url), max_response_bytes: 10_000 }] })
-  const tooLarge = await t.throwsAsync((await capped.builder('openai').build()).chat([{ role: 'user', content: 'x' }]))
+  const capped = await PluginRegistry.fromConfig({
+    providers: [{ ...openaiEntry(big.url), max_response_bytes: 10_000 }],
+  })
+  const tooLarge = await t.throwsAsync(
+    (await capped.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
+  )
   t.is(tooLarge?.code, 'RESPONSE_TOO_LARGE')
   await big.close()
 })

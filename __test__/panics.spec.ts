@@ -36,7 +36,9 @@ for (const method of ['from_config', 'chat_request', 'parse_chat', 'classify_err
 test('a panic in a provider’s destructor is contained', async (t) => {
   const mock = await startMockOpenAI()
   const registry = await PluginRegistry.fromConfig({
-    providers: [{ name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url, panic_in: 'drop' } }],
+    providers: [
+      { name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url, panic_in: 'drop' } },
+    ],
   })
   for (let i = 0; i < 5; i++) {
     const provider = await registry.builder('panicky').build()

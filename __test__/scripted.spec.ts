@@ -4,7 +4,9 @@ import { PluginRegistry } from 'modelport'
 import { plugin } from './helpers'
 
 async function scripted(config: Record<string, unknown> = {}) {
-  const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted'), config }] })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'bot', path: plugin('scripted'), config }],
+  })
   return { registry, provider: await registry.builder('bot').build() }
 }
 
@@ -25,7 +27,11 @@ test('echoes by default and answers from the first matching rule', async (t) => 
 test('rules can call offered tools and fail with typed errors', async (t) => {
   const { provider } = await scripted({
     rules: [
-      { when_contains: 'lookup', reply: '', tool_calls: [{ name: 'search', arguments: { q: 'x' } }, { name: 'not_offered' }] },
+      {
+        when_contains: 'lookup',
+        reply: '',
+        tool_calls: [{ name: 'search', arguments: { q: 'x' } }, { name: 'not_offered' }],
+      },
       { when_contains: 'slow down', error: { type: 'rate_limited', message: 'too many requests' } },
       { when_contains: 'broken', error: { type: 'provider_error', message: 'it broke' } },
     ],
@@ -34,7 +40,10 @@ test('rules can call offered tools and fail with typed errors', async (t) => {
     tools: [{ name: 'search', parameters: { type: 'object' } }],
   })
   t.is(call.finishReason, 'toolCalls')
-  t.deepEqual(call.toolCalls.map((c) => [c.name, c.arguments]), [['search', '{"q":"x"}']])
+  t.deepEqual(
+    call.toolCalls.map((c) => [c.name, c.arguments]),
+    [['search', '{"q":"x"}']],
+  )
   const limited = await t.throwsAsync(provider.chat([{ role: 'user', content: 'slow down' }]))
   t.is(limited?.code, 'RATE_LIMITED')
   t.is(limited?.plugin, 'bot')
@@ -56,10 +65,15 @@ test('simulated latency runs on the plugin’s own timers, concurrently, off the
   let ticks = 0
   const timer = setInterval(() => ticks++, 10)
   const started = Date.now()
-  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => provider.chat([{ role: 'user', content: `n${i}` }])))
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => provider.chat([{ role: 'user', content: `n${i}` }])),
+  )
   clearInterval(timer)
   const elapsed = Date.now() - started
-  t.deepEqual(answers.map((a) => a.text), Array.from({ length: 20 }, (_, i) => `n${i}`))
+  t.deepEqual(
+    answers.map((a) => a.text),
+    Array.from({ length: 20 }, (_, i) => `n${i}`),
+  )
   t.true(elapsed >= 190 && elapsed < 1500, `took ${elapsed} ms`)
   t.true(ticks >= 10, `the event loop kept running (${ticks} ticks)`)
 })

@@ -41,7 +41,10 @@ try {
     .build()
   const scripted = await registry.builder('scripted').build()
 
-  for (const [name, provider] of [['openai', openai], ['scripted', scripted]]) {
+  for (const [name, provider] of [
+    ['openai', openai],
+    ['scripted', scripted],
+  ]) {
     heading(`Chat · ${name}`)
     const question = 'What is the weather like in Lisbon today?'
     const answer = await provider.chat([{ role: 'user', content: question }])
@@ -65,7 +68,12 @@ try {
     messages.push({ role: 'assistant', content: first.text, toolCalls: first.toolCalls })
     for (const call of first.toolCalls) {
       const { city } = JSON.parse(call.arguments)
-      messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: `${city}: 23°C, clear sky` })
+      messages.push({
+        role: 'tool',
+        toolCallId: call.id,
+        name: call.name,
+        content: `${city}: 23°C, clear sky`,
+      })
     }
     const second = await openai.chat(messages, { tools })
     console.log(`  assistant: ${second.text}`)
@@ -73,7 +81,10 @@ try {
     console.log(`  assistant (no tool call): ${first.text}`)
   }
 
-  for (const [name, provider] of [['openai', openai], ['scripted', scripted]]) {
+  for (const [name, provider] of [
+    ['openai', openai],
+    ['scripted', scripted],
+  ]) {
     heading(`Embeddings · ${name}`)
     const vectors = await provider.embed(['modelport loads plugins', 'plugins loaded by modelport'])
     for (const vector of vectors) {

@@ -25,7 +25,10 @@ export function run(command, args, options = {}) {
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`)
   }
-  if (options.timed) console.log(`  (${[command.split('/').pop(), args[0]].filter(Boolean).join(' ')}: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+  if (options.timed)
+    console.log(
+      `  (${[command.split('/').pop(), args[0]].filter(Boolean).join(' ')}: ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    )
 }
 
 function step(text) {
@@ -55,20 +58,41 @@ function copyLibraries(folder, sourceDir, names) {
 }
 
 export const shippedPlugins = ['openai', 'scripted']
-export const fixturePlugins = ['panicky', 'panic_in_factory', 'other_sdk', 'no_descriptor', 'no_factory', 'null_factory']
+export const fixturePlugins = [
+  'panicky',
+  'panic_in_factory',
+  'other_sdk',
+  'no_descriptor',
+  'no_factory',
+  'null_factory',
+]
 
 export function build() {
   ensureNodeModules()
   step(`cargo build: plugins and fixtures (target dir ${targetDir})`)
-  run('cargo', ['build', '--workspace', '--exclude', 'modelport-node', '--lib', '--examples'], { timed: true })
+  run('cargo', ['build', '--workspace', '--exclude', 'modelport-node', '--lib', '--examples'], {
+    timed: true,
+  })
   copyLibraries('plugins', join(targetDir, 'debug'), shippedPlugins)
   copyLibraries('fixtures', join(targetDir, 'debug', 'examples'), fixturePlugins)
 
   step('napi build: the Node binding')
   run(
     bin('napi'),
-    ['build', '--platform', '--manifest-path', 'crates/node/Cargo.toml', '--package-json-path', 'package.json',
-      '--output-dir', '.', '--js', 'binding.js', '--dts', 'binding.d.ts'],
+    [
+      'build',
+      '--platform',
+      '--manifest-path',
+      'crates/node/Cargo.toml',
+      '--package-json-path',
+      'package.json',
+      '--output-dir',
+      '.',
+      '--js',
+      'binding.js',
+      '--dts',
+      'binding.d.ts',
+    ],
     { timed: true },
   )
 

@@ -53,7 +53,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`)
     return values.help ? 0 : 2
   }
-  const options: Options = { config: values.config, json: values.json, model: values.model, system: values.system }
+  const options: Options = {
+    config: values.config,
+    json: values.json,
+    model: values.model,
+    system: values.system,
+  }
   const registry = await PluginRegistry.fromFile(options.config)
   try {
     switch (command) {
@@ -82,7 +87,10 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'models': {
         const [name] = need(rest, 1, 'the provider name') as [string]
-        const models = await registry.listModels(name, options.model ? { config: { model: options.model } } : {})
+        const models = await registry.listModels(
+          name,
+          options.model ? { config: { model: options.model } } : {},
+        )
         print(options, models, () => models.join('\n'))
         return 0
       }
@@ -108,13 +116,19 @@ async function main(argv: string[]): Promise<number> {
         const [vector] = await (await builder.build()).embed([text])
         const values = Array.from(vector ?? [])
         print(options, values, () => {
-          const head = values.slice(0, 8).map((v) => v.toFixed(4)).join(', ')
+          const head = values
+            .slice(0, 8)
+            .map((v) => v.toFixed(4))
+            .join(', ')
           return `${values.length} dimensions: [${head}${values.length > 8 ? ', …' : ''}]`
         })
         return 0
       }
       default:
-        throw new ModelportError({ code: 'INVALID_REQUEST', message: `unknown command '${command}'\n\n${USAGE}` })
+        throw new ModelportError({
+          code: 'INVALID_REQUEST',
+          message: `unknown command '${command}'\n\n${USAGE}`,
+        })
     }
   } finally {
     await registry.close()

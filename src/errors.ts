@@ -59,10 +59,12 @@ export class ModelportError extends Error {
 
   constructor(info: ModelportErrorInfo, options?: { cause?: unknown }) {
     const causes = info.causes ?? []
-    const chained = options?.cause ?? causes.reduceRight<Error | undefined>(
-      (inner, text) => new Error(text, inner ? { cause: inner } : undefined),
-      undefined,
-    )
+    const chained =
+      options?.cause ??
+      causes.reduceRight<Error | undefined>(
+        (inner, text) => new Error(text, inner ? { cause: inner } : undefined),
+        undefined,
+      )
     super(describe(info), chained === undefined ? undefined : { cause: chained })
     this.name = 'ModelportError'
     this.code = info.code
@@ -79,14 +81,26 @@ export class ModelportError extends Error {
   /** The error as plain data (what `--json` output and logs use). */
   toJSON(): ModelportErrorInfo {
     const { code, plugin, path, jsonPath, line, column, status, retryAfterMs, causes } = this
-    return { code, message: this.message, plugin, path, jsonPath, line, column, status, retryAfterMs, causes: [...causes] }
+    return {
+      code,
+      message: this.message,
+      plugin,
+      path,
+      jsonPath,
+      line,
+      column,
+      status,
+      retryAfterMs,
+      causes: [...causes],
+    }
   }
 }
 
 function describe(info: ModelportErrorInfo): string {
   let text = info.plugin ? `plugin '${info.plugin}': ${info.message}` : info.message
   if (info.path) {
-    const position = info.line !== undefined && info.column !== undefined ? `:${info.line}:${info.column}` : ''
+    const position =
+      info.line !== undefined && info.column !== undefined ? `:${info.line}:${info.column}` : ''
     text += ` (${info.path}${position})`
   }
   for (const cause of info.causes ?? []) text += `: ${cause}`

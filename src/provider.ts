@@ -19,7 +19,10 @@ export class Provider {
   /** One chat turn. `system` messages are appended to the provider's configured system prompt for this call. */
   async chat(messages: Message[], options: ChatOptions = {}): Promise<ChatResponse> {
     if (!Array.isArray(messages)) {
-      throw new ModelportError({ code: 'INVALID_REQUEST', message: 'chat(messages): messages must be an array' })
+      throw new ModelportError({
+        code: 'INVALID_REQUEST',
+        message: 'chat(messages): messages must be an array',
+      })
     }
     const response = await callBinding(() => this.#binding.chat(messages, options.tools ?? null))
     return {

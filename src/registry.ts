@@ -73,7 +73,10 @@ export class PluginRegistry {
   }
 
   /** Uses an in-memory config; relative plugin paths resolve against `baseDir` (default: the working directory). */
-  static async fromConfig(config: RegistryConfig, options: { baseDir?: string } = {}): Promise<PluginRegistry> {
+  static async fromConfig(
+    config: RegistryConfig,
+    options: { baseDir?: string } = {},
+  ): Promise<PluginRegistry> {
     const baseDir = resolve(options.baseDir ?? process.cwd())
     return new PluginRegistry(await callBinding(() => binding.BindingRegistry.fromConfig(config, baseDir)))
   }
@@ -82,7 +85,9 @@ export class PluginRegistry {
   async loadAll(): Promise<LoadReport[]> {
     const reports = await callBinding(() => this.#binding.loadAll())
     return reports.map((report) => {
-      const { error, ...rest } = report as unknown as Omit<LoadReport, 'error'> & { error?: ModelportErrorInfo }
+      const { error, ...rest } = report as unknown as Omit<LoadReport, 'error'> & {
+        error?: ModelportErrorInfo
+      }
       return error ? { ...rest, error: errorFromInfo(error) } : rest
     })
   }
@@ -112,4 +117,3 @@ export class PluginRegistry {
     this.#binding.close()
   }
 }
-

@@ -23,7 +23,10 @@ export interface WireMessage {
 export interface MockChatRequest {
   model: string
   messages: WireMessage[]
-  tools: Array<{ type: string; function: { name: string; description?: string; parameters?: Record<string, unknown> } }>
+  tools: Array<{
+    type: string
+    function: { name: string; description?: string; parameters?: Record<string, unknown> }
+  }>
   lastUserText: string
   body: Record<string, unknown>
 }
@@ -113,7 +116,10 @@ export function mockEmbedding(text: string, dimensions: number): number[] {
 }
 
 /** Arguments for a requested tool call: `key=value` pairs in the user's text, else typed placeholders. */
-function argumentsFor(parameters: Record<string, unknown> | undefined, userText: string): Record<string, unknown> {
+function argumentsFor(
+  parameters: Record<string, unknown> | undefined,
+  userText: string,
+): Record<string, unknown> {
   const properties = (parameters?.['properties'] ?? {}) as Record<string, { type?: string }>
   const args: Record<string, unknown> = {}
   for (const [key, schema] of Object.entries(properties)) {
@@ -173,8 +179,18 @@ function usageOf(request: MockChatRequest, answer: PlannedAnswer) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
 }
 
-function streamChat(res: ServerResponse, id: string, model: string, request: MockChatRequest, answer: PlannedAnswer) {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+function streamChat(
+  res: ServerResponse,
+  id: string,
+  model: string,
+  request: MockChatRequest,
+  answer: PlannedAnswer,
+) {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  })
   const created = Math.floor(Date.now() / 1000)
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
@@ -183,7 +199,11 @@ function streamChat(res: ServerResponse, id: string, model: string, request: Moc
     for (const piece of answer.text.match(/\s*\S+/g) ?? []) res.write(chunk({ content: piece }))
   }
   answer.toolCalls.forEach((call, index) => {
-    res.write(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }))
+    res.write(
+      chunk({
+        tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+      }),
+    )
     const half = Math.ceil(call.arguments.length / 2)
     for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
       res.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
@@ -192,7 +212,9 @@ function streamChat(res: ServerResponse, id: string, model: string, request: Moc
   res.write(chunk({}, answer.finishReason))
   const streamOptions = request.body['stream_options'] as { include_usage?: boolean } | undefined
   if (streamOptions?.include_usage) {
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(request, answer) })}\n\n`)
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(request, answer) })}\n\n`,
+    )
   }
   res.end('data: [DONE]\n\n')
 }
@@ -216,11 +238,15 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     const route = `${req.method} ${path}`
     if (route === 'GET /v1/models') {
       const created = 1_700_000_000
-      return send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'modelport-mock' })) })
+      return send(res, 200, {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created, owned_by: 'modelport-mock' })),
+      })
     }
     if (route === 'POST /v1/chat/completions') {
-      if (typeof json['model'] !== 'string') throw new HttpError(400, "you must provide a model parameter")
-      if (!Array.isArray(json['messages']) || json['messages'].length === 0) throw new HttpError(400, "'messages' must be a non-empty array")
+      if (typeof json['model'] !== 'string') throw new HttpError(400, 'you must provide a model parameter')
+      if (!Array.isArray(json['messages']) || json['messages'].length === 0)
+        throw new HttpError(400, "'messages' must be a non-empty array")
       const messages = json['messages'] as WireMessage[]
       const lastUser = [...messages].reverse().find((m) => m.role === 'user')
       const chat: MockChatRequest = {
@@ -245,7 +271,11 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
               role: 'assistant',
               content: answer.text,
               ...(answer.toolCalls.length > 0 && {
-                tool_calls: answer.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+                tool_calls: answer.toolCalls.map((c) => ({
+                  id: c.id,
+                  type: 'function',
+                  function: { name: c.name, arguments: c.arguments },
+                })),
               }),
             },
             finish_reason: answer.finishReason,
@@ -258,26 +288,39 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       const input = json['input']
       const inputs = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map(String) : null
       if (!inputs) throw new HttpError(400, "'input' must be a string or an array of strings")
-      const dimensions = typeof json['dimensions'] === 'number' ? json['dimensions'] : (options.embeddingDimensions ?? 8)
+      const dimensions =
+        typeof json['dimensions'] === 'number' ? json['dimensions'] : (options.embeddingDimensions ?? 8)
       return send(res, 200, {
         object: 'list',
-        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: mockEmbedding(text, dimensions) })),
+        data: inputs.map((text, index) => ({
+          object: 'embedding',
+          index,
+          embedding: mockEmbedding(text, dimensions),
+        })),
         model: json['model'],
-        usage: { prompt_tokens: inputs.reduce((s, t) => s + countTokens(t), 0), total_tokens: inputs.reduce((s, t) => s + countTokens(t), 0) },
+        usage: {
+          prompt_tokens: inputs.reduce((s, t) => s + countTokens(t), 0),
+          total_tokens: inputs.reduce((s, t) => s + countTokens(t), 0),
+        },
       })
     }
     if (route === 'POST /v1/completions') {
       const prompt = String(json['prompt'] ?? '')
       let text = ` continues: ${prompt}`
       const maxTokens = json['max_tokens']
-      if (typeof maxTokens === 'number') text = ' ' + text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ')
+      if (typeof maxTokens === 'number')
+        text = ' ' + text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ')
       return send(res, 200, {
         id: `cmpl-mock-${++sequence}`,
         object: 'text_completion',
         created: Math.floor(Date.now() / 1000),
         model: json['model'],
         choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
-        usage: { prompt_tokens: countTokens(prompt), completion_tokens: countTokens(text), total_tokens: countTokens(prompt) + countTokens(text) },
+        usage: {
+          prompt_tokens: countTokens(prompt),
+          completion_tokens: countTokens(text),
+          total_tokens: countTokens(prompt) + countTokens(text),
+        },
       })
     }
     throw new HttpError(404, `Unknown request URL: ${route}`)

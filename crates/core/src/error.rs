@@ -38,14 +38,23 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
     pub fn as_str(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
     }
 }
 
 /// A failure anywhere in modelport. Serialized (camelCase) to build the TypeScript error.
+/// One pointer wide, so `Result<T>` stays small on hot paths; fields are read through `Deref`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ModelportError(Box<ErrorDetails>);
+
+/// What a [`ModelportError`] carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ModelportError {
+pub struct ErrorDetails {
     /// What kind of failure.
     pub code: ErrorCode,
     /// What happened, for people.
@@ -82,7 +91,7 @@ pub type Result<T, E = ModelportError> = std::result::Result<T, E>;
 impl ModelportError {
     /// An error with `code` and `message` and no context yet.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorDetails {
             code,
             message: message.into(),
             plugin: None,
@@ -93,7 +102,7 @@ impl ModelportError {
             status: None,
             retry_after_ms: None,
             causes: Vec::new(),
-        }
+        }))
     }
 
     /// Names the plugin involved (kept if already set).
@@ -104,7 +113,8 @@ impl ModelportError {
 
     /// Names the file involved (kept if already set).
     pub fn with_path(mut self, path: impl AsRef<std::path::Path>) -> Self {
-        self.path.get_or_insert_with(|| path.as_ref().display().to_string());
+        self.path
+            .get_or_insert_with(|| path.as_ref().display().to_string());
         self
     }
 
@@ -116,7 +126,11 @@ impl ModelportError {
 
     /// A panic caught inside plugin code during `operation`.
     pub fn plugin_panicked(plugin: &str, operation: &str, panic: PluginPanic) -> Self {
-        Self::new(ErrorCode::PluginPanicked, format!("plugin panicked in {operation}: {panic}")).with_plugin(plugin)
+        Self::new(
+            ErrorCode::PluginPanicked,
+            format!("plugin panicked in {operation}: {panic}"),
+        )
+        .with_plugin(plugin)
     }
 
     /// The call was cancelled (by an abort or by closing the registry).
@@ -165,6 +179,20 @@ impl fmt::Display for ModelportError {
 
 impl std::error::Error for ModelportError {}
 
+impl std::ops::Deref for ModelportError {
+    type Target = ErrorDetails;
+
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ModelportError {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,12 +210,18 @@ mod tests {
             .with_path("/etc/plugins.toml");
         err.line = Some(3);
         err.column = Some(7);
-        assert_eq!(err.to_string(), "CONFIG_INVALID: plugin 'openai': expected a table (/etc/plugins.toml:3:7)");
+        assert_eq!(
+            err.to_string(),
+            "CONFIG_INVALID: plugin 'openai': expected a table (/etc/plugins.toml:3:7)"
+        );
     }
 
     #[test]
     fn plugin_error_kinds_map_to_codes() {
-        let err = ModelportError::from_plugin_error("p", PluginError::new(PluginErrorKind::RateLimited, "slow down"));
+        let err = ModelportError::from_plugin_error(
+            "p",
+            PluginError::new(PluginErrorKind::RateLimited, "slow down"),
+        );
         assert_eq!(err.code, ErrorCode::RateLimited);
         assert_eq!(err.plugin.as_deref(), Some("p"));
     }

@@ -60,9 +60,12 @@ impl LoadedPlugin {
         let path = match entry.location(base_dir) {
             PluginLocation::Native(path) => path,
             PluginLocation::Wasm(path) => {
-                return Err(ModelportError::new(ErrorCode::Unsupported, "Wasm plugins are not supported yet")
-                    .with_plugin(name)
-                    .with_path(path));
+                return Err(ModelportError::new(
+                    ErrorCode::Unsupported,
+                    "Wasm plugins are not supported yet",
+                )
+                .with_plugin(name)
+                .with_path(path));
             }
             PluginLocation::Remote(reference) => {
                 return Err(ModelportError::new(
@@ -88,17 +91,27 @@ impl LoadedPlugin {
                 false,
             ),
         };
-        let schema = ConfigSchema::compile(&schema_text.map_err(with_context)?).map_err(with_context)?;
+        let schema =
+            ConfigSchema::compile(&schema_text.map_err(with_context)?).map_err(with_context)?;
         let info = PluginInfo {
             name: name.to_string(),
             kind: PluginKind::Native,
             path: path.display().to_string(),
             version: library.plugin_version().map(String::from),
             provider: provider.map_err(with_context)?,
-            api_key_name: api_key_name.map_err(with_context)?.filter(|n| !n.is_empty()),
+            api_key_name: api_key_name
+                .map_err(with_context)?
+                .filter(|n| !n.is_empty()),
             host_http,
         };
-        Ok(Self { factory, info, schema, static_config: entry.config.clone(), http: entry.http_options(), library })
+        Ok(Self {
+            factory,
+            info,
+            schema,
+            static_config: entry.config.clone(),
+            http: entry.http_options(),
+            library,
+        })
     }
 
     /// What `registry.list()` shows for it.
@@ -136,8 +149,12 @@ impl LoadedPlugin {
     /// Validates a complete config against the schema.
     pub fn validate(&self, config: Map<String, Value>) -> Result<Map<String, Value>> {
         let value = Value::Object(config);
-        self.schema.validate(&value).map_err(|err| err.with_plugin(&self.info.name))?;
-        let Value::Object(config) = value else { unreachable!("built from a map") };
+        self.schema
+            .validate(&value)
+            .map_err(|err| err.with_plugin(&self.info.name))?;
+        let Value::Object(config) = value else {
+            unreachable!("built from a map")
+        };
         Ok(config)
     }
 
@@ -146,22 +163,35 @@ impl LoadedPlugin {
         let name = &self.info.name;
         let text = Value::Object(config.clone()).to_string();
         match &self.factory {
-            NativeFactory::Http(f) => unguard(name, "from_config", f.from_config(&text)).map(Backend::Http),
-            NativeFactory::Async(f) => unguard(name, "from_config", f.from_config(&text)).map(Backend::Async),
+            NativeFactory::Http(f) => {
+                unguard(name, "from_config", f.from_config(&text)).map(Backend::Http)
+            }
+            NativeFactory::Async(f) => {
+                unguard(name, "from_config", f.from_config(&text)).map(Backend::Async)
+            }
         }
     }
 
     /// Lists the models available under `config` (static list, host HTTP, or the plugin itself).
-    pub async fn list_models(&self, engine: &HttpEngine, config: &Map<String, Value>) -> Result<Vec<String>> {
+    pub async fn list_models(
+        &self,
+        engine: &HttpEngine,
+        config: &Map<String, Value>,
+    ) -> Result<Vec<String>> {
         let name = self.info.name.as_str();
         let text = Value::Object(config.clone()).to_string();
         match &self.factory {
             NativeFactory::Http(f) => {
-                if let Some(models) = unguard_value(name, "list_models_static", f.list_models_static(&text))? {
+                if let Some(models) =
+                    unguard_value(name, "list_models_static", f.list_models_static(&text))?
+                {
                     return Ok(models);
                 }
                 let request = unguard(name, "list_models_request", f.list_models_request(&text))?;
-                let response = engine.execute(request, &self.http).await.map_err(|e| e.with_plugin(name))?;
+                let response = engine
+                    .execute(request, &self.http)
+                    .await
+                    .map_err(|e| e.with_plugin(name))?;
                 if !response.status().is_success() {
                     return Err(classify_status(&response).with_plugin(name));
                 }

@@ -3,7 +3,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use modelport_plugin::boundary::{HttpProviderBoundary, ProviderBoundary};
-use modelport_plugin::{ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse, Tool};
+use modelport_plugin::{
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
+    Tool,
+};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -43,7 +46,15 @@ impl Provider {
         shutdown: CancellationToken,
     ) -> Result<Self> {
         let backend = plugin.instantiate(&config)?;
-        Ok(Self { inner: Arc::new(ProviderInner { backend, config, engine, shutdown, plugin }) })
+        Ok(Self {
+            inner: Arc::new(ProviderInner {
+                backend,
+                config,
+                engine,
+                shutdown,
+                plugin,
+            }),
+        })
     }
 
     /// The config name of the plugin behind it.
@@ -59,7 +70,9 @@ impl Provider {
     /// Runs `work` unless the registry closes first.
     async fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
         if self.inner.shutdown.is_cancelled() {
-            return Err(ModelportError::aborted("the registry was closed").with_plugin(self.plugin_name()));
+            return Err(
+                ModelportError::aborted("the registry was closed").with_plugin(self.plugin_name())
+            );
         }
         tokio::select! {
             biased;
@@ -71,7 +84,11 @@ impl Provider {
     }
 
     /// Sends a plugin-built request and returns a 2xx response, or the classified error.
-    async fn exchange(&self, http: &dyn HttpProviderBoundary, request: HttpRequest) -> Result<HttpResponse> {
+    async fn exchange(
+        &self,
+        http: &dyn HttpProviderBoundary,
+        request: HttpRequest,
+    ) -> Result<HttpResponse> {
         let name = self.plugin_name();
         let response = self
             .inner
@@ -112,11 +129,21 @@ impl Provider {
         prompts.extend(extra.iter().cloned().map(Value::String));
         config.insert("system".into(), Value::Array(prompts));
         let config = plugin.validate(config)?;
-        Provider::new(plugin.clone(), config, self.inner.engine.clone(), self.inner.shutdown.clone())
+        Provider::new(
+            plugin.clone(),
+            config,
+            self.inner.engine.clone(),
+            self.inner.shutdown.clone(),
+        )
     }
 
     /// One chat turn. `system` holds system prompts given as messages for this call only.
-    pub async fn chat(&self, messages: &[ChatMessage], system: &[String], tools: Option<&[Tool]>) -> Result<ChatResponse> {
+    pub async fn chat(
+        &self,
+        messages: &[ChatMessage],
+        system: &[String],
+        tools: Option<&[Tool]>,
+    ) -> Result<ChatResponse> {
         if !system.is_empty() {
             return Box::pin(self.with_system(system)?.chat(messages, &[], tools)).await;
         }
@@ -124,11 +151,14 @@ impl Provider {
         self.run(async {
             match &self.inner.backend {
                 Backend::Http(http) => {
-                    let request = unguard(name, "chat_request", http.chat_request(messages, tools))?;
+                    let request =
+                        unguard(name, "chat_request", http.chat_request(messages, tools))?;
                     let response = self.exchange(http.as_ref(), request).await?;
                     unguard(name, "parse_chat", http.parse_chat(response))
                 }
-                Backend::Async(provider) => unguard(name, "chat", provider.chat(messages, tools).await),
+                Backend::Async(provider) => {
+                    unguard(name, "chat", provider.chat(messages, tools).await)
+                }
             }
         })
         .await
@@ -145,14 +175,20 @@ impl Provider {
                         let response = self.exchange(http.as_ref(), request).await?;
                         unguard(name, "parse_embed", http.parse_embed(response))
                     }
-                    Backend::Async(provider) => unguard(name, "embed", provider.embed(inputs).await),
+                    Backend::Async(provider) => {
+                        unguard(name, "embed", provider.embed(inputs).await)
+                    }
                 }
             })
             .await?;
         if vectors.len() != inputs.len() {
             return Err(ModelportError::new(
                 ErrorCode::ParseError,
-                format!("asked for {} embeddings, the plugin returned {}", inputs.len(), vectors.len()),
+                format!(
+                    "asked for {} embeddings, the plugin returned {}",
+                    inputs.len(),
+                    vectors.len()
+                ),
             )
             .with_plugin(name));
         }
@@ -165,11 +201,14 @@ impl Provider {
         self.run(async {
             match &self.inner.backend {
                 Backend::Http(http) => {
-                    let http_request = unguard(name, "complete_request", http.complete_request(request))?;
+                    let http_request =
+                        unguard(name, "complete_request", http.complete_request(request))?;
                     let response = self.exchange(http.as_ref(), http_request).await?;
                     unguard(name, "parse_complete", http.parse_complete(response))
                 }
-                Backend::Async(provider) => unguard(name, "complete", provider.complete(request).await),
+                Backend::Async(provider) => {
+                    unguard(name, "complete", provider.complete(request).await)
+                }
             }
         })
         .await

@@ -71,18 +71,30 @@ impl Registry {
     }
 
     fn entry(&self, name: &str) -> Result<&ProviderEntry> {
-        self.inner.entries.iter().find(|entry| entry.name == name).ok_or_else(|| {
-            let known: Vec<&str> = self.inner.entries.iter().map(|e| e.name.as_str()).collect();
-            ModelportError::new(
-                ErrorCode::PluginNotFound,
-                format!("no provider named '{name}' in the config (configured: {})", known.join(", ")),
-            )
-            .with_plugin(name)
-        })
+        self.inner
+            .entries
+            .iter()
+            .find(|entry| entry.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.inner.entries.iter().map(|e| e.name.as_str()).collect();
+                ModelportError::new(
+                    ErrorCode::PluginNotFound,
+                    format!(
+                        "no provider named '{name}' in the config (configured: {})",
+                        known.join(", ")
+                    ),
+                )
+                .with_plugin(name)
+            })
     }
 
     fn loaded(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
-        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 
     fn check_open(&self) -> Result<()> {
@@ -106,9 +118,16 @@ impl Registry {
         let base_dir = self.inner.base_dir.clone();
         let plugin = tokio::task::spawn_blocking(move || LoadedPlugin::load(&entry, &base_dir))
             .await
-            .map_err(|err| ModelportError::new(ErrorCode::PluginLoadFailed, "the loading task failed").with_cause(err))??;
+            .map_err(|err| {
+                ModelportError::new(ErrorCode::PluginLoadFailed, "the loading task failed")
+                    .with_cause(err)
+            })??;
         let plugin = Arc::new(plugin);
-        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), plugin.clone());
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), plugin.clone());
         Ok(plugin)
     }
 
@@ -117,7 +136,9 @@ impl Registry {
         let mut reports = Vec::with_capacity(self.inner.entries.len());
         for entry in &self.inner.entries {
             let (kind, path) = match entry.location(&self.inner.base_dir) {
-                PluginLocation::Native(path) => (Some(PluginKind::Native), path.display().to_string()),
+                PluginLocation::Native(path) => {
+                    (Some(PluginKind::Native), path.display().to_string())
+                }
                 PluginLocation::Wasm(path) => (Some(PluginKind::Wasm), path.display().to_string()),
                 PluginLocation::Remote(reference) => (None, reference),
             };
@@ -135,21 +156,33 @@ impl Registry {
 
     /// The loaded plugins, in config order.
     pub fn list(&self) -> Vec<PluginInfo> {
-        self.inner.entries.iter().filter_map(|e| self.loaded(&e.name)).map(|p| p.info().clone()).collect()
+        self.inner
+            .entries
+            .iter()
+            .filter_map(|e| self.loaded(&e.name))
+            .map(|p| p.info().clone())
+            .collect()
     }
 
     /// A loaded plugin's config JSON Schema.
     pub fn config_schema(&self, name: &str) -> Result<Value> {
         self.entry(name)?;
         let plugin = self.loaded(name).ok_or_else(|| {
-            ModelportError::new(ErrorCode::PluginNotFound, format!("provider '{name}' is not loaded; call loadAll() first"))
-                .with_plugin(name)
+            ModelportError::new(
+                ErrorCode::PluginNotFound,
+                format!("provider '{name}' is not loaded; call loadAll() first"),
+            )
+            .with_plugin(name)
         })?;
         Ok(plugin.schema().schema().clone())
     }
 
     /// The models a provider offers, with its config merged with `overrides`.
-    pub async fn list_models(&self, name: &str, overrides: &Map<String, Value>) -> Result<Vec<String>> {
+    pub async fn list_models(
+        &self,
+        name: &str,
+        overrides: &Map<String, Value>,
+    ) -> Result<Vec<String>> {
         let plugin = self.load(name).await?;
         let config = plugin.config_for(overrides)?;
         let work = plugin.list_models(&self.inner.engine, &config);
@@ -164,13 +197,22 @@ impl Registry {
     pub async fn build(&self, name: &str, overrides: &Map<String, Value>) -> Result<Provider> {
         let plugin = self.load(name).await?;
         let config = plugin.config_for(overrides)?;
-        Provider::new(plugin, config, self.inner.engine.clone(), self.inner.shutdown.clone())
+        Provider::new(
+            plugin,
+            config,
+            self.inner.engine.clone(),
+            self.inner.shutdown.clone(),
+        )
     }
 
     /// Ends every call in flight with `ABORTED` and refuses new ones. Idempotent.
     pub fn close(&self) {
         self.inner.shutdown.cancel();
-        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Whether `close()` was called.

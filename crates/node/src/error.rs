@@ -6,8 +6,16 @@ pub const ERROR_PREFIX: &str = "MODELPORT_ERROR:";
 
 /// Encodes `err` so the TypeScript facade can rebuild it with every field.
 pub fn to_napi(err: ModelportError) -> napi::Error {
-    let json = serde_json::to_string(&err).unwrap_or_else(|_| format!("{{\"code\":\"PROVIDER_ERROR\",\"message\":{:?}}}", err.to_string()));
-    napi::Error::new(napi::Status::GenericFailure, format!("{ERROR_PREFIX}{json}"))
+    let json = serde_json::to_string(&err).unwrap_or_else(|_| {
+        format!(
+            "{{\"code\":\"PROVIDER_ERROR\",\"message\":{:?}}}",
+            err.to_string()
+        )
+    });
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{ERROR_PREFIX}{json}"),
+    )
 }
 
 /// Wraps a core result for napi.

@@ -43,7 +43,11 @@ impl BindingProvider {
 
     /// One chat turn; `messages` and `tools` use the facade's camelCase shapes.
     #[napi]
-    pub async fn chat(&self, messages: Value, tool_list: Option<Value>) -> napi::Result<BindingChatResponse> {
+    pub async fn chat(
+        &self,
+        messages: Value,
+        tool_list: Option<Value>,
+    ) -> napi::Result<BindingChatResponse> {
         let (messages, system) = napi_result(conversation(messages))?;
         let tools = napi_result(tools(tool_list))?;
         let response = napi_result(self.inner.chat(&messages, &system, tools.as_deref()).await)?;
@@ -59,7 +63,10 @@ impl BindingProvider {
 
     /// A text completion.
     #[napi]
-    pub async fn complete(&self, request: BindingCompletionRequest) -> napi::Result<BindingCompletion> {
+    pub async fn complete(
+        &self,
+        request: BindingCompletionRequest,
+    ) -> napi::Result<BindingCompletion> {
         let request = CompletionRequest {
             prompt: request.prompt,
             suffix: request.suffix,
@@ -67,6 +74,8 @@ impl BindingProvider {
             temperature: request.temperature.map(|t| t as f32),
         };
         let response = napi_result(self.inner.complete(&request).await)?;
-        Ok(BindingCompletion { text: response.text })
+        Ok(BindingCompletion {
+            text: response.text,
+        })
     }
 }

@@ -30,7 +30,9 @@ impl BindingRegistry {
     #[napi(factory)]
     pub fn from_config(config: Value, base_dir: String) -> napi::Result<Self> {
         let config = napi_result(RegistryConfig::from_value(config))?;
-        Ok(Self { inner: Registry::from_config(config, PathBuf::from(base_dir)) })
+        Ok(Self {
+            inner: Registry::from_config(config, PathBuf::from(base_dir)),
+        })
     }
 
     /// Loads every plugin; returns one report per plugin.
@@ -54,14 +56,22 @@ impl BindingRegistry {
 
     /// The models a provider offers.
     #[napi]
-    pub async fn list_models(&self, name: String, overrides: Option<Value>) -> napi::Result<Vec<String>> {
+    pub async fn list_models(
+        &self,
+        name: String,
+        overrides: Option<Value>,
+    ) -> napi::Result<Vec<String>> {
         let overrides = object_of(overrides)?;
         napi_result(self.inner.list_models(&name, &overrides).await)
     }
 
     /// Builds a provider with `overrides` (builder fields) merged into its config.
     #[napi]
-    pub async fn build(&self, name: String, overrides: Option<Value>) -> napi::Result<BindingProvider> {
+    pub async fn build(
+        &self,
+        name: String,
+        overrides: Option<Value>,
+    ) -> napi::Result<BindingProvider> {
         let overrides = object_of(overrides)?;
         napi_result(self.inner.build(&name, &overrides).await).map(BindingProvider::new)
     }

@@ -4,7 +4,10 @@
 use std::ffi::{CStr, c_char};
 use std::mem::{align_of, size_of};
 
-use crate::boundary::{FactoryBoundary, HttpFactoryBoundary, HttpProviderBoundary, ProviderBoundary, StreamParserBoundary};
+use crate::boundary::{
+    FactoryBoundary, HttpFactoryBoundary, HttpProviderBoundary, ProviderBoundary,
+    StreamParserBoundary,
+};
 use crate::error::PluginError;
 use crate::http_provider::{HttpRequest, HttpResponse};
 use crate::message::{ChatMessage, Content};
@@ -51,7 +54,9 @@ impl AbiDescriptor {
         magic: ABI_MAGIC,
         descriptor_version: DESCRIPTOR_VERSION,
         sdk_version: concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast(),
-        rustc_version: concat!(env!("MODELPORT_RUSTC_VERSION"), "\0").as_ptr().cast(),
+        rustc_version: concat!(env!("MODELPORT_RUSTC_VERSION"), "\0")
+            .as_ptr()
+            .cast(),
         layout_fingerprint: LAYOUT_FINGERPRINT,
         plugin_version: std::ptr::null(),
     };
@@ -78,7 +83,9 @@ unsafe fn c_text(ptr: *const c_char) -> String {
     if ptr.is_null() {
         return "<null>".into();
     }
-    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -141,7 +148,11 @@ pub struct AbiMismatch {
 
 impl std::fmt::Display for AbiMismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} differs: host has {}, plugin has {}", self.field, self.host, self.plugin)
+        write!(
+            f,
+            "{} differs: host has {}, plugin has {}",
+            self.field, self.host, self.plugin
+        )
     }
 }
 
@@ -155,16 +166,27 @@ pub unsafe fn check_descriptor(plugin: &AbiDescriptor) -> Result<(), AbiMismatch
         return Err(AbiMismatch {
             field: "descriptor",
             host: format!("magic {ABI_MAGIC:#x} version {DESCRIPTOR_VERSION}"),
-            plugin: format!("magic {:#x} version {}", plugin.magic, plugin.descriptor_version),
+            plugin: format!(
+                "magic {:#x} version {}",
+                plugin.magic, plugin.descriptor_version
+            ),
         });
     }
     let sdk = unsafe { plugin.sdk_version_str() };
     if sdk != SDK_VERSION {
-        return Err(AbiMismatch { field: "sdk_version", host: SDK_VERSION.into(), plugin: sdk });
+        return Err(AbiMismatch {
+            field: "sdk_version",
+            host: SDK_VERSION.into(),
+            plugin: sdk,
+        });
     }
     let rustc = unsafe { plugin.rustc_version_str() };
     if rustc != RUSTC_VERSION {
-        return Err(AbiMismatch { field: "rustc_version", host: RUSTC_VERSION.into(), plugin: rustc });
+        return Err(AbiMismatch {
+            field: "rustc_version",
+            host: RUSTC_VERSION.into(),
+            plugin: rustc,
+        });
     }
     if plugin.layout_fingerprint != LAYOUT_FINGERPRINT {
         return Err(AbiMismatch {
@@ -187,7 +209,10 @@ mod tests {
 
     #[test]
     fn another_sdk_version_is_named_on_both_sides() {
-        let other = AbiDescriptor { sdk_version: c"9.9.9".as_ptr(), ..AbiDescriptor::CURRENT };
+        let other = AbiDescriptor {
+            sdk_version: c"9.9.9".as_ptr(),
+            ..AbiDescriptor::CURRENT
+        };
         let mismatch = unsafe { check_descriptor(&other) }.unwrap_err();
         assert_eq!(mismatch.field, "sdk_version");
         assert_eq!(mismatch.host, SDK_VERSION);
@@ -196,13 +221,25 @@ mod tests {
 
     #[test]
     fn another_layout_is_refused() {
-        let other = AbiDescriptor { layout_fingerprint: LAYOUT_FINGERPRINT ^ 1, ..AbiDescriptor::CURRENT };
-        assert_eq!(unsafe { check_descriptor(&other) }.unwrap_err().field, "layout_fingerprint");
+        let other = AbiDescriptor {
+            layout_fingerprint: LAYOUT_FINGERPRINT ^ 1,
+            ..AbiDescriptor::CURRENT
+        };
+        assert_eq!(
+            unsafe { check_descriptor(&other) }.unwrap_err().field,
+            "layout_fingerprint"
+        );
     }
 
     #[test]
     fn garbage_is_not_a_descriptor() {
-        let other = AbiDescriptor { magic: 0, ..AbiDescriptor::CURRENT };
-        assert_eq!(unsafe { check_descriptor(&other) }.unwrap_err().field, "descriptor");
+        let other = AbiDescriptor {
+            magic: 0,
+            ..AbiDescriptor::CURRENT
+        };
+        assert_eq!(
+            unsafe { check_descriptor(&other) }.unwrap_err().field,
+            "descriptor"
+        );
     }
 }

@@ -5,7 +5,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::error::PluginError;
-use crate::http_provider::{ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse};
+use crate::http_provider::{
+    ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
+};
 use crate::message::ChatMessage;
 use crate::panic_guard::{Guarded, GuardedFuture, guard, guarded_drop};
 use crate::provider::{LLMProvider, LLMProviderFactory};
@@ -18,25 +20,45 @@ pub trait HttpFactoryBoundary: Send + Sync {
     fn name(&self) -> Guarded<String>;
     fn api_key_name(&self) -> Guarded<Option<String>>;
     fn config_schema(&self) -> Guarded<String>;
-    fn from_config(&self, config: &str) -> Guarded<Result<Box<dyn HttpProviderBoundary>, PluginError>>;
+    fn from_config(
+        &self,
+        config: &str,
+    ) -> Guarded<Result<Box<dyn HttpProviderBoundary>, PluginError>>;
     fn list_models_request(&self, config: &str) -> Guarded<Result<HttpRequest, PluginError>>;
-    fn parse_list_models(&self, response: HttpResponse) -> Guarded<Result<Vec<String>, PluginError>>;
+    fn parse_list_models(
+        &self,
+        response: HttpResponse,
+    ) -> Guarded<Result<Vec<String>, PluginError>>;
     fn list_models_static(&self, config: &str) -> Guarded<Option<Vec<String>>>;
     fn supports_custom_models(&self) -> Guarded<bool>;
 }
 
 /// Host view of an [`HTTPLLMProvider`].
 pub trait HttpProviderBoundary: Send + Sync {
-    fn chat_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Guarded<Result<HttpRequest, PluginError>>;
+    fn chat_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Guarded<Result<HttpRequest, PluginError>>;
     fn parse_chat(&self, response: HttpResponse) -> Guarded<Result<ChatResponse, PluginError>>;
     fn supports_streaming(&self) -> Guarded<bool>;
-    fn chat_stream_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Guarded<Result<HttpRequest, PluginError>>;
+    fn chat_stream_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Guarded<Result<HttpRequest, PluginError>>;
     fn chat_stream_parser(&self) -> Guarded<Result<Box<dyn StreamParserBoundary>, PluginError>>;
     fn classify_error(&self, response: &HttpResponse) -> Guarded<Option<PluginError>>;
     fn embed_request(&self, inputs: &[String]) -> Guarded<Result<HttpRequest, PluginError>>;
     fn parse_embed(&self, response: HttpResponse) -> Guarded<Result<Vec<Vec<f32>>, PluginError>>;
-    fn complete_request(&self, request: &CompletionRequest) -> Guarded<Result<HttpRequest, PluginError>>;
-    fn parse_complete(&self, response: HttpResponse) -> Guarded<Result<CompletionResponse, PluginError>>;
+    fn complete_request(
+        &self,
+        request: &CompletionRequest,
+    ) -> Guarded<Result<HttpRequest, PluginError>>;
+    fn parse_complete(
+        &self,
+        response: HttpResponse,
+    ) -> Guarded<Result<CompletionResponse, PluginError>>;
 }
 
 /// Host view of a [`ChatStreamParser`].
@@ -51,14 +73,27 @@ pub trait FactoryBoundary: Send + Sync {
     fn api_key_name(&self) -> Guarded<Option<String>>;
     fn config_schema(&self) -> Guarded<String>;
     fn from_config(&self, config: &str) -> Guarded<Result<Box<dyn ProviderBoundary>, PluginError>>;
-    fn list_models<'a>(&'a self, config: &'a str) -> BoxFuture<'a, Guarded<Result<Vec<String>, PluginError>>>;
+    fn list_models<'a>(
+        &'a self,
+        config: &'a str,
+    ) -> BoxFuture<'a, Guarded<Result<Vec<String>, PluginError>>>;
 }
 
 /// Host view of an [`LLMProvider`].
 pub trait ProviderBoundary: Send + Sync {
-    fn chat<'a>(&'a self, messages: &'a [ChatMessage], tools: Option<&'a [Tool]>) -> BoxFuture<'a, Guarded<Result<ChatResponse, PluginError>>>;
-    fn embed<'a>(&'a self, inputs: &'a [String]) -> BoxFuture<'a, Guarded<Result<Vec<Vec<f32>>, PluginError>>>;
-    fn complete<'a>(&'a self, request: &'a CompletionRequest) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>>;
+    fn chat<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        tools: Option<&'a [Tool]>,
+    ) -> BoxFuture<'a, Guarded<Result<ChatResponse, PluginError>>>;
+    fn embed<'a>(
+        &'a self,
+        inputs: &'a [String],
+    ) -> BoxFuture<'a, Guarded<Result<Vec<Vec<f32>>, PluginError>>>;
+    fn complete<'a>(
+        &'a self,
+        request: &'a CompletionRequest,
+    ) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>>;
 }
 
 /// Declares a guard wrapper owning an author trait object, dropping it with panics contained.
@@ -107,17 +142,23 @@ impl HttpFactoryBoundary for HttpFactoryGuard {
     fn config_schema(&self) -> Guarded<String> {
         guard(|| self.inner().config_schema())
     }
-    fn from_config(&self, config: &str) -> Guarded<Result<Box<dyn HttpProviderBoundary>, PluginError>> {
+    fn from_config(
+        &self,
+        config: &str,
+    ) -> Guarded<Result<Box<dyn HttpProviderBoundary>, PluginError>> {
         guard(|| {
-            self.inner()
-                .from_config(config)
-                .map(|provider| Box::new(HttpProviderGuard::new(provider)) as Box<dyn HttpProviderBoundary>)
+            self.inner().from_config(config).map(|provider| {
+                Box::new(HttpProviderGuard::new(provider)) as Box<dyn HttpProviderBoundary>
+            })
         })
     }
     fn list_models_request(&self, config: &str) -> Guarded<Result<HttpRequest, PluginError>> {
         guard(|| self.inner().list_models_request(config))
     }
-    fn parse_list_models(&self, response: HttpResponse) -> Guarded<Result<Vec<String>, PluginError>> {
+    fn parse_list_models(
+        &self,
+        response: HttpResponse,
+    ) -> Guarded<Result<Vec<String>, PluginError>> {
         guard(|| self.inner().parse_list_models(response))
     }
     fn list_models_static(&self, config: &str) -> Guarded<Option<Vec<String>>> {
@@ -129,7 +170,11 @@ impl HttpFactoryBoundary for HttpFactoryGuard {
 }
 
 impl HttpProviderBoundary for HttpProviderGuard {
-    fn chat_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Guarded<Result<HttpRequest, PluginError>> {
+    fn chat_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Guarded<Result<HttpRequest, PluginError>> {
         guard(|| self.inner().chat_request(messages, tools))
     }
     fn parse_chat(&self, response: HttpResponse) -> Guarded<Result<ChatResponse, PluginError>> {
@@ -138,14 +183,18 @@ impl HttpProviderBoundary for HttpProviderGuard {
     fn supports_streaming(&self) -> Guarded<bool> {
         guard(|| self.inner().supports_streaming())
     }
-    fn chat_stream_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Guarded<Result<HttpRequest, PluginError>> {
+    fn chat_stream_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Guarded<Result<HttpRequest, PluginError>> {
         guard(|| self.inner().chat_stream_request(messages, tools))
     }
     fn chat_stream_parser(&self) -> Guarded<Result<Box<dyn StreamParserBoundary>, PluginError>> {
         guard(|| {
-            self.inner()
-                .chat_stream_parser()
-                .map(|parser| Box::new(StreamParserGuard(Some(parser))) as Box<dyn StreamParserBoundary>)
+            self.inner().chat_stream_parser().map(|parser| {
+                Box::new(StreamParserGuard(Some(parser))) as Box<dyn StreamParserBoundary>
+            })
         })
     }
     fn classify_error(&self, response: &HttpResponse) -> Guarded<Option<PluginError>> {
@@ -157,10 +206,16 @@ impl HttpProviderBoundary for HttpProviderGuard {
     fn parse_embed(&self, response: HttpResponse) -> Guarded<Result<Vec<Vec<f32>>, PluginError>> {
         guard(|| self.inner().parse_embed(response))
     }
-    fn complete_request(&self, request: &CompletionRequest) -> Guarded<Result<HttpRequest, PluginError>> {
+    fn complete_request(
+        &self,
+        request: &CompletionRequest,
+    ) -> Guarded<Result<HttpRequest, PluginError>> {
         guard(|| self.inner().complete_request(request))
     }
-    fn parse_complete(&self, response: HttpResponse) -> Guarded<Result<CompletionResponse, PluginError>> {
+    fn parse_complete(
+        &self,
+        response: HttpResponse,
+    ) -> Guarded<Result<CompletionResponse, PluginError>> {
         guard(|| self.inner().parse_complete(response))
     }
 }
@@ -177,7 +232,9 @@ impl StreamParserBoundary for StreamParserGuard {
 }
 
 /// Calls an async author method under [`guard`]: both creating and polling the future.
-fn guarded_async<'a, T: Send + 'a>(make: impl FnOnce() -> BoxFuture<'a, T>) -> BoxFuture<'a, Guarded<T>> {
+fn guarded_async<'a, T: Send + 'a>(
+    make: impl FnOnce() -> BoxFuture<'a, T>,
+) -> BoxFuture<'a, Guarded<T>> {
     match guard(make) {
         Ok(future) => GuardedFuture::new(future).boxed(),
         Err(panic) => futures::future::ready(Err(panic)).boxed(),
@@ -201,19 +258,32 @@ impl FactoryBoundary for FactoryGuard {
                 .map(|provider| Box::new(ProviderGuard::new(provider)) as Box<dyn ProviderBoundary>)
         })
     }
-    fn list_models<'a>(&'a self, config: &'a str) -> BoxFuture<'a, Guarded<Result<Vec<String>, PluginError>>> {
+    fn list_models<'a>(
+        &'a self,
+        config: &'a str,
+    ) -> BoxFuture<'a, Guarded<Result<Vec<String>, PluginError>>> {
         guarded_async(|| self.inner().list_models(config))
     }
 }
 
 impl ProviderBoundary for ProviderGuard {
-    fn chat<'a>(&'a self, messages: &'a [ChatMessage], tools: Option<&'a [Tool]>) -> BoxFuture<'a, Guarded<Result<ChatResponse, PluginError>>> {
+    fn chat<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        tools: Option<&'a [Tool]>,
+    ) -> BoxFuture<'a, Guarded<Result<ChatResponse, PluginError>>> {
         guarded_async(|| self.inner().chat(messages, tools))
     }
-    fn embed<'a>(&'a self, inputs: &'a [String]) -> BoxFuture<'a, Guarded<Result<Vec<Vec<f32>>, PluginError>>> {
+    fn embed<'a>(
+        &'a self,
+        inputs: &'a [String],
+    ) -> BoxFuture<'a, Guarded<Result<Vec<Vec<f32>>, PluginError>>> {
         guarded_async(|| self.inner().embed(inputs))
     }
-    fn complete<'a>(&'a self, request: &'a CompletionRequest) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a CompletionRequest,
+    ) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>> {
         guarded_async(|| self.inner().complete(request))
     }
 }

@@ -43,7 +43,12 @@ pub struct PluginError {
 impl PluginError {
     /// An error of `kind` with `message`.
     pub fn new(kind: PluginErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), status: None, retry_after_ms: None }
+        Self {
+            kind,
+            message: message.into(),
+            status: None,
+            retry_after_ms: None,
+        }
     }
 
     /// A provider-side error.
@@ -63,7 +68,10 @@ impl PluginError {
 
     /// An operation this plugin does not offer.
     pub fn unsupported(operation: &str) -> Self {
-        Self::new(PluginErrorKind::Unsupported, format!("this plugin does not support {operation}"))
+        Self::new(
+            PluginErrorKind::Unsupported,
+            format!("this plugin does not support {operation}"),
+        )
     }
 
     /// Attaches the HTTP status behind the failure.

@@ -13,7 +13,9 @@ pub type HttpFactoryEntry = Guarded<Box<dyn HttpFactoryBoundary>>;
 pub type FactoryEntry = Guarded<Box<dyn FactoryBoundary>>;
 
 /// Body of `plugin_http_factory`: builds the factory with panics contained.
-pub fn http_factory_entry<F: HTTPLLMProviderFactory + 'static>(make: impl FnOnce() -> F) -> *mut c_void {
+pub fn http_factory_entry<F: HTTPLLMProviderFactory + 'static>(
+    make: impl FnOnce() -> F,
+) -> *mut c_void {
     install_panic_hook();
     let entry: HttpFactoryEntry =
         guard(|| Box::new(HttpFactoryGuard::new(Box::new(make()))) as Box<dyn HttpFactoryBoundary>);
@@ -23,7 +25,8 @@ pub fn http_factory_entry<F: HTTPLLMProviderFactory + 'static>(make: impl FnOnce
 /// Body of `plugin_factory`: builds the factory with panics contained.
 pub fn factory_entry<F: LLMProviderFactory + 'static>(make: impl FnOnce() -> F) -> *mut c_void {
     install_panic_hook();
-    let entry: FactoryEntry = guard(|| Box::new(FactoryGuard::new(Box::new(make()))) as Box<dyn FactoryBoundary>);
+    let entry: FactoryEntry =
+        guard(|| Box::new(FactoryGuard::new(Box::new(make()))) as Box<dyn FactoryBoundary>);
     Box::into_raw(Box::new(entry)).cast()
 }
 
@@ -77,7 +80,10 @@ macro_rules! export_logging {
     () => {
         /// modelport logging hook.
         #[unsafe(no_mangle)]
-        pub extern "C" fn plugin_init_logging(callback: $crate::logging::HostLogCallback, max_level: usize) {
+        pub extern "C" fn plugin_init_logging(
+            callback: $crate::logging::HostLogCallback,
+            max_level: usize,
+        ) {
             $crate::logging::init_logging(callback, max_level)
         }
     };

@@ -40,7 +40,11 @@ pub trait HTTPLLMProviderFactory: Send + Sync {
 /// A configured HTTP provider.
 pub trait HTTPLLMProvider: Send + Sync {
     /// The request for a chat turn.
-    fn chat_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Result<HttpRequest, PluginError>;
+    fn chat_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Result<HttpRequest, PluginError>;
     /// Reads a chat answer out of a 2xx response.
     fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse, PluginError>;
     /// Whether `chat_stream_request` and `chat_stream_parser` are implemented.
@@ -48,7 +52,11 @@ pub trait HTTPLLMProvider: Send + Sync {
         false
     }
     /// The request for a streamed chat turn.
-    fn chat_stream_request(&self, _messages: &[ChatMessage], _tools: Option<&[Tool]>) -> Result<HttpRequest, PluginError> {
+    fn chat_stream_request(
+        &self,
+        _messages: &[ChatMessage],
+        _tools: Option<&[Tool]>,
+    ) -> Result<HttpRequest, PluginError> {
         Err(PluginError::unsupported("streaming"))
     }
     /// A fresh parser for one streamed response body.

@@ -11,6 +11,9 @@
 //! The macro also exports the ABI descriptor the host checks before calling your code, and wraps
 //! every method so a panic in your plugin becomes an error in the host instead of an abort.
 
+// `from_config(&self, …)` is the name QueryMT plugins use; keep it for familiarity.
+#![allow(clippy::wrong_self_convention)]
+
 pub mod abi;
 pub mod boundary;
 pub mod error;
@@ -26,7 +29,9 @@ pub mod tool;
 
 pub use async_trait::async_trait;
 pub use error::{PluginError, PluginErrorKind};
-pub use http_provider::{ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse};
+pub use http_provider::{
+    ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
+};
 pub use message::{ChatMessage, ChatRole, Content};
 pub use provider::{LLMProvider, LLMProviderFactory};
 pub use response::{ChatResponse, CompletionRequest, CompletionResponse, FinishReason, Usage};

@@ -2,7 +2,8 @@
 use std::ffi::{CString, c_char};
 
 /// The host's log sink: `(level 1=error … 5=trace, target, message)`, C strings.
-pub type HostLogCallback = extern "C" fn(level: usize, target: *const c_char, message: *const c_char);
+pub type HostLogCallback =
+    extern "C" fn(level: usize, target: *const c_char, message: *const c_char);
 
 struct HostLogger {
     callback: HostLogCallback,

@@ -23,12 +23,18 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A user message holding one text part.
     pub fn user(text: impl Into<String>) -> Self {
-        Self { role: ChatRole::User, content: vec![Content::Text { text: text.into() }] }
+        Self {
+            role: ChatRole::User,
+            content: vec![Content::Text { text: text.into() }],
+        }
     }
 
     /// An assistant message holding one text part.
     pub fn assistant(text: impl Into<String>) -> Self {
-        Self { role: ChatRole::Assistant, content: vec![Content::Text { text: text.into() }] }
+        Self {
+            role: ChatRole::Assistant,
+            content: vec![Content::Text { text: text.into() }],
+        }
     }
 
     /// The concatenation of this message's text parts.
@@ -64,7 +70,11 @@ pub enum Content {
         signature: Option<String>,
     },
     /// A tool call the assistant made; `arguments` is the parsed JSON arguments.
-    ToolUse { id: String, name: String, arguments: serde_json::Value },
+    ToolUse {
+        id: String,
+        name: String,
+        arguments: serde_json::Value,
+    },
     /// The result of a tool call, sent back by the user side.
     ToolResult {
         id: String,

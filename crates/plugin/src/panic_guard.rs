@@ -44,7 +44,9 @@ pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             log::error!("plugin panicked: {info}");
             LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
         }));

@@ -31,13 +31,20 @@ pub trait LLMProviderFactory: Send + Sync {
 #[async_trait]
 pub trait LLMProvider: Send + Sync {
     /// Answers a chat turn.
-    async fn chat(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Result<ChatResponse, PluginError>;
+    async fn chat(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Result<ChatResponse, PluginError>;
     /// Embeds each input.
     async fn embed(&self, _inputs: &[String]) -> Result<Vec<Vec<f32>>, PluginError> {
         Err(PluginError::unsupported("embeddings"))
     }
     /// Completes a prompt.
-    async fn complete(&self, _request: &CompletionRequest) -> Result<CompletionResponse, PluginError> {
+    async fn complete(
+        &self,
+        _request: &CompletionRequest,
+    ) -> Result<CompletionResponse, PluginError> {
         Err(PluginError::unsupported("completions"))
     }
 }

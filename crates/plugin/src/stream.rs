@@ -13,7 +13,11 @@ pub enum StreamChunk {
     /// A piece of reasoning text.
     Thinking(String),
     /// A tool call begins at `index`.
-    ToolUseStart { index: usize, id: String, name: String },
+    ToolUseStart {
+        index: usize,
+        id: String,
+        name: String,
+    },
     /// More argument JSON for the tool call at `index`.
     ToolUseInputDelta { index: usize, partial_json: String },
     /// The tool call at `index` is whole.

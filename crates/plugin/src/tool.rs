@@ -13,10 +13,18 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
-    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: serde_json::Value) -> Self {
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: serde_json::Value,
+    ) -> Self {
         Self {
             tool_type: "function".into(),
-            function: FunctionTool { name: name.into(), description: description.into(), parameters },
+            function: FunctionTool {
+                name: name.into(),
+                description: description.into(),
+                parameters,
+            },
         }
     }
 }

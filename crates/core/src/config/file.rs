@@ -80,9 +80,17 @@ impl ProviderEntry {
     pub fn http_options(&self) -> HttpOptions {
         let defaults = HttpOptions::default();
         HttpOptions {
-            connect_timeout: self.connect_timeout_ms.map(Duration::from_millis).unwrap_or(defaults.connect_timeout),
-            request_timeout: self.request_timeout_ms.map(Duration::from_millis).or(defaults.request_timeout),
-            max_response_bytes: self.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+            connect_timeout: self
+                .connect_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.connect_timeout),
+            request_timeout: self
+                .request_timeout_ms
+                .map(Duration::from_millis)
+                .or(defaults.request_timeout),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(defaults.max_response_bytes),
         }
     }
 }
@@ -98,7 +106,12 @@ enum Format {
 impl RegistryConfig {
     /// Reads and checks a config file; the format follows the extension.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let format = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        let format = match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("toml") => Format::Toml,
             Some("json") => Format::Json,
             Some("yaml" | "yml") => Format::Yaml,
@@ -114,7 +127,9 @@ impl RegistryConfig {
             }
         };
         let text = std::fs::read_to_string(path).map_err(|err| {
-            ModelportError::new(ErrorCode::ConfigInvalid, "cannot read the config file").with_path(path).with_cause(err)
+            ModelportError::new(ErrorCode::ConfigInvalid, "cannot read the config file")
+                .with_path(path)
+                .with_cause(err)
         })?;
         Self::parse(&text, format).map_err(|err| err.with_path(path))
     }
@@ -125,11 +140,16 @@ impl RegistryConfig {
                 let (line, column) = err.span().map(|span| line_column(text, span.start)).unzip();
                 syntax_error(err.message(), line, column)
             })?,
-            Format::Json => serde_json::from_str(text)
-                .map_err(|err| syntax_error(&err.to_string(), Some(err.line()), Some(err.column())))?,
+            Format::Json => serde_json::from_str(text).map_err(|err| {
+                syntax_error(&err.to_string(), Some(err.line()), Some(err.column()))
+            })?,
             Format::Yaml => serde_yaml_ng::from_str(text).map_err(|err| {
                 let location = err.location();
-                syntax_error(&err.to_string(), location.as_ref().map(|l| l.line()), location.map(|l| l.column()))
+                syntax_error(
+                    &err.to_string(),
+                    location.as_ref().map(|l| l.line()),
+                    location.map(|l| l.column()),
+                )
             })?,
         };
         config.check()?;
@@ -149,16 +169,25 @@ impl RegistryConfig {
         let mut seen = HashSet::new();
         for (index, entry) in self.providers.iter().enumerate() {
             if entry.name.trim().is_empty() {
-                return Err(ModelportError::new(ErrorCode::ConfigInvalid, format!("providers[{index}].name is empty")));
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("providers[{index}].name is empty"),
+                ));
             }
             if entry.path.trim().is_empty() {
-                return Err(ModelportError::new(ErrorCode::ConfigInvalid, format!("providers[{index}].path is empty"))
-                    .with_plugin(&entry.name));
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("providers[{index}].path is empty"),
+                )
+                .with_plugin(&entry.name));
             }
             if !seen.insert(entry.name.as_str()) {
                 return Err(ModelportError::new(
                     ErrorCode::ConfigInvalid,
-                    format!("provider name '{}' is used twice (again at providers[{index}])", entry.name),
+                    format!(
+                        "provider name '{}' is used twice (again at providers[{index}])",
+                        entry.name
+                    ),
                 )
                 .with_plugin(&entry.name));
             }
@@ -215,13 +244,17 @@ temperature = 0.2
             assert_eq!(config.providers[0].name, "openai");
             assert_eq!(config.providers[0].config["model"], "gpt-4o-mini");
             assert_eq!(config.providers[0].config["temperature"], 0.2);
-            assert_eq!(config.providers[0].http_options().request_timeout, Some(Duration::from_millis(5000)));
+            assert_eq!(
+                config.providers[0].http_options().request_timeout,
+                Some(Duration::from_millis(5000))
+            );
         }
     }
 
     #[test]
     fn toml_syntax_errors_carry_line_and_column() {
-        let err = RegistryConfig::parse("[[providers]]\nname = \"a\"\npath = \n", Format::Toml).unwrap_err();
+        let err = RegistryConfig::parse("[[providers]]\nname = \"a\"\npath = \n", Format::Toml)
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::ConfigInvalid);
         assert_eq!(err.line, Some(3));
         assert!(err.column.is_some());
@@ -231,7 +264,8 @@ temperature = 0.2
     fn json_and_yaml_syntax_errors_carry_line_and_column() {
         let err = RegistryConfig::parse("{\n  \"providers\": [,]\n}", Format::Json).unwrap_err();
         assert_eq!((err.line, err.column), (Some(2), Some(17)));
-        let err = RegistryConfig::parse("providers:\n  - name: a\n   path: [\n", Format::Yaml).unwrap_err();
+        let err = RegistryConfig::parse("providers:\n  - name: a\n   path: [\n", Format::Yaml)
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::ConfigInvalid);
         assert!(err.line.is_some());
     }
@@ -258,8 +292,17 @@ temperature = 0.2
             max_response_bytes: None,
         };
         let base = Path::new("/cfg");
-        assert_eq!(entry("oci://ghcr.io/x:1").location(base), PluginLocation::Remote("oci://ghcr.io/x:1".into()));
-        assert_eq!(entry("a/b.wasm").location(base), PluginLocation::Wasm("/cfg/a/b.wasm".into()));
-        assert_eq!(entry("/abs/lib.so").location(base), PluginLocation::Native("/abs/lib.so".into()));
+        assert_eq!(
+            entry("oci://ghcr.io/x:1").location(base),
+            PluginLocation::Remote("oci://ghcr.io/x:1".into())
+        );
+        assert_eq!(
+            entry("a/b.wasm").location(base),
+            PluginLocation::Wasm("/cfg/a/b.wasm".into())
+        );
+        assert_eq!(
+            entry("/abs/lib.so").location(base),
+            PluginLocation::Native("/abs/lib.so".into())
+        );
     }
 }

@@ -12,7 +12,10 @@ pub fn merge_config(
 ) -> Map<String, Value> {
     let mut merged = static_config.clone();
     if !merged.contains_key("api_key") {
-        if let Some(key) = api_key_name.filter(|name| !name.is_empty()).and_then(&read_env) {
+        if let Some(key) = api_key_name
+            .filter(|name| !name.is_empty())
+            .and_then(&read_env)
+        {
             merged.insert("api_key".into(), Value::String(key));
         }
     }
@@ -35,16 +38,34 @@ mod tests {
     #[test]
     fn order_is_static_then_env_then_builder() {
         let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "from-env".to_string());
-        let merged = merge_config(&map(json!({"model": "a", "temperature": 0.1})), Some("OPENAI_API_KEY"), env, &map(json!({"model": "b"})));
-        assert_eq!(Value::Object(merged), json!({"model": "b", "temperature": 0.1, "api_key": "from-env"}));
+        let merged = merge_config(
+            &map(json!({"model": "a", "temperature": 0.1})),
+            Some("OPENAI_API_KEY"),
+            env,
+            &map(json!({"model": "b"})),
+        );
+        assert_eq!(
+            Value::Object(merged),
+            json!({"model": "b", "temperature": 0.1, "api_key": "from-env"})
+        );
     }
 
     #[test]
     fn static_api_key_wins_over_env_and_builder_wins_over_both() {
         let env = |_: &str| Some("from-env".to_string());
-        let merged = merge_config(&map(json!({"api_key": "static"})), Some("K"), env, &Map::new());
+        let merged = merge_config(
+            &map(json!({"api_key": "static"})),
+            Some("K"),
+            env,
+            &Map::new(),
+        );
         assert_eq!(merged["api_key"], "static");
-        let merged = merge_config(&map(json!({"api_key": "static"})), Some("K"), env, &map(json!({"api_key": "builder"})));
+        let merged = merge_config(
+            &map(json!({"api_key": "static"})),
+            Some("K"),
+            env,
+            &map(json!({"api_key": "builder"})),
+        );
         assert_eq!(merged["api_key"], "builder");
     }
 
@@ -57,6 +78,11 @@ mod tests {
         };
         merge_config(&Map::new(), Some("MY_KEY"), env, &Map::new());
         assert_eq!(*asked.borrow(), vec!["MY_KEY".to_string()]);
-        merge_config(&Map::new(), None, |_| panic!("no variable may be read"), &Map::new());
+        merge_config(
+            &Map::new(),
+            None,
+            |_| panic!("no variable may be read"),
+            &Map::new(),
+        );
     }
 }

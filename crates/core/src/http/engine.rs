@@ -48,7 +48,10 @@ impl HttpEngine {
     }
 
     fn client(&self, connect_timeout: Duration) -> Result<reqwest::Client> {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(client) = clients.get(&connect_timeout) {
             return Ok(client.clone());
         }
@@ -58,45 +61,69 @@ impl HttpEngine {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("modelport/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|err| ModelportError::new(ErrorCode::Transport, "cannot create the HTTP client").with_cause(err))?;
+            .map_err(|err| {
+                ModelportError::new(ErrorCode::Transport, "cannot create the HTTP client")
+                    .with_cause(err)
+            })?;
         clients.insert(connect_timeout, client.clone());
         Ok(client)
     }
 
     /// Sends `request` and reads the whole response, whatever its status.
-    pub async fn execute(&self, request: http::Request<Vec<u8>>, options: &HttpOptions) -> Result<http::Response<Vec<u8>>> {
+    pub async fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+        options: &HttpOptions,
+    ) -> Result<http::Response<Vec<u8>>> {
         let client = self.client(options.connect_timeout)?;
         let uri = request.uri().to_string();
         let mut request = reqwest::Request::try_from(request).map_err(|err| {
-            ModelportError::new(ErrorCode::InvalidRequest, format!("the plugin built an invalid request for {uri}"))
-                .with_cause(err)
+            ModelportError::new(
+                ErrorCode::InvalidRequest,
+                format!("the plugin built an invalid request for {uri}"),
+            )
+            .with_cause(err)
         })?;
         *request.timeout_mut() = options.request_timeout;
-        let mut response = client.execute(request).await.map_err(|err| transport_error(&uri, err))?;
+        let mut response = client
+            .execute(request)
+            .await
+            .map_err(|err| transport_error(&uri, err))?;
 
         let max = options.max_response_bytes;
         if let Some(length) = response.content_length().filter(|&length| length > max) {
             return Err(too_large(&uri, max, Some(length)));
         }
-        let mut builder = http::Response::builder().status(response.status()).version(response.version());
+        let mut builder = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
         if let Some(headers) = builder.headers_mut() {
             *headers = std::mem::take(response.headers_mut());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|err| transport_error(&uri, err))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| transport_error(&uri, err))?
+        {
             if body.len() as u64 + chunk.len() as u64 > max {
                 return Err(too_large(&uri, max, None));
             }
             body.extend_from_slice(&chunk);
         }
-        builder
-            .body(body)
-            .map_err(|err| ModelportError::new(ErrorCode::Transport, format!("bad response from {uri}")).with_cause(err))
+        builder.body(body).map_err(|err| {
+            ModelportError::new(ErrorCode::Transport, format!("bad response from {uri}"))
+                .with_cause(err)
+        })
     }
 }
 
 fn transport_error(uri: &str, err: reqwest::Error) -> ModelportError {
-    let code = if err.is_timeout() { ErrorCode::Timeout } else { ErrorCode::Transport };
+    let code = if err.is_timeout() {
+        ErrorCode::Timeout
+    } else {
+        ErrorCode::Transport
+    };
     let what = if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {
@@ -114,7 +141,9 @@ fn transport_error(uri: &str, err: reqwest::Error) -> ModelportError {
 }
 
 fn too_large(uri: &str, max: u64, announced: Option<u64>) -> ModelportError {
-    let size = announced.map(|n| format!(" ({n} bytes announced)")).unwrap_or_default();
+    let size = announced
+        .map(|n| format!(" ({n} bytes announced)"))
+        .unwrap_or_default();
     ModelportError::new(
         ErrorCode::ResponseTooLarge,
         format!("response from {uri} exceeds max_response_bytes = {max}{size}"),
@@ -153,8 +182,15 @@ mod tests {
 
     #[tokio::test]
     async fn reads_status_headers_and_body() {
-        let uri = serve(b"HTTP/1.1 201 Created\r\nx-test: yes\r\ncontent-length: 5\r\n\r\nhello".to_vec(), Duration::ZERO).await;
-        let response = HttpEngine::new().execute(get(&uri), &HttpOptions::default()).await.unwrap();
+        let uri = serve(
+            b"HTTP/1.1 201 Created\r\nx-test: yes\r\ncontent-length: 5\r\n\r\nhello".to_vec(),
+            Duration::ZERO,
+        )
+        .await;
+        let response = HttpEngine::new()
+            .execute(get(&uri), &HttpOptions::default())
+            .await
+            .unwrap();
         assert_eq!(response.status(), 201);
         assert_eq!(response.headers()["x-test"], "yes");
         assert_eq!(response.body(), b"hello");
@@ -166,24 +202,43 @@ mod tests {
         let mut raw = b"HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n".to_vec();
         raw.extend_from_slice(&body);
         let uri = serve(raw, Duration::ZERO).await;
-        let options = HttpOptions { max_response_bytes: 1024, ..HttpOptions::default() };
-        let err = HttpEngine::new().execute(get(&uri), &options).await.unwrap_err();
+        let options = HttpOptions {
+            max_response_bytes: 1024,
+            ..HttpOptions::default()
+        };
+        let err = HttpEngine::new()
+            .execute(get(&uri), &options)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::ResponseTooLarge);
 
         let mut chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n800\r\n".to_vec();
         chunked.extend_from_slice(&body);
         chunked.extend_from_slice(b"\r\n0\r\n\r\n");
         let uri = serve(chunked, Duration::ZERO).await;
-        let err = HttpEngine::new().execute(get(&uri), &options).await.unwrap_err();
+        let err = HttpEngine::new()
+            .execute(get(&uri), &options)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::ResponseTooLarge);
     }
 
     #[tokio::test]
     async fn request_timeout_applies() {
-        let uri = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(), Duration::from_secs(5)).await;
-        let options = HttpOptions { request_timeout: Some(Duration::from_millis(100)), ..HttpOptions::default() };
+        let uri = serve(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            Duration::from_secs(5),
+        )
+        .await;
+        let options = HttpOptions {
+            request_timeout: Some(Duration::from_millis(100)),
+            ..HttpOptions::default()
+        };
         let started = std::time::Instant::now();
-        let err = HttpEngine::new().execute(get(&uri), &options).await.unwrap_err();
+        let err = HttpEngine::new()
+            .execute(get(&uri), &options)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::Timeout);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
@@ -193,7 +248,10 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = HttpEngine::new().execute(get(&format!("http://{addr}/")), &HttpOptions::default()).await.unwrap_err();
+        let err = HttpEngine::new()
+            .execute(get(&format!("http://{addr}/")), &HttpOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::Transport);
         assert!(err.message.contains("could not connect"), "{err}");
     }

@@ -16,7 +16,11 @@ pub fn classify_status(response: &http::Response<Vec<u8>>) -> ModelportError {
     };
     let body = String::from_utf8_lossy(response.body());
     let excerpt: String = body.chars().take(BODY_EXCERPT_CHARS).collect();
-    let ellipsis = if body.chars().count() > BODY_EXCERPT_CHARS { "…" } else { "" };
+    let ellipsis = if body.chars().count() > BODY_EXCERPT_CHARS {
+        "…"
+    } else {
+        ""
+    };
     let mut err = ModelportError::new(code, format!("HTTP {status}: {}{ellipsis}", excerpt.trim()));
     err.status = Some(status.as_u16());
     err.retry_after_ms = retry_after(response.headers());
@@ -25,7 +29,12 @@ pub fn classify_status(response: &http::Response<Vec<u8>>) -> ModelportError {
 
 /// The wait a server asked for: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date.
 pub fn retry_after(headers: &http::HeaderMap) -> Option<u64> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return Some(ms.max(0.0) as u64);
     }
@@ -34,7 +43,11 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<u64> {
         return Some((seconds.max(0.0) * 1000.0) as u64);
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO).as_millis() as u64)
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            .as_millis() as u64,
+    )
 }
 
 #[cfg(test)]
@@ -51,8 +64,14 @@ mod tests {
 
     #[test]
     fn statuses_map_to_codes() {
-        assert_eq!(classify_status(&response(401, &[], "")).code, ErrorCode::Auth);
-        assert_eq!(classify_status(&response(429, &[], "")).code, ErrorCode::RateLimited);
+        assert_eq!(
+            classify_status(&response(401, &[], "")).code,
+            ErrorCode::Auth
+        );
+        assert_eq!(
+            classify_status(&response(429, &[], "")).code,
+            ErrorCode::RateLimited
+        );
         let err = classify_status(&response(500, &[], "{\"error\":\"boom\"}"));
         assert_eq!(err.code, ErrorCode::HttpStatus);
         assert_eq!(err.status, Some(500));
@@ -61,10 +80,21 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(classify_status(&response(429, &[("retry-after-ms", "250")], "")).retry_after_ms, Some(250));
-        assert_eq!(classify_status(&response(429, &[("retry-after", "2")], "")).retry_after_ms, Some(2000));
         assert_eq!(
-            classify_status(&response(429, &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")], "")).retry_after_ms,
+            classify_status(&response(429, &[("retry-after-ms", "250")], "")).retry_after_ms,
+            Some(250)
+        );
+        assert_eq!(
+            classify_status(&response(429, &[("retry-after", "2")], "")).retry_after_ms,
+            Some(2000)
+        );
+        assert_eq!(
+            classify_status(&response(
+                429,
+                &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")],
+                ""
+            ))
+            .retry_after_ms,
             Some(0)
         );
     }

@@ -48,7 +48,11 @@ pub fn precheck(path: &Path) -> Option<String> {
     let little_endian = header[5] == 1;
     let field = |at: usize| {
         let bytes = [header[at], header[at + 1]];
-        if little_endian { u16::from_le_bytes(bytes) } else { u16::from_be_bytes(bytes) }
+        if little_endian {
+            u16::from_le_bytes(bytes)
+        } else {
+            u16::from_be_bytes(bytes)
+        }
     };
     const ET_DYN: u16 = 3;
     if field(16) != ET_DYN {

@@ -6,7 +6,13 @@ pub extern "C" fn host_log(level: usize, target: *const c_char, message: *const 
     // A panic must not unwind out of an extern "C" fn; logging is best effort.
     let _ = std::panic::catch_unwind(|| {
         let text = |ptr: *const c_char| {
-            if ptr.is_null() { String::new() } else { unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned() }
+            if ptr.is_null() {
+                String::new()
+            } else {
+                unsafe { CStr::from_ptr(ptr) }
+                    .to_string_lossy()
+                    .into_owned()
+            }
         };
         let level = match level {
             1 => log::Level::Error,

@@ -4,7 +4,9 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use modelport_plugin::abi::{ABI_DESCRIPTOR_SYMBOL, AbiDescriptor, RUSTC_VERSION, SDK_VERSION, check_descriptor};
+use modelport_plugin::abi::{
+    ABI_DESCRIPTOR_SYMBOL, AbiDescriptor, RUSTC_VERSION, SDK_VERSION, check_descriptor,
+};
 use modelport_plugin::boundary::{FactoryBoundary, HttpFactoryBoundary};
 use modelport_plugin::export::{FactoryEntry, HttpFactoryEntry};
 use modelport_plugin::logging::HostLogCallback;
@@ -25,7 +27,9 @@ pub struct NativeLibrary {
 
 impl std::fmt::Debug for NativeLibrary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NativeLibrary").field("path", &self.path).finish()
+        f.debug_struct("NativeLibrary")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -67,15 +71,22 @@ impl NativeLibrary {
         let library = unsafe { libloading::Library::new(path) }
             .map_err(|err| fail("the dynamic loader refused it".into()).with_cause(err))?;
 
-        let plugin_version = read_descriptor(&library).map_err(|err| err.with_plugin(plugin).with_path(path))?;
+        let plugin_version =
+            read_descriptor(&library).map_err(|err| err.with_plugin(plugin).with_path(path))?;
 
         // SAFETY: the signature is fixed by the SDK whose descriptor we just matched.
-        if let Ok(init_logging) = unsafe { library.get::<extern "C" fn(HostLogCallback, usize)>(b"plugin_init_logging") } {
+        if let Ok(init_logging) =
+            unsafe { library.get::<extern "C" fn(HostLogCallback, usize)>(b"plugin_init_logging") }
+        {
             init_logging(host_logger::host_log, host_logger::host_max_level());
         }
 
         let factory = call_factory(&library, plugin, path)?;
-        let native = NativeLibrary { path: path.to_path_buf(), plugin_version, _library: ManuallyDrop::new(library) };
+        let native = NativeLibrary {
+            path: path.to_path_buf(),
+            plugin_version,
+            _library: ManuallyDrop::new(library),
+        };
         Ok((Arc::new(native), factory))
     }
 }
@@ -84,7 +95,9 @@ impl NativeLibrary {
 fn read_descriptor(library: &libloading::Library) -> Result<Option<String>> {
     let host_side = format!("host: modelport-plugin {SDK_VERSION}, {RUSTC_VERSION}");
     // SAFETY: a plain `extern "C" fn() -> *const AbiDescriptor`, as the SDK exports it.
-    let symbol = unsafe { library.get::<extern "C" fn() -> *const AbiDescriptor>(ABI_DESCRIPTOR_SYMBOL.as_bytes()) };
+    let symbol = unsafe {
+        library.get::<extern "C" fn() -> *const AbiDescriptor>(ABI_DESCRIPTOR_SYMBOL.as_bytes())
+    };
     let Ok(descriptor_fn) = symbol else {
         return Err(ModelportError::new(
             ErrorCode::AbiMismatch,
@@ -113,14 +126,18 @@ fn read_descriptor(library: &libloading::Library) -> Result<Option<String>> {
             ),
         )
     })?;
-    let version = (!descriptor.plugin_version.is_null())
-        .then(|| unsafe { std::ffi::CStr::from_ptr(descriptor.plugin_version) }.to_string_lossy().into_owned());
+    let version = (!descriptor.plugin_version.is_null()).then(|| {
+        unsafe { std::ffi::CStr::from_ptr(descriptor.plugin_version) }
+            .to_string_lossy()
+            .into_owned()
+    });
     Ok(version)
 }
 
 fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Result<NativeFactory> {
     type FactoryFn = extern "C" fn() -> *mut c_void;
-    let panicked = |panic| ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path);
+    let panicked =
+        |panic| ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path);
     let null = || load_failed(path, "the factory returned null").with_plugin(plugin);
     // SAFETY (both): the SDK's factory signature, guaranteed by the matched descriptor; the
     // returned pointer is a `Box` of the entry type, ownership passing to us.
@@ -140,5 +157,9 @@ fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Res
         let entry = unsafe { Box::from_raw(raw.cast::<HttpFactoryEntry>()) };
         return (*entry).map(NativeFactory::Http).map_err(panicked);
     }
-    Err(load_failed(path, "the library exports neither plugin_factory nor plugin_http_factory").with_plugin(plugin))
+    Err(load_failed(
+        path,
+        "the library exports neither plugin_factory nor plugin_http_factory",
+    )
+    .with_plugin(plugin))
 }

@@ -12,7 +12,11 @@ use modelport_plugin::panic_guard::Guarded;
 use crate::error::{ModelportError, Result};
 
 /// Turns the outcome of one guarded plugin call into a host result.
-pub fn unguard<T>(plugin: &str, operation: &str, outcome: Guarded<Result<T, PluginError>>) -> Result<T> {
+pub fn unguard<T>(
+    plugin: &str,
+    operation: &str,
+    outcome: Guarded<Result<T, PluginError>>,
+) -> Result<T> {
     match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => Err(ModelportError::from_plugin_error(plugin, err)),

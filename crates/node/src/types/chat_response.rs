@@ -31,7 +31,11 @@ pub struct BindingChatResponse {
 
 impl From<ToolCall> for BindingToolCall {
     fn from(call: ToolCall) -> Self {
-        Self { id: call.id, name: call.function.name, arguments: call.function.arguments }
+        Self {
+            id: call.id,
+            name: call.function.name,
+            arguments: call.function.arguments,
+        }
     }
 }
 
@@ -64,10 +68,17 @@ impl From<ChatResponse> for BindingChatResponse {
     fn from(response: ChatResponse) -> Self {
         Self {
             text: response.text,
-            tool_calls: response.tool_calls.unwrap_or_default().into_iter().map(BindingToolCall::from).collect(),
+            tool_calls: response
+                .tool_calls
+                .unwrap_or_default()
+                .into_iter()
+                .map(BindingToolCall::from)
+                .collect(),
             thinking: response.thinking,
             usage: response.usage.map(BindingUsage::from),
-            finish_reason: response.finish_reason.map(|r| finish_reason_name(r).to_string()),
+            finish_reason: response
+                .finish_reason
+                .map(|r| finish_reason_name(r).to_string()),
         }
     }
 }

@@ -36,16 +36,46 @@ enum JsContent {
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 enum JsPart {
-    Text { text: String },
-    Image { mime_type: String, data: String },
-    ImageUrl { url: String },
-    Pdf { data: String },
-    Audio { mime_type: String, data: String },
-    Thinking { text: String, signature: Option<String> },
-    ToolUse { id: String, name: String, arguments: Value },
-    ToolResult { id: String, name: Option<String>, #[serde(default)] is_error: bool, content: JsContent },
+    Text {
+        text: String,
+    },
+    Image {
+        mime_type: String,
+        data: String,
+    },
+    ImageUrl {
+        url: String,
+    },
+    Pdf {
+        data: String,
+    },
+    Audio {
+        mime_type: String,
+        data: String,
+    },
+    Thinking {
+        text: String,
+        signature: Option<String>,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        arguments: Value,
+    },
+    ToolResult {
+        id: String,
+        name: Option<String>,
+        #[serde(default)]
+        is_error: bool,
+        content: JsContent,
+    },
 }
 
 #[derive(Deserialize)]
@@ -82,8 +112,11 @@ fn invalid(message: impl Into<String>) -> ModelportError {
 
 fn parse_arguments(arguments: Value, at: &str) -> Result<Value, ModelportError> {
     match arguments {
-        Value::String(text) => serde_json::from_str(&text)
-            .map_err(|err| invalid(format!("{at}: tool call arguments are not valid JSON: {err}"))),
+        Value::String(text) => serde_json::from_str(&text).map_err(|err| {
+            invalid(format!(
+                "{at}: tool call arguments are not valid JSON: {err}"
+            ))
+        }),
         other => Ok(other),
     }
 }
@@ -103,12 +136,26 @@ fn parts(content: JsContent, at: &str) -> Result<Vec<Content>, ModelportError> {
                     JsPart::Pdf { data } => Content::Pdf { data },
                     JsPart::Audio { mime_type, data } => Content::Audio { mime_type, data },
                     JsPart::Thinking { text, signature } => Content::Thinking { text, signature },
-                    JsPart::ToolUse { id, name, arguments } => {
-                        Content::ToolUse { id, name, arguments: parse_arguments(arguments, &at)? }
-                    }
-                    JsPart::ToolResult { id, name, is_error, content } => {
-                        Content::ToolResult { id, name, is_error, content: parts(content, &at)? }
-                    }
+                    JsPart::ToolUse {
+                        id,
+                        name,
+                        arguments,
+                    } => Content::ToolUse {
+                        id,
+                        name,
+                        arguments: parse_arguments(arguments, &at)?,
+                    },
+                    JsPart::ToolResult {
+                        id,
+                        name,
+                        is_error,
+                        content,
+                    } => Content::ToolResult {
+                        id,
+                        name,
+                        is_error,
+                        content: parts(content, &at)?,
+                    },
                 })
             })
             .collect(),
@@ -129,7 +176,8 @@ fn text_of(content: Option<JsContent>, at: &str) -> Result<String, ModelportErro
 /// Splits the facade's messages into the conversation and its system prompts. Consecutive `tool`
 /// messages become one user message of `tool_result` parts, as QueryMT's wire format has it.
 pub fn conversation(messages: Value) -> Result<(Vec<ChatMessage>, Vec<String>), ModelportError> {
-    let messages: Vec<JsMessage> = serde_json::from_value(messages).map_err(|err| invalid(format!("bad messages: {err}")))?;
+    let messages: Vec<JsMessage> =
+        serde_json::from_value(messages).map_err(|err| invalid(format!("bad messages: {err}")))?;
     let mut out: Vec<ChatMessage> = Vec::with_capacity(messages.len());
     let mut system = Vec::new();
     let mut last_was_tool = false;
@@ -140,7 +188,10 @@ pub fn conversation(messages: Value) -> Result<(Vec<ChatMessage>, Vec<String>), 
             JsRole::System => system.push(text_of(message.content, &at)?),
             JsRole::User => out.push(ChatMessage {
                 role: ChatRole::User,
-                content: parts(message.content.unwrap_or(JsContent::Text(String::new())), &at)?,
+                content: parts(
+                    message.content.unwrap_or(JsContent::Text(String::new())),
+                    &at,
+                )?,
             }),
             JsRole::Assistant => {
                 let mut content = match message.content {
@@ -150,17 +201,37 @@ pub fn conversation(messages: Value) -> Result<(Vec<ChatMessage>, Vec<String>), 
                 content.retain(|part| !matches!(part, Content::Text { text } if text.is_empty()));
                 for call in message.tool_calls {
                     let arguments = parse_arguments(call.arguments, &at)?;
-                    content.push(Content::ToolUse { id: call.id, name: call.name, arguments });
+                    content.push(Content::ToolUse {
+                        id: call.id,
+                        name: call.name,
+                        arguments,
+                    });
                 }
-                out.push(ChatMessage { role: ChatRole::Assistant, content });
+                out.push(ChatMessage {
+                    role: ChatRole::Assistant,
+                    content,
+                });
             }
             JsRole::Tool => {
-                let id = message.tool_call_id.ok_or_else(|| invalid(format!("{at}: a tool message needs toolCallId")))?;
-                let content = parts(message.content.unwrap_or(JsContent::Text(String::new())), &at)?;
-                let result = Content::ToolResult { id, name: message.name, is_error: message.is_error, content };
+                let id = message
+                    .tool_call_id
+                    .ok_or_else(|| invalid(format!("{at}: a tool message needs toolCallId")))?;
+                let content = parts(
+                    message.content.unwrap_or(JsContent::Text(String::new())),
+                    &at,
+                )?;
+                let result = Content::ToolResult {
+                    id,
+                    name: message.name,
+                    is_error: message.is_error,
+                    content,
+                };
                 match out.last_mut() {
                     Some(previous) if last_was_tool => previous.content.push(result),
-                    _ => out.push(ChatMessage { role: ChatRole::User, content: vec![result] }),
+                    _ => out.push(ChatMessage {
+                        role: ChatRole::User,
+                        content: vec![result],
+                    }),
                 }
             }
         }
@@ -171,13 +242,20 @@ pub fn conversation(messages: Value) -> Result<(Vec<ChatMessage>, Vec<String>), 
 
 /// The facade's tools (plain or OpenAI-shaped) → shared `Tool`s.
 pub fn tools(value: Option<Value>) -> Result<Option<Vec<Tool>>, ModelportError> {
-    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(None) };
-    let tools: Vec<JsTool> = serde_json::from_value(value).map_err(|err| invalid(format!("bad tools: {err}")))?;
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let tools: Vec<JsTool> =
+        serde_json::from_value(value).map_err(|err| invalid(format!("bad tools: {err}")))?;
     Ok(Some(
         tools
             .into_iter()
             .map(|tool| match tool {
-                JsTool::Plain { name, description, parameters } => Tool::function(name, description, parameters),
+                JsTool::Plain {
+                    name,
+                    description,
+                    parameters,
+                } => Tool::function(name, description, parameters),
                 JsTool::Wire(tool) => tool,
             })
             .collect(),

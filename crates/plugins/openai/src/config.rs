@@ -47,18 +47,24 @@ impl SystemPrompt {
 
 impl OpenAIConfig {
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        serde_json::from_str(text).map_err(|err| PluginError::invalid_request(format!("bad openai config: {err}")))
+        serde_json::from_str(text)
+            .map_err(|err| PluginError::invalid_request(format!("bad openai config: {err}")))
     }
 
     /// `base_url` without a trailing slash.
     pub fn base_url(&self) -> &str {
-        self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/')
+        self.base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/')
     }
 
     pub fn model(&self) -> Result<&str, PluginError> {
-        self.model
-            .as_deref()
-            .ok_or_else(|| PluginError::invalid_request("no model set: give `model` in the config or builder.model()"))
+        self.model.as_deref().ok_or_else(|| {
+            PluginError::invalid_request(
+                "no model set: give `model` in the config or builder.model()",
+            )
+        })
     }
 }
 

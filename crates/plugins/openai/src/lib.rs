@@ -5,8 +5,8 @@ mod request;
 mod response;
 
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HTTPLLMProvider, HTTPLLMProviderFactory,
-    HttpRequest, HttpResponse, PluginError, Tool, export_http_plugin,
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HTTPLLMProvider,
+    HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, Tool, export_http_plugin,
 };
 
 pub use config::OpenAIConfig;
@@ -29,7 +29,9 @@ impl HTTPLLMProviderFactory for OpenAIFactory {
     }
 
     fn from_config(&self, config: &str) -> Result<Box<dyn HTTPLLMProvider>, PluginError> {
-        Ok(Box::new(OpenAI { config: OpenAIConfig::parse(config)? }))
+        Ok(Box::new(OpenAI {
+            config: OpenAIConfig::parse(config)?,
+        }))
     }
 
     fn list_models_request(&self, config: &str) -> Result<HttpRequest, PluginError> {
@@ -47,7 +49,11 @@ pub struct OpenAI {
 }
 
 impl HTTPLLMProvider for OpenAI {
-    fn chat_request(&self, messages: &[ChatMessage], tools: Option<&[Tool]>) -> Result<HttpRequest, PluginError> {
+    fn chat_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Result<HttpRequest, PluginError> {
         request::chat(&self.config, messages, tools)
     }
 

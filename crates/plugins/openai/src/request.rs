@@ -1,12 +1,21 @@
 //! Building OpenAI HTTP requests from modelport's shared types.
 use modelport_plugin::http::{Method, Request};
-use modelport_plugin::{ChatMessage, ChatRole, CompletionRequest, Content, HttpRequest, PluginError, Tool};
+use modelport_plugin::{
+    ChatMessage, ChatRole, CompletionRequest, Content, HttpRequest, PluginError, Tool,
+};
 use serde_json::{Map, Value, json};
 
 use crate::config::OpenAIConfig;
 
-fn build(config: &OpenAIConfig, method: Method, path: &str, body: Option<Value>) -> Result<HttpRequest, PluginError> {
-    let mut request = Request::builder().method(method).uri(format!("{}/{path}", config.base_url()));
+fn build(
+    config: &OpenAIConfig,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<HttpRequest, PluginError> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("{}/{path}", config.base_url()));
     if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
         request = request.header("authorization", format!("Bearer {key}"));
     }
@@ -37,7 +46,16 @@ pub fn list_models(config: &OpenAIConfig) -> Result<HttpRequest, PluginError> {
 fn user_content(parts: &[&Content]) -> Value {
     let only_text = parts.iter().all(|p| matches!(p, Content::Text { .. }));
     if only_text {
-        let text: String = parts.iter().filter_map(|p| if let Content::Text { text } = p { Some(text.as_str()) } else { None }).collect();
+        let text: String = parts
+            .iter()
+            .filter_map(|p| {
+                if let Content::Text { text } = p {
+                    Some(text.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect();
         return Value::String(text);
     }
     let items: Vec<Value> = parts
@@ -103,7 +121,11 @@ fn messages(config: &OpenAIConfig, messages: &[ChatMessage]) -> Vec<Value> {
                     .content
                     .iter()
                     .filter_map(|part| match part {
-                        Content::ToolUse { id, name, arguments } => Some(json!({
+                        Content::ToolUse {
+                            id,
+                            name,
+                            arguments,
+                        } => Some(json!({
                             "id": id, "type": "function",
                             "function": {"name": name, "arguments": arguments.to_string()}
                         })),
@@ -127,7 +149,11 @@ fn put(body: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     }
 }
 
-fn chat_body(config: &OpenAIConfig, history: &[ChatMessage], tools: Option<&[Tool]>) -> Result<Map<String, Value>, PluginError> {
+fn chat_body(
+    config: &OpenAIConfig,
+    history: &[ChatMessage],
+    tools: Option<&[Tool]>,
+) -> Result<Map<String, Value>, PluginError> {
     let mut body = Map::new();
     body.insert("model".into(), config.model()?.into());
     body.insert("messages".into(), Value::Array(messages(config, history)));
@@ -136,11 +162,19 @@ fn chat_body(config: &OpenAIConfig, history: &[ChatMessage], tools: Option<&[Too
         put(&mut body, "tool_choice", config.tool_choice.clone());
     }
     put(&mut body, "max_tokens", config.max_tokens.map(Value::from));
-    put(&mut body, "temperature", config.temperature.map(|t| json!(t)));
+    put(
+        &mut body,
+        "temperature",
+        config.temperature.map(|t| json!(t)),
+    );
     put(&mut body, "top_p", config.top_p.map(|t| json!(t)));
     put(&mut body, "stop", config.stop.clone().map(Value::from));
     put(&mut body, "seed", config.seed.map(Value::from));
-    put(&mut body, "reasoning_effort", config.reasoning_effort.clone().map(Value::from));
+    put(
+        &mut body,
+        "reasoning_effort",
+        config.reasoning_effort.clone().map(Value::from),
+    );
     if let Some(extra) = &config.extra_body {
         body.extend(extra.clone());
     }
@@ -148,9 +182,18 @@ fn chat_body(config: &OpenAIConfig, history: &[ChatMessage], tools: Option<&[Too
 }
 
 /// `POST /chat/completions`.
-pub fn chat(config: &OpenAIConfig, history: &[ChatMessage], tools: Option<&[Tool]>) -> Result<HttpRequest, PluginError> {
+pub fn chat(
+    config: &OpenAIConfig,
+    history: &[ChatMessage],
+    tools: Option<&[Tool]>,
+) -> Result<HttpRequest, PluginError> {
     let body = chat_body(config, history, tools)?;
-    build(config, Method::POST, "chat/completions", Some(Value::Object(body)))
+    build(
+        config,
+        Method::POST,
+        "chat/completions",
+        Some(Value::Object(body)),
+    )
 }
 
 /// `POST /embeddings`.
@@ -159,18 +202,39 @@ pub fn embed(config: &OpenAIConfig, inputs: &[String]) -> Result<HttpRequest, Pl
         Some(model) => model.as_str(),
         None => config.model()?,
     };
-    build(config, Method::POST, "embeddings", Some(json!({"model": model, "input": inputs, "encoding_format": "float"})))
+    build(
+        config,
+        Method::POST,
+        "embeddings",
+        Some(json!({"model": model, "input": inputs, "encoding_format": "float"})),
+    )
 }
 
 /// `POST /completions`.
-pub fn complete(config: &OpenAIConfig, request: &CompletionRequest) -> Result<HttpRequest, PluginError> {
+pub fn complete(
+    config: &OpenAIConfig,
+    request: &CompletionRequest,
+) -> Result<HttpRequest, PluginError> {
     let mut body = Map::new();
     body.insert("model".into(), config.model()?.into());
     body.insert("prompt".into(), request.prompt.clone().into());
     put(&mut body, "suffix", request.suffix.clone().map(Value::from));
-    put(&mut body, "max_tokens", request.max_tokens.or(config.max_tokens).map(Value::from));
-    put(&mut body, "temperature", request.temperature.or(config.temperature).map(|t| json!(t)));
-    build(config, Method::POST, "completions", Some(Value::Object(body)))
+    put(
+        &mut body,
+        "max_tokens",
+        request.max_tokens.or(config.max_tokens).map(Value::from),
+    );
+    put(
+        &mut body,
+        "temperature",
+        request.temperature.or(config.temperature).map(|t| json!(t)),
+    );
+    build(
+        config,
+        Method::POST,
+        "completions",
+        Some(Value::Object(body)),
+    )
 }
 
 #[cfg(test)]
@@ -193,26 +257,53 @@ mod tests {
             ChatMessage::user("hi"),
             ChatMessage {
                 role: ChatRole::Assistant,
-                content: vec![Content::ToolUse { id: "c1".into(), name: "f".into(), arguments: json!({"a": 1}) }],
+                content: vec![Content::ToolUse {
+                    id: "c1".into(),
+                    name: "f".into(),
+                    arguments: json!({"a": 1}),
+                }],
             },
             ChatMessage {
                 role: ChatRole::User,
-                content: vec![Content::ToolResult { id: "c1".into(), name: None, is_error: false, content: vec![Content::Text { text: "42".into() }] }],
+                content: vec![Content::ToolResult {
+                    id: "c1".into(),
+                    name: None,
+                    is_error: false,
+                    content: vec![Content::Text { text: "42".into() }],
+                }],
             },
         ];
         let request = chat(&config(), &history, None).unwrap();
         assert_eq!(request.uri(), "http://127.0.0.1:9/v1/chat/completions");
         assert_eq!(request.headers()["authorization"], "Bearer sk-test");
         let body: Value = serde_json::from_slice(request.body()).unwrap();
-        assert_eq!(body["messages"][0], json!({"role": "system", "content": "be brief"}));
-        assert_eq!(body["messages"][1], json!({"role": "user", "content": "hi"}));
-        assert_eq!(body["messages"][2]["tool_calls"][0]["function"]["arguments"], "{\"a\":1}");
-        assert_eq!(body["messages"][3], json!({"role": "tool", "tool_call_id": "c1", "content": "42"}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "be brief"})
+        );
+        assert_eq!(
+            body["messages"][1],
+            json!({"role": "user", "content": "hi"})
+        );
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            "{\"a\":1}"
+        );
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "tool_call_id": "c1", "content": "42"})
+        );
     }
 
     #[test]
     fn missing_model_is_an_invalid_request() {
-        let config = OpenAIConfig { model: None, ..config() };
-        assert_eq!(chat(&config, &[], None).unwrap_err().kind, modelport_plugin::PluginErrorKind::InvalidRequest);
+        let config = OpenAIConfig {
+            model: None,
+            ..config()
+        };
+        assert_eq!(
+            chat(&config, &[], None).unwrap_err().kind,
+            modelport_plugin::PluginErrorKind::InvalidRequest
+        );
     }
 }

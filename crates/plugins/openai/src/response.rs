@@ -1,12 +1,14 @@
 //! Reading OpenAI HTTP responses into modelport's shared types.
 use modelport_plugin::{
-    ChatResponse, CompletionResponse, FinishReason, FunctionCall, HttpResponse, PluginError, PluginErrorKind, ToolCall, Usage,
+    ChatResponse, CompletionResponse, FinishReason, FunctionCall, HttpResponse, PluginError,
+    PluginErrorKind, ToolCall, Usage,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
 fn body<'a, T: Deserialize<'a>>(response: &'a HttpResponse, what: &str) -> Result<T, PluginError> {
-    serde_json::from_slice(response.body()).map_err(|err| PluginError::parse(format!("unexpected {what} response: {err}")))
+    serde_json::from_slice(response.body())
+        .map_err(|err| PluginError::parse(format!("unexpected {what} response: {err}")))
 }
 
 /// OpenAI's `finish_reason` strings.
@@ -82,7 +84,11 @@ struct WireFunction {
 /// A `chat.completion` object.
 pub fn chat(response: &HttpResponse) -> Result<ChatResponse, PluginError> {
     let completion: ChatCompletion = body(response, "chat")?;
-    let choice = completion.choices.into_iter().next().ok_or_else(|| PluginError::parse("chat response has no choices"))?;
+    let choice = completion
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| PluginError::parse("chat response has no choices"))?;
     let tool_calls: Vec<ToolCall> = choice
         .message
         .tool_calls
@@ -90,7 +96,10 @@ pub fn chat(response: &HttpResponse) -> Result<ChatResponse, PluginError> {
         .map(|call| ToolCall {
             id: call.id,
             call_type: "function".into(),
-            function: FunctionCall { name: call.function.name, arguments: call.function.arguments },
+            function: FunctionCall {
+                name: call.function.name,
+                arguments: call.function.arguments,
+            },
         })
         .collect();
     Ok(ChatResponse {
@@ -133,7 +142,11 @@ struct TextChoice {
 /// A `text_completion` object.
 pub fn completion(response: &HttpResponse) -> Result<CompletionResponse, PluginError> {
     let completion: TextCompletion = body(response, "completion")?;
-    let choice = completion.choices.into_iter().next().ok_or_else(|| PluginError::parse("completion response has no choices"))?;
+    let choice = completion
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| PluginError::parse("completion response has no choices"))?;
     Ok(CompletionResponse { text: choice.text })
 }
 
@@ -162,7 +175,12 @@ pub fn error(response: &HttpResponse) -> PluginError {
         .and_then(|v| v.pointer("/error/message"))
         .and_then(Value::as_str)
         .map(String::from)
-        .unwrap_or_else(|| String::from_utf8_lossy(response.body()).chars().take(500).collect());
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(response.body())
+                .chars()
+                .take(500)
+                .collect()
+        });
     let kind = match status {
         401 | 403 => PluginErrorKind::AuthError,
         429 => PluginErrorKind::RateLimited,
@@ -170,8 +188,16 @@ pub fn error(response: &HttpResponse) -> PluginError {
         _ => PluginErrorKind::HttpError,
     };
     let mut err = PluginError::new(kind, format!("HTTP {status}: {message}")).with_status(status);
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-    err.retry_after_ms = header("retry-after-ms").or_else(|| header("retry-after").map(|s| s * 1000.0)).map(|ms| ms.max(0.0) as u64);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    err.retry_after_ms = header("retry-after-ms")
+        .or_else(|| header("retry-after").map(|s| s * 1000.0))
+        .map(|ms| ms.max(0.0) as u64);
     err
 }
 
@@ -180,7 +206,10 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> HttpResponse {
-        modelport_plugin::http::Response::builder().status(status).body(body.as_bytes().to_vec()).unwrap()
+        modelport_plugin::http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
     }
 
     #[test]
@@ -196,13 +225,22 @@ mod tests {
 
     #[test]
     fn garbage_is_a_parse_error() {
-        assert_eq!(chat(&response(200, "<html>")).unwrap_err().kind, PluginErrorKind::ParseError);
-        assert_eq!(chat(&response(200, r#"{"choices":[]}"#)).unwrap_err().kind, PluginErrorKind::ParseError);
+        assert_eq!(
+            chat(&response(200, "<html>")).unwrap_err().kind,
+            PluginErrorKind::ParseError
+        );
+        assert_eq!(
+            chat(&response(200, r#"{"choices":[]}"#)).unwrap_err().kind,
+            PluginErrorKind::ParseError
+        );
     }
 
     #[test]
     fn errors_are_classified() {
-        let err = error(&response(401, r#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#));
+        let err = error(&response(
+            401,
+            r#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#,
+        ));
         assert_eq!(err.kind, PluginErrorKind::AuthError);
         assert!(err.message.contains("bad key"));
         assert_eq!(error(&response(429, "")).kind, PluginErrorKind::RateLimited);

@@ -80,13 +80,17 @@ impl Rule {
 
 impl ScriptedConfig {
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        serde_json::from_str(text).map_err(|err| PluginError::invalid_request(format!("bad scripted config: {err}")))
+        serde_json::from_str(text)
+            .map_err(|err| PluginError::invalid_request(format!("bad scripted config: {err}")))
     }
 
     pub fn system_prompts(&self) -> Vec<String> {
         match &self.system {
             Some(Value::String(text)) => vec![text.clone()],
-            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         }
     }
