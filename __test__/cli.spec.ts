@@ -44,6 +44,7 @@ default_reply = "bot heard {{input}}"
 
 test('list, schema, models, chat and embed, as text and as JSON', async (t) => {
   const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
   const file = config(mock.url)
   const list = await modelport(['list', '--config', file])
   t.is(list.status, 0, list.stderr)
@@ -72,7 +73,6 @@ test('list, schema, models, chat and embed, as text and as JSON', async (t) => {
     JSON.parse((await modelport(['embed', 'bot', 'some text', '--config', file, '--json'])).stdout).length,
     8,
   )
-  await mock.close()
 })
 
 test('failures exit non-zero with one line naming the code', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { fixture, plugin } from './helpers'
+import { failure, failureSync, fixture, plugin } from './helpers'
 
 /** The scripted plugin's `{{config}}` template shows exactly the config the plugin received. */
 async function receivedConfig(staticConfig: Record<string, unknown>, fields: Record<string, unknown> = {}) {
@@ -60,27 +60,28 @@ test('a schema violation is CONFIG_SCHEMA_VIOLATION with the JSON path, before a
     providers: [{ name: 'panicky', path: fixture('panicky'), config: { panic_in: 'from_config' } }],
   })
   // from_config would panic; the schema check must stop the call first.
-  const error = await t.throwsAsync(registry.builder('panicky').parameter('base_url', 42).build())
+  const error = await failure(t, registry.builder('panicky').parameter('base_url', 42).build())
   t.is(error?.code, 'CONFIG_SCHEMA_VIOLATION')
   t.is(error?.jsonPath, '/base_url')
   t.is(error?.plugin, 'panicky')
 
   const bot = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
-  const nested = await t.throwsAsync(
+  const nested = await failure(
+    t,
     bot
       .builder('bot')
       .parameter('rules', [{ when_contains: 1 }])
       .build(),
   )
   t.is(nested?.jsonPath, '/rules/0/when_contains')
-  const typo = await t.throwsAsync(bot.builder('bot').parameter('temprature', 1).build())
+  const typo = await failure(t, bot.builder('bot').parameter('temprature', 1).build())
   t.is(typo?.code, 'CONFIG_SCHEMA_VIOLATION')
   t.regex(typo?.message ?? '', /temprature/)
 })
 
 test('schema violations never echo secret values', async (t) => {
   const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
-  const error = await t.throwsAsync(registry.builder('bot').parameter('api_key', 987654321).build())
+  const error = await failure(t, registry.builder('bot').parameter('api_key', 987654321).build())
   t.is(error?.jsonPath, '/api_key')
   t.false(error?.message.includes('987654321'))
 })
@@ -89,7 +90,7 @@ test('configSchema returns the plugin’s JSON Schema', async (t) => {
   const registry = await PluginRegistry.fromConfig({
     providers: [{ name: 'openai', path: plugin('openai') }],
   })
-  t.is(t.throws(() => registry.configSchema('openai'))?.code, 'PLUGIN_NOT_FOUND')
+  t.is(failureSync(t, () => registry.configSchema('openai'))?.code, 'PLUGIN_NOT_FOUND')
   await registry.loadAll()
   const schema = registry.configSchema('openai') as { properties: Record<string, unknown> }
   t.truthy(schema.properties['base_url'])

@@ -2,9 +2,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
-import { ModelportError, PluginRegistry } from 'modelport'
+import { PluginRegistry } from 'modelport'
 
-import { ext, plugin, tempDir, tempFile } from './helpers'
+import { ext, failure, failureSync, plugin, tempDir, tempFile } from './helpers'
 
 const formats: Record<string, string> = {
   'plugins.toml': `
@@ -50,7 +50,7 @@ test('relative plugin paths resolve against the config file folder, extension op
 
 test('a TOML syntax error is CONFIG_INVALID with path, line and column', async (t) => {
   const path = tempFile('plugins.toml', '[[providers]]\nname = "a"\npath = \n')
-  const error = await t.throwsAsync(PluginRegistry.fromFile(path), { instanceOf: ModelportError })
+  const error = await failure(t, PluginRegistry.fromFile(path))
   t.is(error?.code, 'CONFIG_INVALID')
   t.is(error?.path, path)
   t.is(error?.line, 3)
@@ -59,10 +59,11 @@ test('a TOML syntax error is CONFIG_INVALID with path, line and column', async (
 })
 
 test('JSON and YAML syntax errors carry line and column too', async (t) => {
-  const json = await t.throwsAsync(PluginRegistry.fromFile(tempFile('p.json', '{\n  "providers": [,]\n}')))
+  const json = await failure(t, PluginRegistry.fromFile(tempFile('p.json', '{\n  "providers": [,]\n}')))
   t.is(json?.code, 'CONFIG_INVALID')
   t.deepEqual([json?.line, json?.column], [2, 17])
-  const yaml = await t.throwsAsync(
+  const yaml = await failure(
+    t,
     PluginRegistry.fromFile(tempFile('p.yaml', 'providers:\n  - name: a\n   path: [\n')),
   )
   t.is(yaml?.code, 'CONFIG_INVALID')
@@ -70,12 +71,14 @@ test('JSON and YAML syntax errors carry line and column too', async (t) => {
 })
 
 test('unknown keys, duplicate names, unknown formats and missing files are CONFIG_INVALID', async (t) => {
-  const typo = await t.throwsAsync(
+  const typo = await failure(
+    t,
     PluginRegistry.fromFile(tempFile('p.toml', '[[providers]]\nname="a"\npath="x"\nconfgi={}\n')),
   )
   t.is(typo?.code, 'CONFIG_INVALID')
   t.regex(typo?.message ?? '', /confgi/)
-  const duplicate = await t.throwsAsync(
+  const duplicate = await failure(
+    t,
     PluginRegistry.fromConfig({
       providers: [
         { name: 'a', path: 'x' },
@@ -85,16 +88,16 @@ test('unknown keys, duplicate names, unknown formats and missing files are CONFI
   )
   t.is(duplicate?.code, 'CONFIG_INVALID')
   t.is(duplicate?.plugin, 'a')
-  t.is((await t.throwsAsync(PluginRegistry.fromFile(tempFile('plugins.ini', 'x'))))?.code, 'CONFIG_INVALID')
-  t.is((await t.throwsAsync(PluginRegistry.fromFile('/nonexistent/plugins.toml')))?.code, 'CONFIG_INVALID')
+  t.is((await failure(t, PluginRegistry.fromFile(tempFile('plugins.ini', 'x'))))?.code, 'CONFIG_INVALID')
+  t.is((await failure(t, PluginRegistry.fromFile('/nonexistent/plugins.toml')))?.code, 'CONFIG_INVALID')
 })
 
 test('an unknown provider name is PLUGIN_NOT_FOUND and lists the configured ones', async (t) => {
   const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'bot', path: plugin('scripted') }] })
-  const error = await t.throwsAsync(registry.builder('nope').build())
+  const error = await failure(t, registry.builder('nope').build())
   t.is(error?.code, 'PLUGIN_NOT_FOUND')
   t.regex(error?.message ?? '', /bot/)
-  t.is(t.throws(() => registry.configSchema('nope'))?.code, 'PLUGIN_NOT_FOUND')
+  t.is(failureSync(t, () => registry.configSchema('nope'))?.code, 'PLUGIN_NOT_FOUND')
 })
 
 test('oci:// and https:// paths are reported as UNSUPPORTED without stopping the others', async (t) => {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-import type { ProviderEntry } from 'modelport'
+import type { ExecutionContext } from 'ava'
+import { ModelportError, type ProviderEntry } from 'modelport'
 
 export const root = resolve(__dirname, '..')
 export const ext = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
@@ -32,4 +33,17 @@ export function tempFile(name: string, text: string | Buffer): string {
 /** A provider entry for the shipped openai plugin pointed at `url`. */
 export function openaiEntry(url: string, config: Record<string, unknown> = {}): ProviderEntry {
   return { name: 'openai', path: plugin('openai'), config: { base_url: url, model: 'mock-gpt-1', ...config } }
+}
+
+/** Asserts that `work` rejects with a `ModelportError`, and returns it. */
+export function failure(
+  t: ExecutionContext,
+  work: Promise<unknown> | (() => Promise<unknown>),
+): Promise<ModelportError | undefined> {
+  return t.throwsAsync(typeof work === 'function' ? work() : work, { instanceOf: ModelportError })
+}
+
+/** Asserts that `work` throws a `ModelportError`, and returns it. */
+export function failureSync(t: ExecutionContext, work: () => unknown): ModelportError | undefined {
+  return t.throws(work, { instanceOf: ModelportError })
 }

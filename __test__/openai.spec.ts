@@ -1,11 +1,12 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { PluginRegistry, type Provider, type ToolDefinition } from 'modelport'
 import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
 
-import { openaiEntry } from './helpers'
+import { failure, openaiEntry } from './helpers'
 
-async function setup(config: Record<string, unknown> = {}, server?: MockOpenAI) {
+async function setup(t: ExecutionContext, config: Record<string, unknown> = {}, server?: MockOpenAI) {
   const mock = server ?? (await startMockOpenAI())
+  if (!server) t.teardown(() => mock.close())
   const registry = await PluginRegistry.fromConfig({ providers: [openaiEntry(mock.url, config)] })
   return { mock, registry, provider: await registry.builder('openai').build() }
 }
@@ -24,7 +25,7 @@ const weather: ToolDefinition = {
 }
 
 test('chat through the openai plugin against the embedded server', async (t) => {
-  const { mock, provider } = await setup()
+  const { mock, provider } = await setup(t)
   const response = await provider.chat([{ role: 'user', content: 'hello there' }])
   t.is(response.text, 'Echo: hello there')
   t.is(response.finishReason, 'stop')
@@ -33,11 +34,11 @@ test('chat through the openai plugin against the embedded server', async (t) => 
   const sent = mock.requests.at(-1)
   t.is(sent?.path, '/v1/chat/completions')
   t.deepEqual(sent?.body, { model: 'mock-gpt-1', messages: [{ role: 'user', content: 'hello there' }] })
-  await mock.close()
 })
 
 test('builder fields and system prompts (builder and per call) reach the request', async (t) => {
   const mock = await startMockOpenAI({ apiKey: 'sk-builder' })
+  t.teardown(() => mock.close())
   const registry = await PluginRegistry.fromConfig({ providers: [openaiEntry(mock.url)] })
   const provider = await registry
     .builder('openai')
@@ -59,32 +60,29 @@ test('builder fields and system prompts (builder and per call) reach the request
     { role: 'system', content: 'answer in French' },
     { role: 'user', content: 'hi' },
   ])
-  await mock.close()
 })
 
 test('embed returns one Float32Array per input, in order', async (t) => {
-  const { mock, provider } = await setup({ embedding_model: 'mock-embed-1' })
+  const { mock, provider } = await setup(t, { embedding_model: 'mock-embed-1' })
   const vectors = await provider.embed(['alpha', 'beta', 'alpha'])
   t.is(vectors.length, 3)
   t.true(vectors.every((v) => v instanceof Float32Array && v.length === 8))
   t.deepEqual(vectors[0], vectors[2])
   t.notDeepEqual(vectors[0], vectors[1])
   t.like(mock.requests.at(-1)?.body, { model: 'mock-embed-1', input: ['alpha', 'beta', 'alpha'] })
-  await mock.close()
 })
 
 test('complete and listModels', async (t) => {
-  const { mock, registry, provider } = await setup()
+  const { mock, registry, provider } = await setup(t)
   t.deepEqual(await provider.complete({ prompt: 'once upon a time', maxTokens: 4 }), {
     text: ' continues: once upon a',
   })
   t.like(mock.requests.at(-1)?.body, { prompt: 'once upon a time', max_tokens: 4 })
   t.deepEqual(await registry.listModels('openai'), ['mock-gpt-1', 'mock-embed-1'])
-  await mock.close()
 })
 
 test('tool calls come back and a multi-turn tool loop completes', async (t) => {
-  const { mock, provider } = await setup()
+  const { mock, provider } = await setup(t)
   const tools = [
     weather,
     { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } },
@@ -131,30 +129,28 @@ test('tool calls come back and a multi-turn tool loop completes', async (t) => {
     { role: 'tool', tool_call_id: first.toolCalls[0]!.id, content: 'rainy' },
     { role: 'tool', tool_call_id: first.toolCalls[1]!.id, content: '12:00' },
   ])
-  await mock.close()
 })
 
 test('tool_choice from the config is sent and honoured', async (t) => {
-  const { mock, provider } = await setup({ tool_choice: 'required' })
+  const { mock, provider } = await setup(t, { tool_choice: 'required' })
   const response = await provider.chat([{ role: 'user', content: 'anything' }], { tools: [weather] })
   t.is(response.toolCalls[0]?.name, 'get_weather')
   t.is(lastBody<{ tool_choice: string }>(mock).tool_choice, 'required')
-  await mock.close()
 })
 
 test('401 is AUTH, 400 is INVALID_REQUEST, both with status and the server message', async (t) => {
   const mock = await startMockOpenAI({ apiKey: 'right' })
-  const { provider } = await setup({ api_key: 'wrong' }, mock)
-  const auth = await t.throwsAsync(provider.chat([{ role: 'user', content: 'x' }]))
+  t.teardown(() => mock.close())
+  const { provider } = await setup(t, { api_key: 'wrong' }, mock)
+  const auth = await failure(t, provider.chat([{ role: 'user', content: 'x' }]))
   t.is(auth?.code, 'AUTH')
   t.is(auth?.status, 401)
   t.is(auth?.plugin, 'openai')
   t.regex(auth?.message ?? '', /Incorrect API key/)
-  const { provider: good } = await setup({ api_key: 'right' }, mock)
-  const bad = await t.throwsAsync(good.chat([]))
+  const { provider: good } = await setup(t, { api_key: 'right' }, mock)
+  const bad = await failure(t, good.chat([]))
   t.is(bad?.code, 'INVALID_REQUEST')
   t.is(bad?.status, 400)
-  await mock.close()
 })
 
 test('a non-OpenAI upstream error is HTTP_STATUS with a body excerpt; 429 is RATE_LIMITED with retryAfterMs', async (t) => {
@@ -165,64 +161,69 @@ test('a non-OpenAI upstream error is HTTP_STATUS with a body excerpt; 429 is RAT
     res.end('upstream is having a bad day')
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
   const port = (server.address() as { port: number }).port
   const registry = await PluginRegistry.fromConfig({
     providers: [openaiEntry(`http://127.0.0.1:${port}/v1`)],
   })
   const provider: Provider = await registry.builder('openai').build()
-  const unavailable = await t.throwsAsync(provider.chat([{ role: 'user', content: 'x' }]))
+  const unavailable = await failure(t, provider.chat([{ role: 'user', content: 'x' }]))
   t.is(unavailable?.code, 'HTTP_STATUS')
   t.is(unavailable?.status, 503)
   t.regex(unavailable?.message ?? '', /bad day/)
   status = 429
-  const limited = await t.throwsAsync(provider.chat([{ role: 'user', content: 'x' }]))
+  const limited = await failure(t, provider.chat([{ role: 'user', content: 'x' }]))
   t.is(limited?.code, 'RATE_LIMITED')
   t.is(limited?.retryAfterMs, 1500)
-  server.close()
 })
 
 test('transport failures: refused connection, request timeout, response over the cap', async (t) => {
   const refused = await PluginRegistry.fromConfig({ providers: [openaiEntry('http://127.0.0.1:9/v1')] })
-  const transport = await t.throwsAsync(
+  const transport = await failure(
+    t,
     (await refused.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
   )
   t.is(transport?.code, 'TRANSPORT')
   t.is(transport?.plugin, 'openai')
 
   const slow = await startMockOpenAI({ latencyMs: 2000 })
+
+  t.teardown(() => slow.close())
   const registry = await PluginRegistry.fromConfig({
     providers: [{ ...openaiEntry(slow.url), request_timeout_ms: 150 }],
   })
   const started = Date.now()
-  const timeout = await t.throwsAsync(
+  const timeout = await failure(
+    t,
     (await registry.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
   )
   t.is(timeout?.code, 'TIMEOUT')
   t.true(Date.now() - started < 1500)
-  await slow.close()
 
   const big = await startMockOpenAI({ reply: () => 'word '.repeat(50_000) })
+
+  t.teardown(() => big.close())
   const capped = await PluginRegistry.fromConfig({
     providers: [{ ...openaiEntry(big.url), max_response_bytes: 10_000 }],
   })
-  const tooLarge = await t.throwsAsync(
+  const tooLarge = await failure(
+    t,
     (await capped.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
   )
   t.is(tooLarge?.code, 'RESPONSE_TOO_LARGE')
-  await big.close()
 })
 
 test('bad input is INVALID_REQUEST before anything is sent', async (t) => {
-  const { mock, provider } = await setup()
+  const { mock, provider } = await setup(t)
   const before = mock.requests.length
   // @ts-expect-error: a wrong role, as untyped callers might send
-  t.is((await t.throwsAsync(provider.chat([{ role: 'robot', content: 'x' }])))?.code, 'INVALID_REQUEST')
-  const badArgs = await t.throwsAsync(
+  t.is((await failure(t, provider.chat([{ role: 'robot', content: 'x' }])))?.code, 'INVALID_REQUEST')
+  const badArgs = await failure(
+    t,
     provider.chat([{ role: 'assistant', toolCalls: [{ id: '1', name: 'f', arguments: '{not json' }] }]),
   )
   t.is(badArgs?.code, 'INVALID_REQUEST')
   // @ts-expect-error: a tool message needs toolCallId
-  t.is((await t.throwsAsync(provider.chat([{ role: 'tool', content: 'x' }])))?.code, 'INVALID_REQUEST')
+  t.is((await failure(t, provider.chat([{ role: 'tool', content: 'x' }])))?.code, 'INVALID_REQUEST')
   t.is(mock.requests.length, before)
-  await mock.close()
 })

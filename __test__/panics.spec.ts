@@ -2,19 +2,20 @@ import test from 'ava'
 import { PluginRegistry } from 'modelport'
 import { startMockOpenAI } from 'modelport/testing'
 
-import { fixture, plugin } from './helpers'
+import { failure, fixture, plugin } from './helpers'
 
 for (const method of ['from_config', 'chat_request', 'parse_chat', 'classify_error'] as const) {
   test(`a panic in ${method} is PLUGIN_PANICKED and the process keeps serving`, async (t) => {
     // classify_error runs on non-2xx answers only: give it a server that refuses the key.
     const mock = await startMockOpenAI(method === 'classify_error' ? { apiKey: 'required' } : {})
+    t.teardown(() => mock.close())
     const registry = await PluginRegistry.fromConfig({
       providers: [
         { name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url } },
         { name: 'bot', path: plugin('scripted') },
       ],
     })
-    const error = await t.throwsAsync(async () => {
+    const error = await failure(t, async () => {
       const provider = await registry.builder('panicky').parameter('panic_in', method).build()
       await provider.chat([{ role: 'user', content: 'x' }])
     })
@@ -24,17 +25,17 @@ for (const method of ['from_config', 'chat_request', 'parse_chat', 'classify_err
 
     // The same plugin, healthy config: still works (against a server that accepts it).
     const open = await startMockOpenAI()
+    t.teardown(() => open.close())
     const healthy = await registry.builder('panicky').parameter('base_url', open.url).build()
     t.is((await healthy.chat([{ role: 'user', content: 'after' }])).text, 'Echo: after')
     // Another plugin: unaffected.
     t.is((await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'ok' }])).text, 'ok')
-    await mock.close()
-    await open.close()
   })
 }
 
 test('a panic in a provider’s destructor is contained', async (t) => {
   const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
   const registry = await PluginRegistry.fromConfig({
     providers: [
       { name: 'panicky', path: fixture('panicky'), config: { base_url: mock.url, panic_in: 'drop' } },
@@ -51,5 +52,4 @@ test('a panic in a provider’s destructor is contained', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.pass()
-  await mock.close()
 })

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { plugin } from './helpers'
+import { failure, plugin } from './helpers'
 
 async function scripted(config: Record<string, unknown> = {}) {
   const registry = await PluginRegistry.fromConfig({
@@ -44,10 +44,10 @@ test('rules can call offered tools and fail with typed errors', async (t) => {
     call.toolCalls.map((c) => [c.name, c.arguments]),
     [['search', '{"q":"x"}']],
   )
-  const limited = await t.throwsAsync(provider.chat([{ role: 'user', content: 'slow down' }]))
+  const limited = await failure(t, provider.chat([{ role: 'user', content: 'slow down' }]))
   t.is(limited?.code, 'RATE_LIMITED')
   t.is(limited?.plugin, 'bot')
-  t.is((await t.throwsAsync(provider.chat([{ role: 'user', content: 'broken' }])))?.code, 'PROVIDER_ERROR')
+  t.is((await failure(t, provider.chat([{ role: 'user', content: 'broken' }])))?.code, 'PROVIDER_ERROR')
 })
 
 test('embed, complete and listModels', async (t) => {
@@ -80,7 +80,7 @@ test('simulated latency runs on the plugin’s own timers, concurrently, off the
 
 test('require_api_key makes a missing key an AUTH error', async (t) => {
   const { provider } = await scripted({ require_api_key: 'secret' })
-  t.is((await t.throwsAsync(provider.chat([{ role: 'user', content: 'x' }])))?.code, 'AUTH')
+  t.is((await failure(t, provider.chat([{ role: 'user', content: 'x' }])))?.code, 'AUTH')
   const { provider: keyed } = await scripted({ require_api_key: 'secret', api_key: 'secret' })
   t.is((await keyed.chat([{ role: 'user', content: 'x' }])).text, 'x')
 })

@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+import test from 'ava'
+import { PluginRegistry } from 'modelport'
+
+import { ext, failure, root, tempDir } from './helpers'
+
+/** The README's "Writing a native plugin" example, built as a new user would, then used. */
+test('the plugin example in the README builds and works', async (t) => {
+  t.timeout(600_000)
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Writing a native plugin'))
+  const source = /```rust\n([\s\S]*?)```/.exec(section)?.[1]
+  t.truthy(source, 'the README has a Rust example')
+
+  const dir = tempDir()
+  mkdirSync(join(dir, 'src'))
+  writeFileSync(join(dir, 'src', 'lib.rs'), source!)
+  writeFileSync(
+    join(dir, 'Cargo.toml'),
+    `[package]
+name = "echo"
+version = "0.1.0"
+edition = "2024"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+modelport-plugin = { path = ${JSON.stringify(join(root, 'crates', 'plugin'))} }
+serde_json = "1"
+
+[workspace]
+`,
+  )
+  // Same dependency versions as modelport itself (what a release of the SDK would pin).
+  copyFileSync(join(root, 'Cargo.lock'), join(dir, 'Cargo.lock'))
+  const targetDir = process.env['CARGO_TARGET_DIR'] ?? join(homedir(), '.cache', 'modelport', 'target')
+  const built = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(
+      'cargo',
+      ['build', '--quiet'],
+      { cwd: dir, env: { ...process.env, CARGO_TARGET_DIR: join(targetDir, 'readme-example') } },
+      (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
+    )
+  })
+  t.is(built.code, 0, built.stderr)
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => res.end(`${req.url}: ${Buffer.concat(chunks).toString()}`))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const { port } = server.address() as { port: number }
+  const prefix = process.platform === 'win32' ? '' : 'lib'
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      {
+        name: 'echo',
+        path: join(targetDir, 'readme-example', 'debug', `${prefix}echo.${ext}`),
+        config: { base_url: `http://127.0.0.1:${port}` },
+      },
+    ],
+  })
+  const [report] = await registry.loadAll()
+  t.true(report?.ok, report?.error?.message)
+  const echo = await registry.builder('echo').build()
+  t.is((await echo.chat([{ role: 'user', content: 'hello plugin' }])).text, '/echo: hello plugin')
+  t.is(
+    (await failure(t, registry.builder('echo').parameter('base_url', null).build()))?.code,
+    'CONFIG_SCHEMA_VIOLATION',
+  )
+})
