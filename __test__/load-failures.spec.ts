@@ -32,7 +32,7 @@ const broken: Array<[string, () => string, RegExp]> = [
     () => fixture('no_factory'),
     /neither plugin_factory nor plugin_http_factory/,
   ],
-  ['a factory returning null', () => fixture('null_factory'), /returned null/],
+  ['a factory returning null', () => fixture('null_factory'), /plugin_http_factory returned null/],
 ]
 
 for (const [what, path, reason] of broken) {

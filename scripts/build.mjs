@@ -40,8 +40,10 @@ function ensureNodeModules() {
   const marker = join(root, 'node_modules', '.package-lock.json')
   const lock = join(root, 'package-lock.json')
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
-  step('npm ci (installing the build and test tools)')
-  run('npm', ['ci', '--no-audit', '--no-fund'], { timed: true })
+  // `npm install`, not `npm ci`: npm 11 writes a lock that its own `ci` rejects for
+  // @napi-rs/cli's optional @napi-rs/lzma platform packages. `install` still follows the lock.
+  step('npm install (the build and test tools, as pinned in package-lock.json)')
+  run('npm', ['install', '--no-audit', '--no-fund'], { timed: true })
 }
 
 function bin(name) {

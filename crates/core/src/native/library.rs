@@ -8,8 +8,8 @@ use modelport_plugin::abi::{
     ABI_DESCRIPTOR_SYMBOL, AbiDescriptor, RUSTC_VERSION, SDK_VERSION, check_descriptor,
 };
 use modelport_plugin::boundary::{FactoryBoundary, HttpFactoryBoundary};
-use modelport_plugin::export::{FactoryEntry, HttpFactoryEntry};
 use modelport_plugin::logging::HostLogCallback;
+use modelport_plugin::panic_guard::Guarded;
 
 use super::{elf, host_logger};
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -134,32 +134,25 @@ fn read_descriptor(library: &libloading::Library) -> Result<Option<String>> {
     Ok(version)
 }
 
+/// Calls the factory exported as `symbol`, if there is one, taking ownership of what it returns.
+fn call_entry<B: ?Sized>(library: &libloading::Library, symbol: &str, plugin: &str, path: &Path) -> Option<Result<Box<B>>> {
+    // SAFETY: the SDK's factory signature, guaranteed by the matched descriptor.
+    let factory = unsafe { library.get::<extern "C" fn() -> *mut c_void>(symbol.as_bytes()) }.ok()?;
+    let raw = factory();
+    if raw.is_null() {
+        return Some(Err(load_failed(path, format!("{symbol} returned null")).with_plugin(plugin)));
+    }
+    // SAFETY: a non-null factory result is a `Box<Guarded<Box<B>>>` whose ownership passes to us.
+    let entry = unsafe { Box::from_raw(raw.cast::<Guarded<Box<B>>>()) };
+    Some((*entry).map_err(|panic| ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path)))
+}
+
 fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Result<NativeFactory> {
-    type FactoryFn = extern "C" fn() -> *mut c_void;
-    let panicked =
-        |panic| ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path);
-    let null = || load_failed(path, "the factory returned null").with_plugin(plugin);
-    // SAFETY (both): the SDK's factory signature, guaranteed by the matched descriptor; the
-    // returned pointer is a `Box` of the entry type, ownership passing to us.
-    if let Ok(factory) = unsafe { library.get::<FactoryFn>(b"plugin_factory") } {
-        let raw = factory();
-        if raw.is_null() {
-            return Err(null());
-        }
-        let entry = unsafe { Box::from_raw(raw.cast::<FactoryEntry>()) };
-        return (*entry).map(NativeFactory::Async).map_err(panicked);
+    if let Some(entry) = call_entry::<dyn FactoryBoundary>(library, "plugin_factory", plugin, path) {
+        return entry.map(NativeFactory::Async);
     }
-    if let Ok(factory) = unsafe { library.get::<FactoryFn>(b"plugin_http_factory") } {
-        let raw = factory();
-        if raw.is_null() {
-            return Err(null());
-        }
-        let entry = unsafe { Box::from_raw(raw.cast::<HttpFactoryEntry>()) };
-        return (*entry).map(NativeFactory::Http).map_err(panicked);
+    if let Some(entry) = call_entry::<dyn HttpFactoryBoundary>(library, "plugin_http_factory", plugin, path) {
+        return entry.map(NativeFactory::Http);
     }
-    Err(load_failed(
-        path,
-        "the library exports neither plugin_factory nor plugin_http_factory",
-    )
-    .with_plugin(plugin))
+    Err(load_failed(path, "the library exports neither plugin_factory nor plugin_http_factory").with_plugin(plugin))
 }
