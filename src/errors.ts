@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'TIMEOUT'
   | 'RESPONSE_TOO_LARGE'
+  | 'PLUGIN_ERROR'
 
 /** The fields a `ModelportError` carries besides its message. */
 export interface ModelportErrorInfo {

@@ -33,6 +33,8 @@ pub enum ErrorCode {
     Timeout,
     /// An HTTP response was larger than the configured cap.
     ResponseTooLarge,
+    /// A Wasm plugin's function failed with an error of its own (not a trap).
+    PluginError,
 }
 
 impl ErrorCode {

@@ -10,6 +10,7 @@ pub mod native;
 pub mod plugin;
 pub mod provider;
 pub mod registry;
+pub mod wasm;
 
 pub use config::{ProviderEntry, RegistryConfig};
 pub use error::{ErrorCode, ModelportError, Result};

@@ -1,0 +1,70 @@
+//! Reading Extism/wasmtime failures into `ModelportError` codes.
+use crate::error::{ErrorCode, ModelportError};
+
+/// The causes of `err`, outermost first, as text.
+fn causes(err: &extism::Error) -> Vec<String> {
+    err.chain().map(ToString::to_string).collect()
+}
+
+fn trap_of(err: &extism::Error) -> Option<wasmtime::Trap> {
+    err.chain().find_map(|cause| cause.downcast_ref::<wasmtime::Trap>().copied())
+}
+
+/// Extism reports an epoch interrupt (its timeout or a cancel) as the bare message `timeout`.
+fn is_interrupt(err: &extism::Error) -> bool {
+    matches!(trap_of(err), Some(wasmtime::Trap::Interrupt)) || err.chain().any(|cause| cause.to_string() == "timeout")
+}
+
+fn is_out_of_memory(err: &extism::Error) -> bool {
+    err.chain().any(|cause| cause.to_string() == "oom")
+}
+
+/// A failure while compiling or instantiating a module.
+pub(crate) fn load_error(err: extism::Error) -> ModelportError {
+    let code = if is_out_of_memory(&err) {
+        ErrorCode::PluginOutOfMemory
+    } else if trap_of(&err).is_some() {
+        ErrorCode::PluginTrapped
+    } else {
+        ErrorCode::PluginLoadFailed
+    };
+    let mut error = ModelportError::new(code, "the Wasm module could not be loaded");
+    for cause in causes(&err) {
+        error = error.with_cause(cause);
+    }
+    error
+}
+
+/// A failed call of `function`. `cancelled` says whether the host interrupted it on purpose.
+pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) -> ModelportError {
+    let (code, message) = if is_out_of_memory(&err) {
+        (ErrorCode::PluginOutOfMemory, format!("{function} exceeded the plugin's memory limit"))
+    } else if is_interrupt(&err) {
+        if cancelled {
+            (ErrorCode::Aborted, format!("{function} was cancelled"))
+        } else {
+            (ErrorCode::PluginTimeout, format!("{function} exceeded the plugin's timeout"))
+        }
+    } else {
+        match trap_of(&err) {
+            Some(trap) => (ErrorCode::PluginTrapped, format!("{function} trapped: {trap}")),
+            None if err.to_string().starts_with("Function not found") => {
+                (ErrorCode::Unsupported, format!("the plugin exports no function {function}"))
+            }
+            None => (ErrorCode::PluginError, format!("{function} failed: {err}")),
+        }
+    };
+    let mut error = ModelportError::new(code, message);
+    for cause in causes(&err).into_iter().skip(1) {
+        error = error.with_cause(cause);
+    }
+    error
+}
+
+/// Whether the instance that produced `error` must be discarded.
+pub(crate) fn poisons_instance(error: &ModelportError) -> bool {
+    matches!(
+        error.code,
+        ErrorCode::PluginTrapped | ErrorCode::PluginTimeout | ErrorCode::PluginOutOfMemory | ErrorCode::Aborted
+    )
+}

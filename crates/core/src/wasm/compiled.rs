@@ -1,0 +1,99 @@
+//! `CompiledWasm`: a checked Wasm module with its sandbox, ready to make instances.
+use std::path::{Path, PathBuf};
+
+use extism::{Function, Manifest, Plugin, PluginBuilder, Wasm};
+
+use super::call_error::load_error;
+use super::module_cache::ModuleCache;
+use super::options::WasmOptions;
+use crate::error::{ErrorCode, ModelportError, Result};
+
+/// A Wasm module, its sandbox and its host functions. Each [`CompiledWasm::instantiate`] builds
+/// an instance with its own engine; wasmtime's disk cache serves every compilation after the first.
+pub struct CompiledWasm {
+    manifest: Manifest,
+    wasi: bool,
+    functions: Vec<Function>,
+    cache: ModuleCache,
+    path: Option<PathBuf>,
+    compiled_from_cache: bool,
+}
+
+/// Why `bytes` cannot be a Wasm module, if that shows in its first bytes.
+fn precheck(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.is_empty() {
+        return Some("the file is empty");
+    }
+    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &bytes[i..]);
+    let is_wat = text_start.is_some_and(|rest| rest.starts_with(b"(module") || rest.starts_with(b";;"));
+    if !bytes.starts_with(b"\0asm") && !is_wat {
+        return Some("not a Wasm module (no \\0asm header)");
+    }
+    None
+}
+
+impl CompiledWasm {
+    /// Checks and compiles `bytes` (binary Wasm or WAT text) once, through the cache, and returns
+    /// the recipe with its first instance. Blocking.
+    pub fn compile(
+        bytes: Vec<u8>,
+        options: &WasmOptions,
+        functions: Vec<Function>,
+        cache: ModuleCache,
+        path: Option<&Path>,
+    ) -> Result<(Self, Plugin)> {
+        let located = |err: ModelportError| match path {
+            Some(path) => err.with_path(path),
+            None => err,
+        };
+        if let Some(reason) = precheck(&bytes) {
+            return Err(located(ModelportError::new(ErrorCode::PluginLoadFailed, reason)));
+        }
+        let mut manifest = Manifest::new([Wasm::data(bytes)])
+            .with_memory_max(options.max_pages)
+            .with_config(options.config.clone().into_iter())
+            .with_allowed_hosts(options.allowed_hosts.clone().into_iter())
+            .with_allowed_paths(options.allowed_paths.clone().into_iter());
+        if let Some(timeout) = options.timeout {
+            manifest = manifest.with_timeout(timeout);
+        }
+        let entries_before = cache.entry_count();
+        let mut compiled = Self {
+            manifest,
+            wasi: options.wasi,
+            functions,
+            cache,
+            path: path.map(Path::to_path_buf),
+            compiled_from_cache: false,
+        };
+        let first = compiled.instantiate().map_err(located)?;
+        compiled.compiled_from_cache = compiled.cache.entry_count() == entries_before;
+        Ok((compiled, first))
+    }
+
+    /// A new, independent instance (own engine, store and memory).
+    pub fn instantiate(&self) -> Result<Plugin> {
+        PluginBuilder::new(self.manifest.clone())
+            .with_wasi(self.wasi)
+            .with_cache_config(self.cache.config_file())
+            .with_functions(self.functions.iter().cloned())
+            .build()
+            .map_err(|err| {
+                let err = load_error(err);
+                match &self.path {
+                    Some(path) => err.with_path(path),
+                    None => err,
+                }
+            })
+    }
+
+    /// Whether the first compilation was served from the disk cache (no new cache entry written).
+    pub fn compiled_from_cache(&self) -> bool {
+        self.compiled_from_cache
+    }
+
+    /// The file the module came from, if it came from one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}

@@ -1,0 +1,16 @@
+//! Wasm plugins, run in-process in the Extism sandbox (wasmtime).
+//!
+//! Every instance gets its own compiled plugin and so its own wasmtime engine: Extism stops a
+//! call (timeout, cancel) by bumping its engine's epoch, which would also stop every other
+//! instance sharing that engine. wasmtime's on-disk cache makes all but the first compilation
+//! of a module a cache load.
+mod call_error;
+mod compiled;
+mod module_cache;
+mod options;
+mod raw_plugin;
+
+pub use compiled::CompiledWasm;
+pub use module_cache::ModuleCache;
+pub use options::WasmOptions;
+pub use raw_plugin::RawWasmPlugin;

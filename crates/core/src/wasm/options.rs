@@ -1,0 +1,40 @@
+//! The sandbox settings of a Wasm plugin, deny-by-default.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default time a single call may run.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default memory cap: 1,024 Wasm pages of 64 KiB = 64 MiB.
+pub const DEFAULT_MAX_PAGES: u32 = 1024;
+
+/// What a Wasm plugin may do and use. The defaults allow no host, no path, no WASI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmOptions {
+    /// Extism config: the only key/value data the plugin can read (`config_get`).
+    pub config: BTreeMap<String, String>,
+    /// Hosts the plugin may reach through the host's HTTP functions; empty = none.
+    pub allowed_hosts: Vec<String>,
+    /// Host directories granted to the plugin (WASI only): host path → guest path. A host path
+    /// prefixed with `ro:` is mounted read-only.
+    pub allowed_paths: BTreeMap<String, PathBuf>,
+    /// Longest a call may run; `None` = no limit.
+    pub timeout: Option<Duration>,
+    /// Largest linear memory, in 64 KiB pages.
+    pub max_pages: u32,
+    /// Whether the plugin gets WASI (clock, random, granted files); off by default.
+    pub wasi: bool,
+}
+
+impl Default for WasmOptions {
+    fn default() -> Self {
+        Self {
+            config: BTreeMap::new(),
+            allowed_hosts: Vec::new(),
+            allowed_paths: BTreeMap::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            max_pages: DEFAULT_MAX_PAGES,
+            wasi: false,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The raw Extism host (`RawWasmPlugin`) against the WAT fixture in `wasm/wat/hostile.wat`.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use modelport_core::ErrorCode;
+use modelport_core::wasm::{ModuleCache, RawWasmPlugin, WasmOptions};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wasm/wat/hostile.wat")
+}
+
+fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = ModuleCache::at(cache_dir.path()).unwrap();
+    let plugin = RawWasmPlugin::load_file(&fixture(), &options, cache).unwrap();
+    (cache_dir, plugin)
+}
+
+fn short_timeout() -> WasmOptions {
+    WasmOptions { timeout: Some(Duration::from_millis(200)), ..WasmOptions::default() }
+}
+
+#[test]
+fn echo_round_trips_bytes() {
+    let (_cache, plugin) = load(WasmOptions::default());
+    assert_eq!(plugin.call("echo", b"hello").unwrap(), b"hello");
+    assert_eq!(plugin.call("echo", b"").unwrap(), b"");
+    let big = vec![7u8; 100_000];
+    assert_eq!(plugin.call("echo", &big).unwrap(), big);
+    assert!(plugin.function_exists("echo").unwrap());
+    assert!(!plugin.function_exists("nope").unwrap());
+    assert_eq!(plugin.call("nope", b"").unwrap_err().code, ErrorCode::Unsupported);
+}
+
+#[test]
+fn an_endless_loop_times_out_and_the_next_call_works() {
+    let (_cache, plugin) = load(short_timeout());
+    let started = Instant::now();
+    let err = plugin.call("spin", b"").unwrap_err();
+    assert_eq!(err.code, ErrorCode::PluginTimeout, "{err}");
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert_eq!(plugin.call("echo", b"after").unwrap(), b"after");
+}
+
+#[test]
+fn traps_are_typed_and_the_instance_is_rebuilt() {
+    let (_cache, plugin) = load(WasmOptions::default());
+    for function in ["unreachable", "overflow", "out_of_bounds"] {
+        let err = plugin.call(function, b"").unwrap_err();
+        assert_eq!(err.code, ErrorCode::PluginTrapped, "{function}: {err}");
+        assert_eq!(plugin.call("echo", b"ok").unwrap(), b"ok");
+    }
+}
+
+#[test]
+fn growing_past_the_memory_cap_is_out_of_memory() {
+    let (_cache, plugin) = load(WasmOptions { max_pages: 64, ..WasmOptions::default() });
+    let err = plugin.call("grow", b"").unwrap_err();
+    assert_eq!(err.code, ErrorCode::PluginOutOfMemory, "{err}");
+    assert_eq!(plugin.call("echo", b"ok").unwrap(), b"ok");
+}
+
+#[test]
+fn a_cancelled_call_is_aborted_and_the_next_call_works() {
+    let (_cache, plugin) = load(WasmOptions { timeout: None, ..WasmOptions::default() });
+    let plugin = Arc::new(plugin);
+    let id = plugin.new_call();
+    let runner = {
+        let plugin = plugin.clone();
+        std::thread::spawn(move || plugin.call_with(id, "spin", b"", |_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    plugin.cancel(id);
+    let err = runner.join().unwrap().unwrap_err();
+    assert_eq!(err.code, ErrorCode::Aborted, "{err}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(plugin.call("echo", b"next").unwrap(), b"next");
+    // Cancelled before it starts: never runs.
+    let id = plugin.new_call();
+    plugin.cancel(id);
+    assert_eq!(plugin.call_with(id, "echo", b"x", |_| ()).unwrap_err().code, ErrorCode::Aborted);
+}
+
+#[test]
+fn one_instance_timing_out_does_not_stop_another() {
+    let cache_dir = tempfile::tempdir().unwrap();
+    let options = short_timeout();
+    let slow = Arc::new(RawWasmPlugin::load_file(&fixture(), &options, ModuleCache::at(cache_dir.path()).unwrap()).unwrap());
+    let busy = Arc::new(
+        RawWasmPlugin::load_file(&fixture(), &WasmOptions { timeout: None, ..options }, ModuleCache::at(cache_dir.path()).unwrap())
+            .unwrap(),
+    );
+    // `busy` echoes a large input many times while `slow` times out next to it.
+    let worker = {
+        let busy = busy.clone();
+        std::thread::spawn(move || {
+            let input = vec![1u8; 200_000];
+            (0..20).map(|_| busy.call("echo", &input).map(|out| out.len())).collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(slow.call("spin", b"").unwrap_err().code, ErrorCode::PluginTimeout);
+    for result in worker.join().unwrap() {
+        assert_eq!(result.unwrap(), 200_000);
+    }
+}
+
+#[test]
+fn the_second_load_is_served_from_the_cache() {
+    let cache_dir = tempfile::tempdir().unwrap();
+    let first = RawWasmPlugin::load_file(&fixture(), &WasmOptions::default(), ModuleCache::at(cache_dir.path()).unwrap()).unwrap();
+    assert!(!first.compiled_from_cache());
+    let second = RawWasmPlugin::load_file(&fixture(), &WasmOptions::default(), ModuleCache::at(cache_dir.path()).unwrap()).unwrap();
+    assert!(second.compiled_from_cache());
+}
+
+#[test]
+fn broken_modules_are_load_failures() {
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = || ModuleCache::at(cache_dir.path()).unwrap();
+    let options = WasmOptions::default();
+    for (bytes, reason) in [
+        (Vec::new(), "empty"),
+        (b"hello world".to_vec(), "not a Wasm module"),
+        (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "could not be loaded"),
+    ] {
+        let err = RawWasmPlugin::load(bytes, &options, cache(), None).err().unwrap();
+        assert_eq!(err.code, ErrorCode::PluginLoadFailed);
+        assert!(err.to_string().contains(reason), "{err}");
+    }
+}
