@@ -3,6 +3,8 @@
  * and use them through one typed API.
  */
 export { ModelportError } from './src/errors'
+export { ExtismPlugin } from './src/extism-plugin'
+export type { CallOptions, ExtismPluginOptions } from './src/extism-plugin'
 export type { ErrorCode, ModelportErrorInfo } from './src/errors'
 export { PluginRegistry, ProviderBuilder } from './src/registry'
 export { Provider } from './src/provider'

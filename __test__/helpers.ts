@@ -47,3 +47,10 @@ export function failure(
 export function failureSync(t: ExecutionContext, work: () => unknown): ModelportError | undefined {
   return t.throws(work, { instanceOf: ModelportError })
 }
+
+/** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
+export function wasm(name: 'echo' | 'count_vowels' | 'hostile'): string {
+  return name === 'hostile'
+    ? join(root, 'wasm', 'wat', 'hostile.wat')
+    : join(root, 'wasm', 'build', `${name}.wasm`)
+}

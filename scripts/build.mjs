@@ -8,6 +8,8 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { buildWasm } from '../wasm/build.mjs'
+
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
 const dllPrefix = process.platform === 'win32' ? '' : 'lib'
@@ -97,6 +99,9 @@ export function build() {
     ],
     { timed: true },
   )
+
+  step('wasm: AssemblyScript plugins')
+  buildWasm()
 
   step('tsc: the TypeScript facade')
   run(bin('tsc'), ['-p', 'tsconfig.json'], { timed: true })

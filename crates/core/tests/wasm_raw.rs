@@ -18,7 +18,10 @@ fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
 }
 
 fn short_timeout() -> WasmOptions {
-    WasmOptions { timeout: Some(Duration::from_millis(200)), ..WasmOptions::default() }
+    WasmOptions {
+        timeout: Some(Duration::from_millis(200)),
+        ..WasmOptions::default()
+    }
 }
 
 #[test]
@@ -30,7 +33,10 @@ fn echo_round_trips_bytes() {
     assert_eq!(plugin.call("echo", &big).unwrap(), big);
     assert!(plugin.function_exists("echo").unwrap());
     assert!(!plugin.function_exists("nope").unwrap());
-    assert_eq!(plugin.call("nope", b"").unwrap_err().code, ErrorCode::Unsupported);
+    assert_eq!(
+        plugin.call("nope", b"").unwrap_err().code,
+        ErrorCode::Unsupported
+    );
 }
 
 #[test]
@@ -39,7 +45,11 @@ fn an_endless_loop_times_out_and_the_next_call_works() {
     let started = Instant::now();
     let err = plugin.call("spin", b"").unwrap_err();
     assert_eq!(err.code, ErrorCode::PluginTimeout, "{err}");
-    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(plugin.call("echo", b"after").unwrap(), b"after");
 }
 
@@ -55,7 +65,10 @@ fn traps_are_typed_and_the_instance_is_rebuilt() {
 
 #[test]
 fn growing_past_the_memory_cap_is_out_of_memory() {
-    let (_cache, plugin) = load(WasmOptions { max_pages: 64, ..WasmOptions::default() });
+    let (_cache, plugin) = load(WasmOptions {
+        max_pages: 64,
+        ..WasmOptions::default()
+    });
     let err = plugin.call("grow", b"").unwrap_err();
     assert_eq!(err.code, ErrorCode::PluginOutOfMemory, "{err}");
     assert_eq!(plugin.call("echo", b"ok").unwrap(), b"ok");
@@ -63,7 +76,10 @@ fn growing_past_the_memory_cap_is_out_of_memory() {
 
 #[test]
 fn a_cancelled_call_is_aborted_and_the_next_call_works() {
-    let (_cache, plugin) = load(WasmOptions { timeout: None, ..WasmOptions::default() });
+    let (_cache, plugin) = load(WasmOptions {
+        timeout: None,
+        ..WasmOptions::default()
+    });
     let plugin = Arc::new(plugin);
     let id = plugin.new_call();
     let runner = {
@@ -80,27 +96,49 @@ fn a_cancelled_call_is_aborted_and_the_next_call_works() {
     // Cancelled before it starts: never runs.
     let id = plugin.new_call();
     plugin.cancel(id);
-    assert_eq!(plugin.call_with(id, "echo", b"x", |_| ()).unwrap_err().code, ErrorCode::Aborted);
+    assert_eq!(
+        plugin.call_with(id, "echo", b"x", |_| ()).unwrap_err().code,
+        ErrorCode::Aborted
+    );
 }
 
 #[test]
 fn one_instance_timing_out_does_not_stop_another() {
     let cache_dir = tempfile::tempdir().unwrap();
     let options = short_timeout();
-    let slow = Arc::new(RawWasmPlugin::load_file(&fixture(), &options, ModuleCache::at(cache_dir.path()).unwrap()).unwrap());
+    let slow = Arc::new(
+        RawWasmPlugin::load_file(
+            &fixture(),
+            &options,
+            ModuleCache::at(cache_dir.path()).unwrap(),
+        )
+        .unwrap(),
+    );
     let busy = Arc::new(
-        RawWasmPlugin::load_file(&fixture(), &WasmOptions { timeout: None, ..options }, ModuleCache::at(cache_dir.path()).unwrap())
-            .unwrap(),
+        RawWasmPlugin::load_file(
+            &fixture(),
+            &WasmOptions {
+                timeout: None,
+                ..options
+            },
+            ModuleCache::at(cache_dir.path()).unwrap(),
+        )
+        .unwrap(),
     );
     // `busy` echoes a large input many times while `slow` times out next to it.
     let worker = {
         let busy = busy.clone();
         std::thread::spawn(move || {
             let input = vec![1u8; 200_000];
-            (0..20).map(|_| busy.call("echo", &input).map(|out| out.len())).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| busy.call("echo", &input).map(|out| out.len()))
+                .collect::<Vec<_>>()
         })
     };
-    assert_eq!(slow.call("spin", b"").unwrap_err().code, ErrorCode::PluginTimeout);
+    assert_eq!(
+        slow.call("spin", b"").unwrap_err().code,
+        ErrorCode::PluginTimeout
+    );
     for result in worker.join().unwrap() {
         assert_eq!(result.unwrap(), 200_000);
     }
@@ -109,9 +147,19 @@ fn one_instance_timing_out_does_not_stop_another() {
 #[test]
 fn the_second_load_is_served_from_the_cache() {
     let cache_dir = tempfile::tempdir().unwrap();
-    let first = RawWasmPlugin::load_file(&fixture(), &WasmOptions::default(), ModuleCache::at(cache_dir.path()).unwrap()).unwrap();
+    let first = RawWasmPlugin::load_file(
+        &fixture(),
+        &WasmOptions::default(),
+        ModuleCache::at(cache_dir.path()).unwrap(),
+    )
+    .unwrap();
     assert!(!first.compiled_from_cache());
-    let second = RawWasmPlugin::load_file(&fixture(), &WasmOptions::default(), ModuleCache::at(cache_dir.path()).unwrap()).unwrap();
+    let second = RawWasmPlugin::load_file(
+        &fixture(),
+        &WasmOptions::default(),
+        ModuleCache::at(cache_dir.path()).unwrap(),
+    )
+    .unwrap();
     assert!(second.compiled_from_cache());
 }
 
@@ -125,7 +173,9 @@ fn broken_modules_are_load_failures() {
         (b"hello world".to_vec(), "not a Wasm module"),
         (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "could not be loaded"),
     ] {
-        let err = RawWasmPlugin::load(bytes, &options, cache(), None).err().unwrap();
+        let err = RawWasmPlugin::load(bytes, &options, cache(), None)
+            .err()
+            .unwrap();
         assert_eq!(err.code, ErrorCode::PluginLoadFailed);
         assert!(err.to_string().contains(reason), "{err}");
     }

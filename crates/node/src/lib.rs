@@ -3,6 +3,7 @@
 #![deny(clippy::all)]
 
 mod error;
+mod extism_plugin;
 mod provider;
 mod registry;
 mod types;

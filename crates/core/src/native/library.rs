@@ -135,24 +135,41 @@ fn read_descriptor(library: &libloading::Library) -> Result<Option<String>> {
 }
 
 /// Calls the factory exported as `symbol`, if there is one, taking ownership of what it returns.
-fn call_entry<B: ?Sized>(library: &libloading::Library, symbol: &str, plugin: &str, path: &Path) -> Option<Result<Box<B>>> {
+fn call_entry<B: ?Sized>(
+    library: &libloading::Library,
+    symbol: &str,
+    plugin: &str,
+    path: &Path,
+) -> Option<Result<Box<B>>> {
     // SAFETY: the SDK's factory signature, guaranteed by the matched descriptor.
-    let factory = unsafe { library.get::<extern "C" fn() -> *mut c_void>(symbol.as_bytes()) }.ok()?;
+    let factory =
+        unsafe { library.get::<extern "C" fn() -> *mut c_void>(symbol.as_bytes()) }.ok()?;
     let raw = factory();
     if raw.is_null() {
-        return Some(Err(load_failed(path, format!("{symbol} returned null")).with_plugin(plugin)));
+        return Some(Err(
+            load_failed(path, format!("{symbol} returned null")).with_plugin(plugin)
+        ));
     }
     // SAFETY: a non-null factory result is a `Box<Guarded<Box<B>>>` whose ownership passes to us.
     let entry = unsafe { Box::from_raw(raw.cast::<Guarded<Box<B>>>()) };
-    Some((*entry).map_err(|panic| ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path)))
+    Some((*entry).map_err(|panic| {
+        ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path)
+    }))
 }
 
 fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Result<NativeFactory> {
-    if let Some(entry) = call_entry::<dyn FactoryBoundary>(library, "plugin_factory", plugin, path) {
+    if let Some(entry) = call_entry::<dyn FactoryBoundary>(library, "plugin_factory", plugin, path)
+    {
         return entry.map(NativeFactory::Async);
     }
-    if let Some(entry) = call_entry::<dyn HttpFactoryBoundary>(library, "plugin_http_factory", plugin, path) {
+    if let Some(entry) =
+        call_entry::<dyn HttpFactoryBoundary>(library, "plugin_http_factory", plugin, path)
+    {
         return entry.map(NativeFactory::Http);
     }
-    Err(load_failed(path, "the library exports neither plugin_factory nor plugin_http_factory").with_plugin(plugin))
+    Err(load_failed(
+        path,
+        "the library exports neither plugin_factory nor plugin_http_factory",
+    )
+    .with_plugin(plugin))
 }

@@ -7,12 +7,14 @@ fn causes(err: &extism::Error) -> Vec<String> {
 }
 
 fn trap_of(err: &extism::Error) -> Option<wasmtime::Trap> {
-    err.chain().find_map(|cause| cause.downcast_ref::<wasmtime::Trap>().copied())
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<wasmtime::Trap>().copied())
 }
 
 /// Extism reports an epoch interrupt (its timeout or a cancel) as the bare message `timeout`.
 fn is_interrupt(err: &extism::Error) -> bool {
-    matches!(trap_of(err), Some(wasmtime::Trap::Interrupt)) || err.chain().any(|cause| cause.to_string() == "timeout")
+    matches!(trap_of(err), Some(wasmtime::Trap::Interrupt))
+        || err.chain().any(|cause| cause.to_string() == "timeout")
 }
 
 fn is_out_of_memory(err: &extism::Error) -> bool {
@@ -38,19 +40,29 @@ pub(crate) fn load_error(err: extism::Error) -> ModelportError {
 /// A failed call of `function`. `cancelled` says whether the host interrupted it on purpose.
 pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) -> ModelportError {
     let (code, message) = if is_out_of_memory(&err) {
-        (ErrorCode::PluginOutOfMemory, format!("{function} exceeded the plugin's memory limit"))
+        (
+            ErrorCode::PluginOutOfMemory,
+            format!("{function} exceeded the plugin's memory limit"),
+        )
     } else if is_interrupt(&err) {
         if cancelled {
             (ErrorCode::Aborted, format!("{function} was cancelled"))
         } else {
-            (ErrorCode::PluginTimeout, format!("{function} exceeded the plugin's timeout"))
+            (
+                ErrorCode::PluginTimeout,
+                format!("{function} exceeded the plugin's timeout"),
+            )
         }
     } else {
         match trap_of(&err) {
-            Some(trap) => (ErrorCode::PluginTrapped, format!("{function} trapped: {trap}")),
-            None if err.to_string().starts_with("Function not found") => {
-                (ErrorCode::Unsupported, format!("the plugin exports no function {function}"))
-            }
+            Some(trap) => (
+                ErrorCode::PluginTrapped,
+                format!("{function} trapped: {trap}"),
+            ),
+            None if err.to_string().starts_with("Function not found") => (
+                ErrorCode::Unsupported,
+                format!("the plugin exports no function {function}"),
+            ),
             None => (ErrorCode::PluginError, format!("{function} failed: {err}")),
         }
     };
@@ -65,6 +77,9 @@ pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) ->
 pub(crate) fn poisons_instance(error: &ModelportError) -> bool {
     matches!(
         error.code,
-        ErrorCode::PluginTrapped | ErrorCode::PluginTimeout | ErrorCode::PluginOutOfMemory | ErrorCode::Aborted
+        ErrorCode::PluginTrapped
+            | ErrorCode::PluginTimeout
+            | ErrorCode::PluginOutOfMemory
+            | ErrorCode::Aborted
     )
 }

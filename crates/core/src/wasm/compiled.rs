@@ -24,8 +24,12 @@ fn precheck(bytes: &[u8]) -> Option<&'static str> {
     if bytes.is_empty() {
         return Some("the file is empty");
     }
-    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &bytes[i..]);
-    let is_wat = text_start.is_some_and(|rest| rest.starts_with(b"(module") || rest.starts_with(b";;"));
+    let text_start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &bytes[i..]);
+    let is_wat =
+        text_start.is_some_and(|rest| rest.starts_with(b"(module") || rest.starts_with(b";;"));
     if !bytes.starts_with(b"\0asm") && !is_wat {
         return Some("not a Wasm module (no \\0asm header)");
     }
@@ -47,7 +51,10 @@ impl CompiledWasm {
             None => err,
         };
         if let Some(reason) = precheck(&bytes) {
-            return Err(located(ModelportError::new(ErrorCode::PluginLoadFailed, reason)));
+            return Err(located(ModelportError::new(
+                ErrorCode::PluginLoadFailed,
+                reason,
+            )));
         }
         let mut manifest = Manifest::new([Wasm::data(bytes)])
             .with_memory_max(options.max_pages)

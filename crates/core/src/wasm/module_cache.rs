@@ -17,15 +17,23 @@ pub struct ModuleCache {
 impl ModuleCache {
     /// The cache in `directory` (created if missing).
     pub fn at(directory: impl Into<PathBuf>) -> Result<Self> {
-        let directory = std::path::absolute(directory.into()).map_err(|err| cache_error("cannot resolve the cache folder", err))?;
+        let directory = std::path::absolute(directory.into())
+            .map_err(|err| cache_error("cannot resolve the cache folder", err))?;
         let modules = directory.join("modules");
-        std::fs::create_dir_all(&modules).map_err(|err| cache_error("cannot create the cache folder", err).with_path(&modules))?;
+        std::fs::create_dir_all(&modules).map_err(|err| {
+            cache_error("cannot create the cache folder", err).with_path(&modules)
+        })?;
         let config_file = directory.join("wasmtime-cache.toml");
         let config = format!("[cache]\ndirectory = {}\n", toml_string(&modules));
         if std::fs::read_to_string(&config_file).ok().as_deref() != Some(config.as_str()) {
-            std::fs::write(&config_file, config).map_err(|err| cache_error("cannot write the cache config", err).with_path(&config_file))?;
+            std::fs::write(&config_file, config).map_err(|err| {
+                cache_error("cannot write the cache config", err).with_path(&config_file)
+            })?;
         }
-        Ok(Self { directory, config_file })
+        Ok(Self {
+            directory,
+            config_file,
+        })
     }
 
     /// `$MODELPORT_CACHE_DIR`, else `<user cache dir>/modelport/wasm`.
@@ -34,7 +42,10 @@ impl ModuleCache {
             Some(dir) if !dir.is_empty() => Self::at(PathBuf::from(dir)),
             _ => {
                 let base = dirs::cache_dir().ok_or_else(|| {
-                    ModelportError::new(ErrorCode::PluginLoadFailed, format!("no user cache folder: set {CACHE_DIR_VAR}"))
+                    ModelportError::new(
+                        ErrorCode::PluginLoadFailed,
+                        format!("no user cache folder: set {CACHE_DIR_VAR}"),
+                    )
                 })?;
                 Self::at(base.join("modelport").join("wasm"))
             }

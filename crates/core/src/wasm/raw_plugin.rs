@@ -33,12 +33,19 @@ struct CallState {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl RawWasmPlugin {
     /// Compiles `bytes` (through the cache) and makes the first instance. Blocking.
-    pub fn load(bytes: Vec<u8>, options: &WasmOptions, cache: ModuleCache, path: Option<&Path>) -> Result<Self> {
+    pub fn load(
+        bytes: Vec<u8>,
+        options: &WasmOptions,
+        cache: ModuleCache,
+        path: Option<&Path>,
+    ) -> Result<Self> {
         let (compiled, first) = CompiledWasm::compile(bytes, options, Vec::new(), cache, path)?;
         Ok(Self {
             compiled,
@@ -52,7 +59,9 @@ impl RawWasmPlugin {
     /// Reads a module file and loads it. Blocking.
     pub fn load_file(path: &Path, options: &WasmOptions, cache: ModuleCache) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|err| {
-            ModelportError::new(ErrorCode::PluginLoadFailed, "cannot read the Wasm file").with_path(path).with_cause(err)
+            ModelportError::new(ErrorCode::PluginLoadFailed, "cannot read the Wasm file")
+                .with_path(path)
+                .with_cause(err)
         })?;
         Self::load(bytes, options, cache, Some(path))
     }
@@ -64,7 +73,10 @@ impl RawWasmPlugin {
 
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(ModelportError::new(ErrorCode::Aborted, "the plugin was closed"));
+            return Err(ModelportError::new(
+                ErrorCode::Aborted,
+                "the plugin was closed",
+            ));
         }
         Ok(())
     }
@@ -101,14 +113,22 @@ impl RawWasmPlugin {
 
     /// Calls `function` with `input`; `read` gets the output while it is still in plugin memory.
     /// Blocking: the caller chooses the thread.
-    pub fn call_with<R>(&self, id: CallId, function: &str, input: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    pub fn call_with<R>(
+        &self,
+        id: CallId,
+        function: &str,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         self.check_open()?;
         let mut slot = lock(&self.instance);
         let plugin = self.instance_in(&mut slot)?;
         {
             let mut calls = lock(&self.calls);
             if calls.cancelled.remove(&id) {
-                return Err(ModelportError::aborted(format!("{function} was cancelled before it started")));
+                return Err(ModelportError::aborted(format!(
+                    "{function} was cancelled before it started"
+                )));
             }
             calls.running = Some((id, plugin.cancel_handle()));
         }

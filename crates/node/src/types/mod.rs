@@ -2,3 +2,4 @@
 pub mod chat_response;
 pub mod message;
 pub mod options;
+pub mod wasm_options;

@@ -1,0 +1,121 @@
+//! `BindingExtismPlugin`: any Extism plugin, called by function name. Cancellation is per call
+//! id (the facade wires `AbortSignal` to `cancel(id)`).
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use modelport_core::wasm::RawWasmPlugin;
+use modelport_core::{ErrorCode, ModelportError};
+use napi::Either;
+use napi::bindgen_prelude::{Uint8Array, Uint8ArraySlice};
+use napi_derive::napi;
+
+use crate::error::{napi_result, to_napi};
+use crate::types::wasm_options::BindingWasmOptions;
+
+#[napi]
+pub struct BindingExtismPlugin {
+    inner: Arc<RawWasmPlugin>,
+}
+
+fn bytes_of<'a>(input: &'a Either<String, Uint8ArraySlice<'_>>) -> &'a [u8] {
+    match input {
+        Either::A(text) => text.as_bytes(),
+        Either::B(bytes) => bytes.as_ref(),
+    }
+}
+
+fn join_error(err: impl std::fmt::Display) -> napi::Error {
+    to_napi(
+        ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed")
+            .with_cause(err),
+    )
+}
+
+#[napi]
+impl BindingExtismPlugin {
+    /// Compiles (through the cache) and instantiates a module from a path or bytes, off the JS thread.
+    #[napi]
+    pub async fn load(
+        source: Either<String, Uint8Array>,
+        options: Option<BindingWasmOptions>,
+    ) -> napi::Result<BindingExtismPlugin> {
+        let (options, cache) = napi_result(options.unwrap_or_default().into_core())?;
+        let source = match source {
+            Either::A(path) => Either::A(PathBuf::from(path)),
+            Either::B(bytes) => Either::B(bytes.to_vec()),
+        };
+        let plugin = napi::tokio::task::spawn_blocking(move || match source {
+            Either::A(path) => RawWasmPlugin::load_file(&path, &options, cache),
+            Either::B(bytes) => RawWasmPlugin::load(bytes, &options, cache, None),
+        })
+        .await
+        .map_err(join_error)?;
+        Ok(BindingExtismPlugin {
+            inner: Arc::new(napi_result(plugin)?),
+        })
+    }
+
+    /// Calls the exported function `name` on the JS thread (for tiny, fast calls); the input is read in place.
+    #[napi]
+    pub fn call_sync(
+        &self,
+        name: String,
+        input: Either<String, Uint8ArraySlice>,
+    ) -> napi::Result<Uint8Array> {
+        let id = self.inner.new_call();
+        napi_result(self.inner.call_with(id, &name, bytes_of(&input), |output| {
+            Uint8Array::new(output.to_vec())
+        }))
+    }
+
+    /// A new call id for `call` and `cancel`.
+    #[napi]
+    pub fn new_call(&self) -> i64 {
+        self.inner.new_call() as i64
+    }
+
+    /// Stops call `id`, waiting or running.
+    #[napi]
+    pub fn cancel(&self, id: i64) {
+        self.inner.cancel(id as u64);
+    }
+
+    /// Calls the exported function `name` off the JS thread.
+    #[napi]
+    pub async fn call(
+        &self,
+        id: i64,
+        name: String,
+        input: Either<String, Uint8Array>,
+    ) -> napi::Result<Uint8Array> {
+        let input = match input {
+            Either::A(text) => text.into_bytes(),
+            Either::B(bytes) => bytes.to_vec(),
+        };
+        let plugin = self.inner.clone();
+        let output = napi::tokio::task::spawn_blocking(move || {
+            plugin.call_with(id as u64, &name, &input, <[u8]>::to_vec)
+        })
+        .await
+        .map_err(join_error)?;
+        Ok(Uint8Array::new(napi_result(output)?))
+    }
+
+    /// Whether the module exports a function `name`.
+    #[napi]
+    pub fn function_exists(&self, name: String) -> napi::Result<bool> {
+        napi_result(self.inner.function_exists(&name))
+    }
+
+    /// Whether compiling the module was served from the on-disk cache.
+    #[napi(getter)]
+    pub fn compiled_from_cache(&self) -> bool {
+        self.inner.compiled_from_cache()
+    }
+
+    /// Ends the plugin; a running call is interrupted, later calls fail with `ABORTED`.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}

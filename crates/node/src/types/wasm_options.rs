@@ -1,0 +1,57 @@
+//! `ExtismPlugin.load` options → the core's `WasmOptions` and module cache.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use modelport_core::ModelportError;
+use modelport_core::wasm::{ModuleCache, WasmOptions};
+use napi_derive::napi;
+
+/// Sandbox settings of a raw Extism plugin; everything is denied unless granted here.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingWasmOptions {
+    /// Extism config the plugin reads with `config_get`.
+    pub config: Option<HashMap<String, String>>,
+    /// Hosts reachable through modelport's HTTP host functions (none by default).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Host folder → guest path (WASI only); prefix the host folder with `ro:` for read-only.
+    pub allowed_paths: Option<HashMap<String, String>>,
+    /// Longest a call may run, in ms (default 30000; 0 = no limit).
+    pub timeout_ms: Option<u32>,
+    /// Largest linear memory, in 64 KiB pages (default 1024 = 64 MiB).
+    pub max_pages: Option<u32>,
+    /// Give the plugin WASI (default false).
+    pub wasi: Option<bool>,
+    /// Compiled-module cache folder (default `$MODELPORT_CACHE_DIR` or the user cache folder).
+    pub cache_dir: Option<String>,
+}
+
+impl BindingWasmOptions {
+    /// The sandbox and the cache these options describe.
+    pub fn into_core(self) -> Result<(WasmOptions, ModuleCache), ModelportError> {
+        let defaults = WasmOptions::default();
+        let options = WasmOptions {
+            config: self.config.unwrap_or_default().into_iter().collect(),
+            allowed_hosts: self.allowed_hosts.unwrap_or_default(),
+            allowed_paths: self
+                .allowed_paths
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(host, guest)| (host, PathBuf::from(guest)))
+                .collect(),
+            timeout: match self.timeout_ms {
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(u64::from(ms))),
+                None => defaults.timeout,
+            },
+            max_pages: self.max_pages.unwrap_or(defaults.max_pages),
+            wasi: self.wasi.unwrap_or(false),
+        };
+        let cache = match self.cache_dir {
+            Some(dir) => ModuleCache::at(dir)?,
+            None => ModuleCache::default_location()?,
+        };
+        Ok((options, cache))
+    }
+}
