@@ -91,6 +91,7 @@ impl ProviderEntry {
             max_response_bytes: self
                 .max_response_bytes
                 .unwrap_or(defaults.max_response_bytes),
+            allowed: None,
         }
     }
 }

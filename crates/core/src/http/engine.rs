@@ -4,7 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use super::allow_list::{AllowList, host_of};
 use crate::error::{ErrorCode, ModelportError, Result};
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
 
 /// Per-provider HTTP settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,9 @@ pub struct HttpOptions {
     pub request_timeout: Option<Duration>,
     /// Largest response body accepted; larger ones fail with `RESPONSE_TOO_LARGE`.
     pub max_response_bytes: u64,
+    /// Hosts that may be reached, checked on the request and on every redirect hop
+    /// (`HOST_NOT_ALLOWED`); `None` = unrestricted (native plugins, which run unsandboxed anyway).
+    pub allowed: Option<AllowList>,
 }
 
 impl Default for HttpOptions {
@@ -23,14 +30,45 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Some(Duration::from_secs(600)),
             max_response_bytes: 64 * 1024 * 1024,
+            allowed: None,
         }
     }
 }
 
-/// A shared pool of HTTP clients (one per distinct connect timeout, which reqwest fixes per client).
+/// A shared pool of HTTP clients: one per distinct connect timeout and allow-list, the two
+/// settings reqwest fixes per client (the allow-list lives in the client's redirect policy).
 #[derive(Clone, Default)]
 pub struct HttpEngine {
-    clients: Arc<Mutex<HashMap<Duration, reqwest::Client>>>,
+    clients: Arc<Mutex<HashMap<(Duration, Option<AllowList>), reqwest::Client>>>,
+}
+
+/// A redirect to a host outside the allow-list, raised from the redirect policy.
+#[derive(Debug)]
+struct RedirectDenied(String);
+
+impl std::fmt::Display for RedirectDenied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirect to {} refused: host not in the plugin's allowed hosts", self.0)
+    }
+}
+
+impl std::error::Error for RedirectDenied {}
+
+fn redirect_policy(allowed: Option<AllowList>) -> reqwest::redirect::Policy {
+    match allowed {
+        None => reqwest::redirect::Policy::limited(MAX_REDIRECTS),
+        Some(list) => reqwest::redirect::Policy::custom(move |attempt| {
+            let url = attempt.url().to_string();
+            if !list.allows_uri(&url) {
+                let host = host_of(&url).unwrap_or(url);
+                attempt.error(RedirectDenied(host))
+            } else if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else {
+                attempt.follow()
+            }
+        }),
+    }
 }
 
 fn install_crypto_provider() {
@@ -47,17 +85,16 @@ impl HttpEngine {
         Self::default()
     }
 
-    fn client(&self, connect_timeout: Duration) -> Result<reqwest::Client> {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = clients.get(&connect_timeout) {
+    fn client(&self, options: &HttpOptions) -> Result<reqwest::Client> {
+        let key = (options.connect_timeout, options.allowed.clone());
+        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
         install_crypto_provider();
         let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
+            .connect_timeout(options.connect_timeout)
+            .redirect(redirect_policy(options.allowed.clone()))
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("modelport/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -65,7 +102,7 @@ impl HttpEngine {
                 ModelportError::new(ErrorCode::Transport, "cannot create the HTTP client")
                     .with_cause(err)
             })?;
-        clients.insert(connect_timeout, client.clone());
+        clients.insert(key, client.clone());
         Ok(client)
     }
 
@@ -75,8 +112,17 @@ impl HttpEngine {
         request: http::Request<Vec<u8>>,
         options: &HttpOptions,
     ) -> Result<http::Response<Vec<u8>>> {
-        let client = self.client(options.connect_timeout)?;
         let uri = request.uri().to_string();
+        if let Some(list) = &options.allowed {
+            if !list.allows_uri(&uri) {
+                let host = host_of(&uri).unwrap_or_else(|| uri.clone());
+                return Err(ModelportError::new(
+                    ErrorCode::HostNotAllowed,
+                    format!("request to {host} refused: host not in the plugin's allowed hosts"),
+                ));
+            }
+        }
+        let client = self.client(options)?;
         let mut request = reqwest::Request::try_from(request).map_err(|err| {
             ModelportError::new(
                 ErrorCode::InvalidRequest,
@@ -119,6 +165,13 @@ impl HttpEngine {
 }
 
 fn transport_error(uri: &str, err: reqwest::Error) -> ModelportError {
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(cause) = source {
+        if let Some(denied) = cause.downcast_ref::<RedirectDenied>() {
+            return ModelportError::new(ErrorCode::HostNotAllowed, denied.to_string());
+        }
+        source = cause.source();
+    }
     let code = if err.is_timeout() {
         ErrorCode::Timeout
     } else {
@@ -241,6 +294,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::Timeout);
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_is_checked_on_the_request_and_every_redirect() {
+        let target = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(), Duration::ZERO).await;
+        let target_port = target.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
+        let to_localhost = format!("HTTP/1.1 302 Found\r\nlocation: http://localhost:{target_port}/v1/x\r\ncontent-length: 0\r\n\r\n");
+        let redirecting = serve(to_localhost.into_bytes(), Duration::ZERO).await;
+        let engine = HttpEngine::new();
+        let only_ip = HttpOptions { allowed: Some(AllowList::new(["127.0.0.1"])), ..HttpOptions::default() };
+        assert_eq!(engine.execute(get(&target), &only_ip).await.unwrap().body(), b"ok");
+        let err = engine.execute(get(&redirecting), &only_ip).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::HostNotAllowed, "{err}");
+        assert!(err.message.contains("localhost"), "{err}");
+        let both = HttpOptions { allowed: Some(AllowList::new(["127.0.0.1", "localhost"])), ..HttpOptions::default() };
+        assert_eq!(engine.execute(get(&redirecting), &both).await.unwrap().body(), b"ok");
+        let none = HttpOptions { allowed: Some(AllowList::default()), ..HttpOptions::default() };
+        assert_eq!(engine.execute(get(&target), &none).await.unwrap_err().code, ErrorCode::HostNotAllowed);
     }
 
     #[tokio::test]
