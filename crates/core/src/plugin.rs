@@ -5,11 +5,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::config::{ConfigSchema, PluginLocation, ProviderEntry, merge_config};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::{HttpEngine, HttpOptions, classify_status};
 use crate::native::{NativeFactory, NativeLibrary, unguard, unguard_value};
 use crate::provider::Backend;
+use crate::wasm::{ModuleCache, WasmFactory};
 
 /// How a plugin is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,42 +44,91 @@ pub struct PluginInfo {
     pub api_key_name: Option<String>,
     /// Whether the host performs its HTTP (`true`) or the plugin works by itself.
     pub host_http: bool,
+    /// Wasm only: whether its compilation was served from the on-disk cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compiled_from_cache: Option<bool>,
 }
 
-/// A loaded plugin. Field order matters: the factory (plugin code) drops before the library.
+/// Where a loaded plugin's code lives. Field order matters: the factory (plugin code) drops
+/// before the library that holds it.
+enum PluginSource {
+    Native {
+        factory: NativeFactory,
+        library: Arc<NativeLibrary>,
+    },
+    Wasm(Arc<WasmFactory>),
+}
+
+/// A loaded plugin, native or Wasm.
 pub struct LoadedPlugin {
-    factory: NativeFactory,
+    source: PluginSource,
     info: PluginInfo,
     schema: ConfigSchema,
     static_config: Map<String, Value>,
     http: HttpOptions,
-    library: Arc<NativeLibrary>,
 }
 
 impl LoadedPlugin {
-    /// Loads the plugin `entry` names; relative paths resolve against `base_dir`. Blocking.
-    pub fn load(entry: &ProviderEntry, base_dir: &Path) -> Result<Self> {
+    /// Loads the plugin `entry` names; relative paths resolve against `base_dir`; compiled Wasm
+    /// goes to `cache`. Blocking: call on the async runtime's blocking pool.
+    pub fn load(
+        entry: &ProviderEntry,
+        base_dir: &Path,
+        engine: &HttpEngine,
+        cache: Option<&Path>,
+    ) -> Result<Self> {
         let name = entry.name.as_str();
-        let path = match entry.location(base_dir) {
-            PluginLocation::Native(path) => path,
+        match entry.location(base_dir) {
+            PluginLocation::Native(path) => {
+                let wasm_only = entry.wasm_only_keys();
+                if !wasm_only.is_empty() {
+                    return Err(ModelportError::new(
+                        ErrorCode::ConfigInvalid,
+                        format!("{} only apply to Wasm plugins; a native plugin runs unsandboxed", wasm_only.join(", ")),
+                    )
+                    .with_plugin(name)
+                    .with_path(path));
+                }
+                Self::load_native(entry, &path)
+            }
             PluginLocation::Wasm(path) => {
-                return Err(ModelportError::new(
-                    ErrorCode::Unsupported,
-                    "Wasm plugins are not supported yet",
-                )
-                .with_plugin(name)
-                .with_path(path));
+                let cache = match cache {
+                    Some(dir) => ModuleCache::at(dir),
+                    None => ModuleCache::default_location(),
+                }
+                .map_err(|err| err.with_plugin(name))?;
+                let factory = WasmFactory::load(name, &path, entry.wasm_sandbox(base_dir), cache, engine)?;
+                let schema = ConfigSchema::compile(factory.schema_text()).map_err(|e| e.with_plugin(name).with_path(&path))?;
+                let info = PluginInfo {
+                    name: name.to_string(),
+                    kind: PluginKind::Wasm,
+                    path: path.display().to_string(),
+                    version: None,
+                    provider: factory.provider_name().to_string(),
+                    api_key_name: factory.api_key_name().map(String::from),
+                    host_http: factory.generation() == crate::wasm::Generation::V2,
+                    compiled_from_cache: Some(factory.compiled_from_cache()),
+                };
+                Ok(Self {
+                    source: PluginSource::Wasm(Arc::new(factory)),
+                    info,
+                    schema,
+                    static_config: entry.config.clone(),
+                    http: entry.http_options(),
+                })
             }
-            PluginLocation::Remote(reference) => {
-                return Err(ModelportError::new(
-                    ErrorCode::Unsupported,
-                    format!("loading plugins from {reference} (OCI or HTTPS) is not supported yet; use a local file"),
-                )
-                .with_plugin(name));
-            }
-        };
-        let (library, factory) = NativeLibrary::open(name, &path)?;
-        let with_context = |err: ModelportError| err.with_plugin(name).with_path(&path);
+            PluginLocation::Remote(reference) => Err(ModelportError::new(
+                ErrorCode::Unsupported,
+                format!("loading plugins from {reference} (OCI or HTTPS) is not supported yet; use a local file"),
+            )
+            .with_plugin(name)),
+        }
+    }
+
+    fn load_native(entry: &ProviderEntry, path: &Path) -> Result<Self> {
+        let name = entry.name.as_str();
+        let (library, factory) = NativeLibrary::open(name, path)?;
+        let with_context = |err: ModelportError| err.with_plugin(name).with_path(path);
         let (provider, api_key_name, schema_text, host_http) = match &factory {
             NativeFactory::Http(f) => (
                 unguard_value(name, "name", f.name()),
@@ -103,14 +155,14 @@ impl LoadedPlugin {
                 .map_err(with_context)?
                 .filter(|n| !n.is_empty()),
             host_http,
+            compiled_from_cache: None,
         };
         Ok(Self {
-            factory,
+            source: PluginSource::Native { factory, library },
             info,
             schema,
             static_config: entry.config.clone(),
             http: entry.http_options(),
-            library,
         })
     }
 
@@ -129,9 +181,12 @@ impl LoadedPlugin {
         &self.http
     }
 
-    /// The library it came from.
-    pub fn library(&self) -> &Arc<NativeLibrary> {
-        &self.library
+    /// The library it came from, for a native plugin.
+    pub fn library(&self) -> Option<&Arc<NativeLibrary>> {
+        match &self.source {
+            PluginSource::Native { library, .. } => Some(library),
+            PluginSource::Wasm(_) => None,
+        }
     }
 
     /// Merges static config, the API key from its env var and `overrides`, then validates the
@@ -158,17 +213,36 @@ impl LoadedPlugin {
         Ok(config)
     }
 
-    /// Calls the plugin's `from_config` with a validated config.
-    pub(crate) fn instantiate(&self, config: &Map<String, Value>) -> Result<Backend> {
+    /// Makes the plugin object for a validated config (native `from_config`, or a Wasm pool).
+    pub(crate) async fn instantiate(
+        &self,
+        config: &Map<String, Value>,
+        engine: &HttpEngine,
+        shutdown: &CancellationToken,
+    ) -> Result<Backend> {
         let name = &self.info.name;
-        let text = Value::Object(config.clone()).to_string();
-        match &self.factory {
-            NativeFactory::Http(f) => {
-                unguard(name, "from_config", f.from_config(&text)).map(Backend::Http)
+        match &self.source {
+            PluginSource::Native { factory, .. } => {
+                let text = Value::Object(config.clone()).to_string();
+                match factory {
+                    NativeFactory::Http(f) => {
+                        unguard(name, "from_config", f.from_config(&text)).map(Backend::Http)
+                    }
+                    NativeFactory::Async(f) => {
+                        unguard(name, "from_config", f.from_config(&text)).map(Backend::Async)
+                    }
+                }
             }
-            NativeFactory::Async(f) => {
-                unguard(name, "from_config", f.from_config(&text)).map(Backend::Async)
-            }
+            PluginSource::Wasm(factory) => factory
+                .provider(
+                    config.clone(),
+                    engine.clone(),
+                    self.http.clone(),
+                    shutdown.clone(),
+                )
+                .await
+                .map(Backend::Wasm)
+                .map_err(|e| e.with_plugin(name)),
         }
     }
 
@@ -177,10 +251,25 @@ impl LoadedPlugin {
         &self,
         engine: &HttpEngine,
         config: &Map<String, Value>,
+        shutdown: &CancellationToken,
     ) -> Result<Vec<String>> {
         let name = self.info.name.as_str();
         let text = Value::Object(config.clone()).to_string();
-        match &self.factory {
+        let factory = match &self.source {
+            PluginSource::Native { factory, .. } => factory,
+            PluginSource::Wasm(factory) => {
+                return factory
+                    .list_models(
+                        config.clone(),
+                        engine.clone(),
+                        self.http.clone(),
+                        shutdown.clone(),
+                    )
+                    .await
+                    .map_err(|e| e.with_plugin(name));
+            }
+        };
+        match factory {
             NativeFactory::Http(f) => {
                 if let Some(models) =
                     unguard_value(name, "list_models_static", f.list_models_static(&text))?

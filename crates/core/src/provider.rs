@@ -14,6 +14,7 @@ use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::{HttpEngine, classify_status};
 use crate::native::{unguard, unguard_value};
 use crate::plugin::LoadedPlugin;
+use crate::wasm::WasmProvider;
 
 /// The plugin object behind a provider.
 pub(crate) enum Backend {
@@ -21,6 +22,8 @@ pub(crate) enum Backend {
     Http(Box<dyn HttpProviderBoundary>),
     /// A native async provider: it does the work itself.
     Async(Box<dyn ProviderBoundary>),
+    /// A Wasm provider (QueryMT v1 or v2) on its own instance pool.
+    Wasm(WasmProvider),
 }
 
 /// A provider built from a plugin and a config. Cheap to clone; keeps its plugin loaded.
@@ -39,13 +42,13 @@ struct ProviderInner {
 }
 
 impl Provider {
-    pub(crate) fn new(
+    pub(crate) async fn new(
         plugin: Arc<LoadedPlugin>,
         config: Map<String, Value>,
         engine: HttpEngine,
         shutdown: CancellationToken,
     ) -> Result<Self> {
-        let backend = plugin.instantiate(&config)?;
+        let backend = plugin.instantiate(&config, &engine, &shutdown).await?;
         Ok(Self {
             inner: Arc::new(ProviderInner {
                 backend,
@@ -111,7 +114,7 @@ impl Provider {
     }
 
     /// A provider like this one with `extra` system prompts appended to its config's `system`.
-    fn with_system(&self, extra: &[String]) -> Result<Provider> {
+    async fn with_system(&self, extra: &[String]) -> Result<Provider> {
         let plugin = &self.inner.plugin;
         if !plugin.schema().has_property("system") {
             return Err(ModelportError::new(
@@ -135,6 +138,7 @@ impl Provider {
             self.inner.engine.clone(),
             self.inner.shutdown.clone(),
         )
+        .await
     }
 
     /// One chat turn. `system` holds system prompts given as messages for this call only.
@@ -145,7 +149,7 @@ impl Provider {
         tools: Option<&[Tool]>,
     ) -> Result<ChatResponse> {
         if !system.is_empty() {
-            return Box::pin(self.with_system(system)?.chat(messages, &[], tools)).await;
+            return Box::pin(self.with_system(system).await?.chat(messages, &[], tools)).await;
         }
         let name = self.plugin_name();
         self.run(async {
@@ -159,6 +163,7 @@ impl Provider {
                 Backend::Async(provider) => {
                     unguard(name, "chat", provider.chat(messages, tools).await)
                 }
+                Backend::Wasm(wasm) => wasm.chat(messages, tools).await,
             }
         })
         .await
@@ -178,6 +183,7 @@ impl Provider {
                     Backend::Async(provider) => {
                         unguard(name, "embed", provider.embed(inputs).await)
                     }
+                    Backend::Wasm(wasm) => wasm.embed(inputs).await,
                 }
             })
             .await?;
@@ -209,6 +215,7 @@ impl Provider {
                 Backend::Async(provider) => {
                     unguard(name, "complete", provider.complete(request).await)
                 }
+                Backend::Wasm(wasm) => wasm.complete(request).await,
             }
         })
         .await

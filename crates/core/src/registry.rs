@@ -40,6 +40,7 @@ pub struct Registry {
 struct RegistryInner {
     entries: Vec<ProviderEntry>,
     base_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
     loaded: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
     /// Serialises loads so one file is never opened twice at once for one name.
     load_lock: tokio::sync::Mutex<()>,
@@ -61,6 +62,7 @@ impl Registry {
         Self {
             inner: Arc::new(RegistryInner {
                 entries: config.providers,
+                cache_dir: config.cache_dir.map(|dir| base_dir.join(dir)),
                 base_dir,
                 loaded: Mutex::new(HashMap::new()),
                 load_lock: tokio::sync::Mutex::new(()),
@@ -116,12 +118,16 @@ impl Registry {
             return Ok(plugin);
         }
         let base_dir = self.inner.base_dir.clone();
-        let plugin = tokio::task::spawn_blocking(move || LoadedPlugin::load(&entry, &base_dir))
-            .await
-            .map_err(|err| {
-                ModelportError::new(ErrorCode::PluginLoadFailed, "the loading task failed")
-                    .with_cause(err)
-            })??;
+        let cache_dir = self.inner.cache_dir.clone();
+        let engine = self.inner.engine.clone();
+        let plugin = tokio::task::spawn_blocking(move || {
+            LoadedPlugin::load(&entry, &base_dir, &engine, cache_dir.as_deref())
+        })
+        .await
+        .map_err(|err| {
+            ModelportError::new(ErrorCode::PluginLoadFailed, "the loading task failed")
+                .with_cause(err)
+        })??;
         let plugin = Arc::new(plugin);
         self.inner
             .loaded
@@ -185,7 +191,7 @@ impl Registry {
     ) -> Result<Vec<String>> {
         let plugin = self.load(name).await?;
         let config = plugin.config_for(overrides)?;
-        let work = plugin.list_models(&self.inner.engine, &config);
+        let work = plugin.list_models(&self.inner.engine, &config, &self.inner.shutdown);
         tokio::select! {
             biased;
             _ = self.inner.shutdown.cancelled() => Err(ModelportError::aborted("the registry was closed").with_plugin(name)),
@@ -203,6 +209,7 @@ impl Registry {
             self.inner.engine.clone(),
             self.inner.shutdown.clone(),
         )
+        .await
     }
 
     /// Ends every call in flight with `ABORTED` and refuses new ones. Idempotent.

@@ -42,7 +42,12 @@ fn entry(name: &str, path: &Path, config: Value) -> ProviderEntry {
 }
 
 fn load(path: &Path) -> Result<LoadedPlugin, modelport_core::ModelportError> {
-    LoadedPlugin::load(&entry("p", path, json!({})), Path::new("/"))
+    LoadedPlugin::load(
+        &entry("p", path, json!({})),
+        Path::new("/"),
+        &modelport_core::http::HttpEngine::new(),
+        None,
+    )
 }
 
 #[test]
@@ -115,7 +120,7 @@ fn registry(entries: Vec<ProviderEntry>) -> Registry {
     Registry::from_config(
         RegistryConfig {
             providers: entries,
-            oci: None,
+            ..RegistryConfig::default()
         },
         PathBuf::from("/"),
     )
@@ -182,7 +187,7 @@ async fn a_provider_outlives_its_registry_handle_and_close_aborts() {
     let registry = registry(vec![entry("bot", &shipped("scripted"), json!({}))]);
     let provider = registry.build("bot", &Map::new()).await.unwrap();
     let plugin = registry.load("bot").await.unwrap();
-    let kept_library = Arc::clone(plugin.library());
+    let kept_library = Arc::clone(plugin.library().expect("a native plugin"));
     drop(plugin);
     drop(registry);
     assert_eq!(

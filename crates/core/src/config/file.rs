@@ -19,6 +19,10 @@ pub struct RegistryConfig {
     /// OCI distribution settings (accepted; OCI loading is not supported yet).
     #[serde(default)]
     pub oci: Option<Value>,
+    /// Where compiled Wasm modules are cached (default `$MODELPORT_CACHE_DIR`, else the user
+    /// cache folder); relative to the config file.
+    #[serde(default)]
+    pub cache_dir: Option<String>,
 }
 
 /// One provider plugin: `{name, path, config}` plus host-side settings for it.
@@ -39,8 +43,29 @@ pub struct ProviderEntry {
     #[serde(default)]
     pub request_timeout_ms: Option<u64>,
     /// Largest HTTP response body accepted, in bytes.
-    #[serde(default)]
+    #[serde(default, alias = "max_http_response_bytes")]
     pub max_response_bytes: Option<u64>,
+    /// Wasm only: hosts reachable besides the host of the configured `base_url` (empty: none).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Wasm only: environment variables copied into the plugin's Extism config.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Wasm only: longest one plugin call may run, in ms (default 30000; 0 = no limit).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Wasm only: memory cap in 64 KiB pages (default 1024 = 64 MiB).
+    #[serde(default)]
+    pub max_memory_pages: Option<u32>,
+    /// Wasm only: instances per provider (default 4).
+    #[serde(default)]
+    pub max_instances: Option<usize>,
+    /// Wasm only: give the plugin WASI (default false).
+    #[serde(default)]
+    pub wasi: bool,
+    /// Wasm only (with WASI): host folder → guest path; `ro:` prefix for read-only.
+    #[serde(default)]
+    pub allowed_paths: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a plugin comes from, decided by its path.
@@ -74,6 +99,63 @@ impl ProviderEntry {
             }
         }
         PluginLocation::Native(path)
+    }
+
+    /// The Wasm sandbox for this provider, defaults filled in.
+    pub fn wasm_sandbox(&self, base_dir: &Path) -> crate::wasm::WasmSandbox {
+        let defaults = crate::wasm::WasmSandbox::default();
+        crate::wasm::WasmSandbox {
+            allowed_hosts: self.allowed_hosts.clone(),
+            env: self.env.clone(),
+            allowed_paths: self
+                .allowed_paths
+                .iter()
+                .map(|(host, guest)| {
+                    let (prefix, folder) = host
+                        .strip_prefix("ro:")
+                        .map_or(("", host.as_str()), |rest| ("ro:", rest));
+                    (
+                        format!("{prefix}{}", base_dir.join(folder).display()),
+                        PathBuf::from(guest),
+                    )
+                })
+                .collect(),
+            timeout: match self.timeout_ms {
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => defaults.timeout,
+            },
+            max_pages: self.max_memory_pages.unwrap_or(defaults.max_pages),
+            max_instances: self.max_instances.unwrap_or(defaults.max_instances),
+            wasi: self.wasi,
+        }
+    }
+
+    /// The Wasm-only keys this entry sets (an error on a native plugin, which no sandbox holds).
+    pub fn wasm_only_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if !self.allowed_hosts.is_empty() {
+            keys.push("allowed_hosts")
+        }
+        if !self.env.is_empty() {
+            keys.push("env")
+        }
+        if self.timeout_ms.is_some() {
+            keys.push("timeout_ms")
+        }
+        if self.max_memory_pages.is_some() {
+            keys.push("max_memory_pages")
+        }
+        if self.max_instances.is_some() {
+            keys.push("max_instances")
+        }
+        if self.wasi {
+            keys.push("wasi")
+        }
+        if !self.allowed_paths.is_empty() {
+            keys.push("allowed_paths")
+        }
+        keys
     }
 
     /// The HTTP settings for this provider, defaults filled in.
@@ -284,13 +366,8 @@ temperature = 0.2
 
     #[test]
     fn locations_by_path() {
-        let entry = |path: &str| ProviderEntry {
-            name: "p".into(),
-            path: path.into(),
-            config: Map::new(),
-            connect_timeout_ms: None,
-            request_timeout_ms: None,
-            max_response_bytes: None,
+        let entry = |path: &str| -> ProviderEntry {
+            serde_json::from_value(serde_json::json!({"name": "p", "path": path})).unwrap()
         };
         let base = Path::new("/cfg");
         assert_eq!(

@@ -11,16 +11,28 @@ pub struct AllowList {
 impl AllowList {
     /// A list of `hosts` (`api.example.com`, `*.example.com`, `127.0.0.1`).
     pub fn new(hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
-        Self { hosts: hosts.into_iter().map(|h| normalize(h.as_ref())).filter(|h| !h.is_empty()).collect() }
+        Self {
+            hosts: hosts
+                .into_iter()
+                .map(|h| normalize(h.as_ref()))
+                .filter(|h| !h.is_empty())
+                .collect(),
+        }
     }
 
     /// Whether `host` may be reached.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = normalize(host);
-        self.hosts.iter().any(|allowed| match allowed.strip_prefix("*.") {
-            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(domain) && host[..host.len() - domain.len()].ends_with('.'),
-            None => *allowed == host,
-        })
+        self.hosts
+            .iter()
+            .any(|allowed| match allowed.strip_prefix("*.") {
+                Some(domain) => {
+                    host.len() > domain.len() + 1
+                        && host.ends_with(domain)
+                        && host[..host.len() - domain.len()].ends_with('.')
+                }
+                None => *allowed == host,
+            })
     }
 
     /// Whether the host of `uri` may be reached (a URI without a host never may).
@@ -35,7 +47,11 @@ impl AllowList {
 }
 
 fn normalize(host: &str) -> String {
-    host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
+    host.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 /// The host part of an absolute `http(s)://` URI.

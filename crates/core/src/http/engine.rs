@@ -48,7 +48,11 @@ struct RedirectDenied(String);
 
 impl std::fmt::Display for RedirectDenied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "redirect to {} refused: host not in the plugin's allowed hosts", self.0)
+        write!(
+            f,
+            "redirect to {} refused: host not in the plugin's allowed hosts",
+            self.0
+        )
     }
 }
 
@@ -87,7 +91,10 @@ impl HttpEngine {
 
     fn client(&self, options: &HttpOptions) -> Result<reqwest::Client> {
         let key = (options.connect_timeout, options.allowed.clone());
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
@@ -106,12 +113,13 @@ impl HttpEngine {
         Ok(client)
     }
 
-    /// Sends `request` and reads the whole response, whatever its status.
-    pub async fn execute(
+    /// Sends `request` and returns as soon as the response head arrives; the body is read with
+    /// [`HttpStream::next_chunk`]. Checks the allow-list and the announced size.
+    pub async fn open(
         &self,
         request: http::Request<Vec<u8>>,
         options: &HttpOptions,
-    ) -> Result<http::Response<Vec<u8>>> {
+    ) -> Result<HttpStream> {
         let uri = request.uri().to_string();
         if let Some(list) = &options.allowed {
             if !list.allows_uri(&uri) {
@@ -131,36 +139,83 @@ impl HttpEngine {
             .with_cause(err)
         })?;
         *request.timeout_mut() = options.request_timeout;
-        let mut response = client
+        let response = client
             .execute(request)
             .await
             .map_err(|err| transport_error(&uri, err))?;
-
         let max = options.max_response_bytes;
         if let Some(length) = response.content_length().filter(|&length| length > max) {
             return Err(too_large(&uri, max, Some(length)));
         }
+        Ok(HttpStream {
+            uri,
+            response,
+            read: 0,
+            max,
+        })
+    }
+
+    /// Sends `request` and reads the whole response, whatever its status.
+    pub async fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+        options: &HttpOptions,
+    ) -> Result<http::Response<Vec<u8>>> {
+        let mut stream = self.open(request, options).await?;
         let mut builder = http::Response::builder()
-            .status(response.status())
-            .version(response.version());
+            .status(stream.response.status())
+            .version(stream.response.version());
         if let Some(headers) = builder.headers_mut() {
-            *headers = std::mem::take(response.headers_mut());
+            *headers = std::mem::take(stream.response.headers_mut());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|err| transport_error(&uri, err))?
-        {
-            if body.len() as u64 + chunk.len() as u64 > max {
-                return Err(too_large(&uri, max, None));
-            }
+        while let Some(chunk) = stream.next_chunk().await? {
             body.extend_from_slice(&chunk);
         }
         builder.body(body).map_err(|err| {
-            ModelportError::new(ErrorCode::Transport, format!("bad response from {uri}"))
-                .with_cause(err)
+            ModelportError::new(
+                ErrorCode::Transport,
+                format!("bad response from {}", stream.uri),
+            )
+            .with_cause(err)
         })
+    }
+}
+
+/// A response whose body is still arriving.
+pub struct HttpStream {
+    uri: String,
+    response: reqwest::Response,
+    read: u64,
+    max: u64,
+}
+
+impl HttpStream {
+    /// The response status.
+    pub fn status(&self) -> http::StatusCode {
+        self.response.status()
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.response.headers()
+    }
+
+    /// The next piece of the body, `None` at its end; over `max_response_bytes` in total is an error.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let Some(chunk) = self
+            .response
+            .chunk()
+            .await
+            .map_err(|err| transport_error(&self.uri, err))?
+        else {
+            return Ok(None);
+        };
+        self.read += chunk.len() as u64;
+        if self.read > self.max {
+            return Err(too_large(&self.uri, self.max, None));
+        }
+        Ok(Some(chunk.to_vec()))
     }
 }
 
@@ -298,20 +353,58 @@ mod tests {
 
     #[tokio::test]
     async fn the_allow_list_is_checked_on_the_request_and_every_redirect() {
-        let target = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(), Duration::ZERO).await;
-        let target_port = target.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
-        let to_localhost = format!("HTTP/1.1 302 Found\r\nlocation: http://localhost:{target_port}/v1/x\r\ncontent-length: 0\r\n\r\n");
+        let target = serve(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+            Duration::ZERO,
+        )
+        .await;
+        let target_port = target
+            .split(':')
+            .nth(2)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let to_localhost = format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{target_port}/v1/x\r\ncontent-length: 0\r\n\r\n"
+        );
         let redirecting = serve(to_localhost.into_bytes(), Duration::ZERO).await;
         let engine = HttpEngine::new();
-        let only_ip = HttpOptions { allowed: Some(AllowList::new(["127.0.0.1"])), ..HttpOptions::default() };
-        assert_eq!(engine.execute(get(&target), &only_ip).await.unwrap().body(), b"ok");
-        let err = engine.execute(get(&redirecting), &only_ip).await.unwrap_err();
+        let only_ip = HttpOptions {
+            allowed: Some(AllowList::new(["127.0.0.1"])),
+            ..HttpOptions::default()
+        };
+        assert_eq!(
+            engine.execute(get(&target), &only_ip).await.unwrap().body(),
+            b"ok"
+        );
+        let err = engine
+            .execute(get(&redirecting), &only_ip)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::HostNotAllowed, "{err}");
         assert!(err.message.contains("localhost"), "{err}");
-        let both = HttpOptions { allowed: Some(AllowList::new(["127.0.0.1", "localhost"])), ..HttpOptions::default() };
-        assert_eq!(engine.execute(get(&redirecting), &both).await.unwrap().body(), b"ok");
-        let none = HttpOptions { allowed: Some(AllowList::default()), ..HttpOptions::default() };
-        assert_eq!(engine.execute(get(&target), &none).await.unwrap_err().code, ErrorCode::HostNotAllowed);
+        let both = HttpOptions {
+            allowed: Some(AllowList::new(["127.0.0.1", "localhost"])),
+            ..HttpOptions::default()
+        };
+        assert_eq!(
+            engine
+                .execute(get(&redirecting), &both)
+                .await
+                .unwrap()
+                .body(),
+            b"ok"
+        );
+        let none = HttpOptions {
+            allowed: Some(AllowList::default()),
+            ..HttpOptions::default()
+        };
+        assert_eq!(
+            engine.execute(get(&target), &none).await.unwrap_err().code,
+            ErrorCode::HostNotAllowed
+        );
     }
 
     #[tokio::test]

@@ -4,5 +4,5 @@ mod engine;
 mod status;
 
 pub use allow_list::{AllowList, host_of};
-pub use engine::{HttpEngine, HttpOptions};
+pub use engine::{HttpEngine, HttpOptions, HttpStream};
 pub use status::classify_status;

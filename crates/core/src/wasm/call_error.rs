@@ -21,6 +21,18 @@ fn is_out_of_memory(err: &extism::Error) -> bool {
     err.chain().any(|cause| cause.to_string() == "oom")
 }
 
+/// A guest error in QueryMT's form, `{"payload":{"type":…,"message":…}}`, as its typed error.
+fn reported_error(err: &extism::Error) -> Option<ModelportError> {
+    #[derive(serde::Deserialize)]
+    struct Reported {
+        payload: modelport_plugin::PluginError,
+    }
+    let reported: Reported = serde_json::from_str(err.root_cause().to_string().trim()).ok()?;
+    let mut error = ModelportError::from_plugin_error("", reported.payload);
+    error.plugin = None;
+    Some(error)
+}
+
 /// A failure while compiling or instantiating a module.
 pub(crate) fn load_error(err: extism::Error) -> ModelportError {
     let code = if is_out_of_memory(&err) {
@@ -63,7 +75,12 @@ pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) ->
                 ErrorCode::Unsupported,
                 format!("the plugin exports no function {function}"),
             ),
-            None => (ErrorCode::PluginError, format!("{function} failed: {err}")),
+            None => {
+                if let Some(reported) = reported_error(&err) {
+                    return reported;
+                }
+                (ErrorCode::PluginError, format!("{function} failed: {err}"))
+            }
         }
     };
     let mut error = ModelportError::new(code, message);

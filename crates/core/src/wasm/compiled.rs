@@ -13,7 +13,6 @@ use crate::error::{ErrorCode, ModelportError, Result};
 pub struct CompiledWasm {
     manifest: Manifest,
     wasi: bool,
-    functions: Vec<Function>,
     cache: ModuleCache,
     path: Option<PathBuf>,
     compiled_from_cache: bool,
@@ -38,7 +37,7 @@ fn precheck(bytes: &[u8]) -> Option<&'static str> {
 
 impl CompiledWasm {
     /// Checks and compiles `bytes` (binary Wasm or WAT text) once, through the cache, and returns
-    /// the recipe with its first instance. Blocking.
+    /// the recipe with its first instance, linked to `functions`. Blocking.
     pub fn compile(
         bytes: Vec<u8>,
         options: &WasmOptions,
@@ -68,22 +67,21 @@ impl CompiledWasm {
         let mut compiled = Self {
             manifest,
             wasi: options.wasi,
-            functions,
             cache,
             path: path.map(Path::to_path_buf),
             compiled_from_cache: false,
         };
-        let first = compiled.instantiate().map_err(located)?;
+        let first = compiled.instantiate(functions).map_err(located)?;
         compiled.compiled_from_cache = compiled.cache.entry_count() == entries_before;
         Ok((compiled, first))
     }
 
-    /// A new, independent instance (own engine, store and memory).
-    pub fn instantiate(&self) -> Result<Plugin> {
+    /// A new, independent instance (own engine, store and memory) linked to `functions`.
+    pub fn instantiate(&self, functions: Vec<Function>) -> Result<Plugin> {
         PluginBuilder::new(self.manifest.clone())
             .with_wasi(self.wasi)
             .with_cache_config(self.cache.config_file())
-            .with_functions(self.functions.iter().cloned())
+            .with_functions(functions)
             .build()
             .map_err(|err| {
                 let err = load_error(err);

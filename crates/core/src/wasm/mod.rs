@@ -6,11 +6,18 @@
 //! of a module a cache load.
 mod call_error;
 mod compiled;
+mod factory;
+mod host_functions;
+mod http_wire;
 mod module_cache;
 mod options;
+mod pool;
+mod provider;
 mod raw_plugin;
 
 pub use compiled::CompiledWasm;
+pub use factory::{WasmFactory, WasmSandbox};
 pub use module_cache::ModuleCache;
 pub use options::WasmOptions;
+pub use provider::{Generation, WasmProvider};
 pub use raw_plugin::RawWasmPlugin;

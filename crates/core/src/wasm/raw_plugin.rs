@@ -106,7 +106,7 @@ impl RawWasmPlugin {
 
     fn instance_in<'a>(&self, slot: &'a mut Option<Plugin>) -> Result<&'a mut Plugin> {
         if slot.is_none() {
-            *slot = Some(self.compiled.instantiate()?);
+            *slot = Some(self.compiled.instantiate(Vec::new())?);
         }
         Ok(slot.as_mut().expect("just filled"))
     }

@@ -1,0 +1,300 @@
+//! `WasmFactory`: a QueryMT Extism plugin loaded and read (name, schema, generation), ready to
+//! make providers.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::compiled::CompiledWasm;
+use super::host_functions::{SharedHost, instance_functions};
+use super::module_cache::ModuleCache;
+use super::options::{DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, WasmOptions};
+use super::pool::InstancePool;
+use super::provider::{Generation, WasmProvider};
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::{AllowList, HttpEngine, HttpOptions, host_of};
+
+/// Default number of instances per provider.
+pub const DEFAULT_MAX_INSTANCES: usize = 4;
+
+/// A provider entry's sandbox settings (the host-side keys beside `config`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmSandbox {
+    /// Hosts reachable besides the host of the configured `base_url`; empty adds none.
+    pub allowed_hosts: Vec<String>,
+    /// Environment variables copied into the plugin's Extism config (besides its API key variable).
+    pub env: Vec<String>,
+    /// Host folder → guest path (WASI only; `ro:` prefix for read-only).
+    pub allowed_paths: BTreeMap<String, PathBuf>,
+    /// Longest one call may run.
+    pub timeout: Option<Duration>,
+    /// Memory cap in 64 KiB pages.
+    pub max_pages: u32,
+    /// Instances per provider.
+    pub max_instances: usize,
+    /// Whether WASI is on.
+    pub wasi: bool,
+}
+
+impl Default for WasmSandbox {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            env: Vec::new(),
+            allowed_paths: BTreeMap::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            max_pages: DEFAULT_MAX_PAGES,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            wasi: false,
+        }
+    }
+}
+
+/// A loaded QueryMT Extism plugin.
+pub struct WasmFactory {
+    compiled: Arc<CompiledWasm>,
+    generation: Generation,
+    plugin: String,
+    provider_name: String,
+    base_url: Option<String>,
+    api_key_name: Option<String>,
+    schema: String,
+    optional: Vec<String>,
+    sandbox: WasmSandbox,
+}
+
+/// The exports that make a plugin v2 (the host performs its HTTP).
+const V2_EXPORTS: [&str; 5] = [
+    "chat_request",
+    "chat_stream_request",
+    "parse_chat_response",
+    "list_models_request",
+    "parse_list_models_response",
+];
+/// Exports whose presence changes what the host does.
+const OPTIONAL_EXPORTS: [&str; 5] = [
+    "list_models_static",
+    "classify_chat_error",
+    "init_logging",
+    "from_config",
+    "embed_request",
+];
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+impl WasmFactory {
+    /// Reads, compiles (through the cache) and inspects the plugin at `path`. The plugin's Extism
+    /// config gets only the API key variable it names and the `sandbox.env` variables. Blocking;
+    /// call from a thread of the async runtime's blocking pool.
+    pub fn load(
+        plugin: &str,
+        path: &Path,
+        sandbox: WasmSandbox,
+        cache: ModuleCache,
+        engine: &HttpEngine,
+    ) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|err| {
+            ModelportError::new(ErrorCode::PluginLoadFailed, "cannot read the Wasm file")
+                .with_path(path)
+                .with_plugin(plugin)
+                .with_cause(err)
+        })?;
+        let locate = |err: ModelportError| err.with_plugin(plugin).with_path(path);
+        // Load-time calls (name, schema…) may not reach the network at all.
+        let shared = || {
+            Arc::new(SharedHost {
+                plugin: plugin.to_string(),
+                engine: engine.clone(),
+                http: HttpOptions {
+                    allowed: Some(AllowList::default()),
+                    ..HttpOptions::default()
+                },
+                runtime: tokio::runtime::Handle::current(),
+                shutdown: CancellationToken::new(),
+            })
+        };
+        let env = sandbox
+            .env
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .collect::<BTreeMap<_, _>>();
+        let (functions, _host) = instance_functions(shared());
+        let mut options = WasmOptions {
+            config: env,
+            allowed_hosts: Vec::new(),
+            allowed_paths: sandbox.allowed_paths.clone(),
+            timeout: sandbox.timeout,
+            max_pages: sandbox.max_pages,
+            wasi: sandbox.wasi,
+        };
+        let (compiled, mut first) = CompiledWasm::compile(
+            bytes.clone(),
+            &options,
+            functions,
+            cache.clone(),
+            Some(path),
+        )
+        .map_err(locate)?;
+        let exports = |f: &str| first.function_exists(f);
+        let generation = if V2_EXPORTS.iter().all(|f| exports(f)) {
+            Generation::V2
+        } else if exports("chat") && exports("list_models") {
+            Generation::V1
+        } else {
+            return Err(locate(ModelportError::new(
+                ErrorCode::PluginLoadFailed,
+                "not a QueryMT provider plugin: it exports neither the v2 set (chat_request, parse_chat_response, …) nor the v1 set (chat, list_models)",
+            )));
+        };
+        let optional: Vec<String> = OPTIONAL_EXPORTS
+            .iter()
+            .filter(|f| exports(f))
+            .map(|f| f.to_string())
+            .collect();
+        let mut read = |function: &str| -> Result<Option<String>> {
+            if !first.function_exists(function) {
+                return Ok(None);
+            }
+            first
+                .call::<&[u8], &[u8]>(function, b"")
+                .map(|out| Some(text(out.to_vec())))
+                .map_err(|err| super::call_error::call_error(err, function, false))
+        };
+        let provider_name = read("name")
+            .map_err(locate)?
+            .unwrap_or_else(|| plugin.to_string());
+        let base_url = read("base_url").map_err(locate)?.filter(|u| !u.is_empty());
+        let api_key_name = read("api_key_name")
+            .map_err(locate)?
+            .filter(|n| !n.is_empty());
+        let schema = read("config_schema")
+            .map_err(locate)?
+            .unwrap_or_else(|| "{}".into());
+        if first.function_exists("init_logging") {
+            let level = (log::max_level() as usize).to_string();
+            let _ = first.call::<&[u8], &[u8]>("init_logging", level.as_bytes());
+        }
+        drop(first);
+
+        // The API key variable joins the plugin's config: recompile the manifest with it (a cache hit).
+        let compiled = match api_key_name
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+        {
+            Some((name, value)) => {
+                options.config.insert(name, value);
+                let (functions, _host) = instance_functions(shared());
+                CompiledWasm::compile(bytes, &options, functions, cache, Some(path))
+                    .map_err(locate)?
+                    .0
+            }
+            None => compiled,
+        };
+        Ok(Self {
+            compiled: Arc::new(compiled),
+            generation,
+            plugin: plugin.to_string(),
+            provider_name,
+            base_url,
+            api_key_name,
+            schema,
+            optional,
+            sandbox,
+        })
+    }
+
+    /// The provider name the plugin reports.
+    pub fn provider_name(&self) -> &str {
+        &self.provider_name
+    }
+
+    /// The environment variable of its API key.
+    pub fn api_key_name(&self) -> Option<&str> {
+        self.api_key_name.as_deref()
+    }
+
+    /// Its config JSON Schema, as text.
+    pub fn schema_text(&self) -> &str {
+        &self.schema
+    }
+
+    /// `v1` or `v2`.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// Whether compiling it was served from the disk cache.
+    pub fn compiled_from_cache(&self) -> bool {
+        self.compiled.compiled_from_cache()
+    }
+
+    /// The hosts a provider with `config` may reach: its `base_url` host (or the plugin's own
+    /// `base_url`) plus the entry's `allowed_hosts`.
+    fn allow_list(&self, config: &Map<String, Value>) -> AllowList {
+        let base = config
+            .get("base_url")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| self.base_url.clone());
+        let mut hosts: Vec<String> = self.sandbox.allowed_hosts.clone();
+        hosts.extend(base.as_deref().and_then(host_of));
+        AllowList::new(hosts)
+    }
+
+    /// A provider for a validated `config`: its own instance pool and network allow-list; the
+    /// plugin's `from_config` must accept the config.
+    pub async fn provider(
+        self: &Arc<Self>,
+        config: Map<String, Value>,
+        engine: HttpEngine,
+        mut http: HttpOptions,
+        shutdown: CancellationToken,
+    ) -> Result<WasmProvider> {
+        http.allowed = Some(self.allow_list(&config));
+        let shared = Arc::new(SharedHost {
+            plugin: self.plugin.clone(),
+            engine: engine.clone(),
+            http: http.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            shutdown: shutdown.clone(),
+        });
+        let pool = InstancePool::new(self.compiled.clone(), shared, self.sandbox.max_instances);
+        let provider = WasmProvider::new(
+            self.plugin.clone(),
+            self.generation,
+            Value::Object(config),
+            pool,
+            engine,
+            http,
+            shutdown,
+        );
+        if self.optional.iter().any(|f| f == "from_config") {
+            provider
+                .call_json("from_config", &provider.cfg().clone())
+                .await?;
+        }
+        Ok(provider.with_optional_exports(self.optional.clone()))
+    }
+
+    /// Lists models under `config` (static list, v2 request through the host, or v1 call).
+    pub async fn list_models(
+        self: &Arc<Self>,
+        config: Map<String, Value>,
+        engine: HttpEngine,
+        http: HttpOptions,
+        shutdown: CancellationToken,
+    ) -> Result<Vec<String>> {
+        let provider = self.provider(config, engine, http, shutdown).await?;
+        provider.list_models().await
+    }
+}
+
+/// `{"cfg": …}` for calls that take only the config.
+pub(crate) fn cfg_only(cfg: &Value) -> Value {
+    json!({ "cfg": cfg })
+}

@@ -1,0 +1,178 @@
+//! QueryMT's HTTP wire format (http-serde-ext): `{"head":{…},"body":[bytes as numbers]}`.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, ModelportError, Result};
+
+/// A header value: one string, or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderValues {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A request as a plugin writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireRequest {
+    pub head: WireRequestHead,
+    #[serde(default)]
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireRequestHead {
+    pub method: String,
+    pub uri: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderValues>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// A response as the host hands it to a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireResponse {
+    pub head: WireResponseHead,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireResponseHead {
+    pub status: u16,
+    pub headers: BTreeMap<String, HeaderValues>,
+    pub version: String,
+}
+
+fn version_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+impl WireRequest {
+    /// The `http::Request` it describes; the version is left to the engine.
+    pub fn into_http(self) -> Result<http::Request<Vec<u8>>> {
+        let invalid = |err: &dyn std::fmt::Display| {
+            ModelportError::new(
+                ErrorCode::InvalidRequest,
+                format!("the plugin built an invalid HTTP request: {err}"),
+            )
+        };
+        let mut builder = http::Request::builder()
+            .method(self.head.method.as_str())
+            .uri(self.head.uri.as_str());
+        for (name, values) in &self.head.headers {
+            match values {
+                HeaderValues::One(value) => builder = builder.header(name.as_str(), value.as_str()),
+                HeaderValues::Many(values) => {
+                    for value in values {
+                        builder = builder.header(name.as_str(), value.as_str());
+                    }
+                }
+            }
+        }
+        builder.body(self.body).map_err(|err| invalid(&err))
+    }
+
+    /// Reads a request from its JSON text.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|err| {
+            ModelportError::new(
+                ErrorCode::ParseError,
+                format!("the plugin's HTTP request is not in the wire format: {err}"),
+            )
+        })
+    }
+}
+
+fn wire_headers(headers: &http::HeaderMap) -> BTreeMap<String, HeaderValues> {
+    let mut out: BTreeMap<String, HeaderValues> = BTreeMap::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match out.remove(name.as_str()) {
+            None => out.insert(name.as_str().to_string(), HeaderValues::One(value)),
+            Some(HeaderValues::One(first)) => out.insert(
+                name.as_str().to_string(),
+                HeaderValues::Many(vec![first, value]),
+            ),
+            Some(HeaderValues::Many(mut all)) => {
+                all.push(value);
+                out.insert(name.as_str().to_string(), HeaderValues::Many(all))
+            }
+        };
+    }
+    out
+}
+
+impl WireResponse {
+    /// The wire form of a response the host read.
+    pub fn from_http(response: &http::Response<Vec<u8>>) -> Self {
+        Self {
+            head: WireResponseHead {
+                status: response.status().as_u16(),
+                headers: wire_headers(response.headers()),
+                version: version_name(response.version()).into(),
+            },
+            body: response.body().clone(),
+        }
+    }
+
+    /// A response the host makes up (403 for a denied host, 499 cancelled, 500 transport error).
+    pub fn synthetic(status: u16, body: &str) -> Self {
+        let mut headers = BTreeMap::new();
+        headers.insert(
+            "content-type".into(),
+            HeaderValues::One("text/plain; charset=utf-8".into()),
+        );
+        Self {
+            head: WireResponseHead {
+                status,
+                headers,
+                version: "HTTP/1.1".into(),
+            },
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn requests_read_the_documented_shape() {
+        let wire: WireRequest = serde_json::from_value(json!({
+            "head": {"method": "POST", "uri": "https://api.example.com/v1/chat",
+                     "headers": {"content-type": "application/json", "x": ["a", "b"]}, "version": "HTTP/1.1"},
+            "body": [123, 125]
+        }))
+        .unwrap();
+        let request = wire.into_http().unwrap();
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.headers().get_all("x").iter().count(), 2);
+        assert_eq!(request.body(), b"{}");
+    }
+
+    #[test]
+    fn responses_write_the_documented_shape() {
+        let response = http::Response::builder()
+            .status(201)
+            .header("a", "1")
+            .header("b", "2")
+            .header("b", "3")
+            .body(b"ok".to_vec())
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(WireResponse::from_http(&response)).unwrap(),
+            json!({"head": {"status": 201, "headers": {"a": "1", "b": ["2", "3"]}, "version": "HTTP/1.1"}, "body": [111, 107]})
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! `InstancePool`: up to N instances of one provider, one call per instance at a time.
+use std::sync::{Arc, Mutex};
+
+use extism::{CancelHandle, Plugin, UserData};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::call_error::{call_error, poisons_instance};
+use super::compiled::CompiledWasm;
+use super::host_functions::{InstanceHost, SharedHost, instance_functions};
+use crate::error::{ErrorCode, ModelportError, Result};
+
+struct Slot {
+    plugin: Plugin,
+    host: UserData<InstanceHost>,
+}
+
+/// Instances of one provider. Concurrent calls spread over up to `max` instances; an instance
+/// that trapped, timed out, ran out of memory or was cancelled is discarded, not reused.
+pub struct InstancePool {
+    compiled: Arc<CompiledWasm>,
+    shared: Arc<SharedHost>,
+    idle: Mutex<Vec<Slot>>,
+    permits: Arc<Semaphore>,
+}
+
+/// One instance, borrowed from the pool until dropped. Blocking to call: use a blocking thread.
+pub struct Lease {
+    slot: Option<Slot>,
+    pool: Arc<InstancePool>,
+    poisoned: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl InstancePool {
+    /// A pool of at most `max` instances of `compiled`, whose host functions use `shared`.
+    pub fn new(compiled: Arc<CompiledWasm>, shared: Arc<SharedHost>, max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            compiled,
+            shared,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(max.max(1))),
+        })
+    }
+
+    fn instantiate(&self) -> Result<Slot> {
+        let (functions, host) = instance_functions(self.shared.clone());
+        let plugin = self
+            .compiled
+            .instantiate(functions)
+            .map_err(|err| err.with_plugin(&self.shared.plugin))?;
+        Ok(Slot { plugin, host })
+    }
+
+    /// Waits for a free instance (building one if none is idle).
+    pub async fn lease(self: &Arc<Self>) -> Result<Lease> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ModelportError::aborted("the pool was closed"))?;
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let slot = match idle {
+            Some(slot) => slot,
+            None => {
+                let pool = self.clone();
+                tokio::task::spawn_blocking(move || pool.instantiate())
+                    .await
+                    .map_err(|err| {
+                        ModelportError::new(ErrorCode::PluginLoadFailed, "instantiation failed")
+                            .with_cause(err)
+                    })??
+            }
+        };
+        Ok(Lease {
+            slot: Some(slot),
+            pool: self.clone(),
+            poisoned: false,
+            _permit: permit,
+        })
+    }
+}
+
+impl Lease {
+    fn slot(&mut self) -> &mut Slot {
+        self.slot.as_mut().expect("present until dropped")
+    }
+
+    /// Interrupts this instance's running call from another thread.
+    pub fn cancel_handle(&mut self) -> CancelHandle {
+        self.slot().plugin.cancel_handle()
+    }
+
+    /// Calls `function` with `input`. `cancelled` tells, after a failure, whether the host
+    /// interrupted it on purpose. Blocking.
+    pub fn call(
+        &mut self,
+        function: &str,
+        input: &[u8],
+        cancelled: impl Fn() -> bool,
+    ) -> Result<Vec<u8>> {
+        let plugin_name = self.pool.shared.plugin.clone();
+        let outcome = self
+            .slot()
+            .plugin
+            .call::<&[u8], &[u8]>(function, input)
+            .map(<[u8]>::to_vec);
+        outcome.map_err(|err| {
+            let error = call_error(err, function, cancelled()).with_plugin(plugin_name);
+            if poisons_instance(&error) {
+                self.poisoned = true;
+            }
+            error
+        })
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            if let Ok(host) = slot.host.get() {
+                if let Ok(mut host) = host.lock() {
+                    host.close_streams();
+                    host.take_chunks();
+                }
+            }
+            if !self.poisoned {
+                self.pool
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(slot);
+            }
+        }
+    }
+}

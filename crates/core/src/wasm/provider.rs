@@ -1,0 +1,237 @@
+//! `WasmProvider`: a provider run by a QueryMT Extism plugin, v2 (the plugin builds requests and
+//! parses responses; the host does HTTP) or v1 (the plugin does HTTP through host functions).
+use std::sync::Arc;
+
+use modelport_plugin::{
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, PluginError, Tool,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::factory::cfg_only;
+use super::http_wire::{WireRequest, WireResponse};
+use super::pool::InstancePool;
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::{HttpEngine, HttpOptions, classify_status};
+
+/// Which QueryMT plugin protocol a module speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// The plugin does HTTP itself through `qmt_http_request` (legacy).
+    V1,
+    /// The plugin builds requests and parses responses; the host does HTTP.
+    V2,
+}
+
+/// A configured Wasm provider.
+pub struct WasmProvider {
+    plugin: String,
+    generation: Generation,
+    cfg: Value,
+    pool: Arc<InstancePool>,
+    engine: HttpEngine,
+    http: HttpOptions,
+    shutdown: CancellationToken,
+    optional: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RequestOut {
+    req: WireRequest,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorOut {
+    payload: PluginError,
+}
+
+impl WasmProvider {
+    pub(crate) fn new(
+        plugin: String,
+        generation: Generation,
+        cfg: Value,
+        pool: Arc<InstancePool>,
+        engine: HttpEngine,
+        http: HttpOptions,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            plugin,
+            generation,
+            cfg,
+            pool,
+            engine,
+            http,
+            shutdown,
+            optional: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_optional_exports(mut self, optional: Vec<String>) -> Self {
+        self.optional = optional;
+        self
+    }
+
+    pub(crate) fn cfg(&self) -> &Value {
+        &self.cfg
+    }
+
+    fn has(&self, function: &str) -> bool {
+        self.optional.iter().any(|f| f == function)
+    }
+
+    /// Calls `function` with JSON `input` on a pooled instance, off the async threads; a registry
+    /// shutdown interrupts it.
+    pub(crate) async fn call_json(&self, function: &str, input: &Value) -> Result<Vec<u8>> {
+        let bytes = serde_json::to_vec(input)
+            .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+        let mut lease = self.pool.lease().await?;
+        let cancel = lease.cancel_handle();
+        let shutdown = self.shutdown.clone();
+        let name = function.to_string();
+        let work = tokio::task::spawn_blocking(move || {
+            let interrupted = shutdown.clone();
+            lease.call(&name, &bytes, move || interrupted.is_cancelled())
+        });
+        tokio::select! {
+            joined = work => joined.map_err(|err| ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed").with_cause(err))?,
+            _ = self.shutdown.cancelled() => {
+                let _ = cancel.cancel();
+                Err(ModelportError::aborted("the registry was closed").with_plugin(&self.plugin))
+            }
+        }
+    }
+
+    async fn call_parsed<T: DeserializeOwned>(&self, function: &str, input: &Value) -> Result<T> {
+        let output = self.call_json(function, input).await?;
+        serde_json::from_slice(&output).map_err(|err| {
+            ModelportError::new(
+                ErrorCode::ParseError,
+                format!("{function} returned unexpected JSON: {err}"),
+            )
+            .with_plugin(&self.plugin)
+        })
+    }
+
+    /// v2: asks the plugin for a request, performs it, and returns the response (any status).
+    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
+        let out: RequestOut = self.call_parsed(function, input).await?;
+        let request = out
+            .req
+            .into_http()
+            .map_err(|e| e.with_plugin(&self.plugin))?;
+        self.engine
+            .execute(request, &self.http)
+            .await
+            .map_err(|e| e.with_plugin(&self.plugin))
+    }
+
+    /// v2: a non-2xx response becomes the plugin's classification, or the host's.
+    async fn check(&self, response: http::Response<Vec<u8>>) -> Result<WireResponse> {
+        let wire = WireResponse::from_http(&response);
+        if response.status().is_success() {
+            return Ok(wire);
+        }
+        if self.has("classify_chat_error") {
+            let input = json!({"cfg": self.cfg, "resp": wire});
+            if let Ok(out) = self
+                .call_parsed::<ErrorOut>("classify_chat_error", &input)
+                .await
+            {
+                let mut err = ModelportError::from_plugin_error(&self.plugin, out.payload);
+                err.status.get_or_insert(response.status().as_u16());
+                return Err(err);
+            }
+        }
+        Err(classify_status(&response).with_plugin(&self.plugin))
+    }
+
+    /// One chat turn.
+    pub async fn chat(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Result<ChatResponse> {
+        let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
+        match self.generation {
+            Generation::V1 => self.call_parsed("chat", &input).await,
+            Generation::V2 => {
+                let response = self.exchange("chat_request", &input).await?;
+                let resp = self.check(response).await?;
+                self.call_parsed(
+                    "parse_chat_response",
+                    &json!({"cfg": self.cfg, "resp": resp}),
+                )
+                .await
+            }
+        }
+    }
+
+    /// One vector per input.
+    pub async fn embed(&self, inputs: &[String]) -> Result<Vec<Vec<f32>>> {
+        let input = json!({"cfg": self.cfg, "inputs": inputs});
+        match self.generation {
+            Generation::V1 => self.call_parsed("embed", &input).await,
+            Generation::V2 => {
+                if !self.has("embed_request") {
+                    return Err(ModelportError::new(
+                        ErrorCode::Unsupported,
+                        "this plugin does not support embeddings",
+                    )
+                    .with_plugin(&self.plugin));
+                }
+                let response = self.exchange("embed_request", &input).await?;
+                let resp = self.check(response).await?;
+                self.call_parsed(
+                    "parse_embed_response",
+                    &json!({"cfg": self.cfg, "resp": resp}),
+                )
+                .await
+            }
+        }
+    }
+
+    /// A text completion.
+    pub async fn complete(&self, request: &CompletionRequest) -> Result<CompletionResponse> {
+        let input = json!({"cfg": self.cfg, "req": request});
+        match self.generation {
+            Generation::V1 => self.call_parsed("complete", &input).await,
+            Generation::V2 => {
+                let response = self.exchange("complete_request", &input).await?;
+                let resp = self.check(response).await?;
+                self.call_parsed(
+                    "parse_complete_response",
+                    &json!({"cfg": self.cfg, "resp": resp}),
+                )
+                .await
+            }
+        }
+    }
+
+    /// The models available under this provider's config.
+    pub async fn list_models(&self) -> Result<Vec<String>> {
+        match self.generation {
+            Generation::V1 => self.call_parsed("list_models", &self.cfg).await,
+            Generation::V2 => {
+                if self.has("list_models_static") {
+                    if let Some(models) = self
+                        .call_parsed::<Option<Vec<String>>>(
+                            "list_models_static",
+                            &cfg_only(&self.cfg),
+                        )
+                        .await?
+                    {
+                        return Ok(models);
+                    }
+                }
+                let response = self
+                    .exchange("list_models_request", &cfg_only(&self.cfg))
+                    .await?;
+                let resp = self.check(response).await?;
+                self.call_parsed("parse_list_models_response", &json!({"resp": resp}))
+                    .await
+            }
+        }
+    }
+}
