@@ -47,7 +47,7 @@ test('count_vowels reads its config and keeps vars between calls', async (t) => 
   t.deepEqual(JSON.parse(text(bare.callSync('count_vowels', 'xyz'))), { count: 0, total: 0, thing: null })
 })
 
-test('an endless loop hits the timeout, and the next call works', async (t) => {
+test.serial('an endless loop hits the timeout, and the next call works', async (t) => {
   const plugin = await load('hostile', { timeoutMs: 200 })
   const started = Date.now()
   const error = await failure(t, plugin.call('spin'))
@@ -72,7 +72,7 @@ test('growing memory past maxPages is PLUGIN_OUT_OF_MEMORY', async (t) => {
   t.is(text(plugin.callSync('echo', 'still here')), 'still here')
 })
 
-test('an AbortSignal stops a running call promptly with ABORTED', async (t) => {
+test.serial('an AbortSignal stops a running call promptly with ABORTED', async (t) => {
   const plugin = await load('hostile', { timeoutMs: 0 })
   const controller = new AbortController()
   const running = plugin.call('spin', '', { signal: controller.signal })
