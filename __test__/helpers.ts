@@ -54,3 +54,8 @@ export function wasm(name: 'echo' | 'count_vowels' | 'hostile'): string {
     ? join(root, 'wasm', 'wat', 'hostile.wat')
     : join(root, 'wasm', 'build', `${name}.wasm`)
 }
+
+/** A Wasm provider plugin built by `npm run build` (wasm/as). */
+export function wasmProvider(name: 'openai_v2' | 'hostile_v2'): string {
+  return join(root, 'wasm', 'build', `${name}.wasm`)
+}

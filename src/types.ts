@@ -101,13 +101,30 @@ export interface ProviderEntry {
   config?: Record<string, unknown>
   connect_timeout_ms?: number
   request_timeout_ms?: number
+  /** Largest HTTP response accepted, in bytes (alias: `max_http_response_bytes`). */
   max_response_bytes?: number
+  /** Wasm only: hosts reachable besides the host of the configured `base_url` (empty: none). */
+  allowed_hosts?: string[]
+  /** Wasm only: environment variables copied into the plugin's Extism config. */
+  env?: string[]
+  /** Wasm only: longest one plugin call may run, in ms (default 30000; 0 = no limit). */
+  timeout_ms?: number
+  /** Wasm only: memory cap in 64 KiB pages (default 1024 = 64 MiB). */
+  max_memory_pages?: number
+  /** Wasm only: instances per provider (default 4). */
+  max_instances?: number
+  /** Wasm only: give the plugin WASI (default false). */
+  wasi?: boolean
+  /** Wasm only (with WASI): host folder → guest path; prefix `ro:` for read-only. */
+  allowed_paths?: Record<string, string>
 }
 
 /** A whole config: what `plugins.toml` holds. */
 export interface RegistryConfig {
   providers: ProviderEntry[]
   oci?: Record<string, unknown>
+  /** Where compiled Wasm modules are cached (default `$MODELPORT_CACHE_DIR`, else the user cache folder). */
+  cache_dir?: string
 }
 
 export type PluginKind = 'native' | 'wasm'
@@ -123,6 +140,8 @@ export interface PluginInfo {
   apiKeyName?: string
   /** Whether modelport performs the plugin's HTTP (true) or the plugin works by itself. */
   hostHttp: boolean
+  /** Wasm only: whether compiling the module was served from the on-disk cache. */
+  compiledFromCache?: boolean
 }
 
 /** The outcome of loading one plugin. */

@@ -17,10 +17,11 @@ function newer(source, output) {
 export function buildWasm() {
   mkdirSync(out, { recursive: true })
   const sources = readdirSync(join(here, 'as')).filter((f) => f.endsWith('.ts') && f !== 'abort.ts')
+  const shared = [join(here, 'as', 'abort.ts'), ...readdirSync(join(here, 'as', 'lib')).map((f) => join(here, 'as', 'lib', f))]
   for (const file of sources) {
     const source = join(here, 'as', file)
     const output = join(out, file.replace(/\.ts$/, '.wasm'))
-    if (!newer(source, output) && !newer(join(here, 'as', 'abort.ts'), output)) continue
+    if (!newer(source, output) && !shared.some((file) => newer(file, output))) continue
     const args = [source, '--outFile', output, '--optimize', '--runtime', 'incremental',
       '--use', 'abort=wasm/as/abort/abort']
     const result = spawnSync(join(root, 'node_modules', '.bin', 'asc'), args, { cwd: root, stdio: 'inherit' })

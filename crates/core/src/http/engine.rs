@@ -39,8 +39,11 @@ impl Default for HttpOptions {
 /// settings reqwest fixes per client (the allow-list lives in the client's redirect policy).
 #[derive(Clone, Default)]
 pub struct HttpEngine {
-    clients: Arc<Mutex<HashMap<(Duration, Option<AllowList>), reqwest::Client>>>,
+    clients: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
 }
+
+/// What distinguishes one client from another: connect timeout and allow-list.
+type ClientKey = (Duration, Option<AllowList>);
 
 /// A redirect to a host outside the allow-list, raised from the redirect policy.
 #[derive(Debug)]

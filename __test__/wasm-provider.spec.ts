@@ -1,0 +1,261 @@
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:http'
+
+import test, { type ExecutionContext } from 'ava'
+import { PluginRegistry, type Provider, type ProviderEntry } from 'modelport'
+import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
+
+import { failure, openaiEntry, root, tempDir, wasmProvider } from './helpers'
+
+async function mock(
+  t: ExecutionContext,
+  options: Parameters<typeof startMockOpenAI>[0] = {},
+): Promise<MockOpenAI> {
+  const server = await startMockOpenAI(options)
+  t.teardown(() => server.close())
+  return server
+}
+
+function wasmEntry(
+  url: string,
+  config: Record<string, unknown> = {},
+  host: Partial<ProviderEntry> = {},
+): ProviderEntry {
+  return {
+    name: 'wasm',
+    path: wasmProvider('openai_v2'),
+    config: { base_url: url, model: 'mock-gpt-1', ...config },
+    ...host,
+  }
+}
+
+async function wasmProviderFor(
+  t: ExecutionContext,
+  entry: ProviderEntry,
+): Promise<{ registry: PluginRegistry; provider: Provider }> {
+  const registry = await PluginRegistry.fromConfig({ providers: [entry], cache_dir: tempDir() })
+  t.teardown(() => registry.close())
+  return { registry, provider: await registry.builder(entry.name).build() }
+}
+
+test('a v2 Wasm provider: chat, tools, embed, complete, listModels against the embedded server', async (t) => {
+  const server = await mock(t)
+  const { registry, provider } = await wasmProviderFor(
+    t,
+    wasmEntry(server.url, { embedding_model: 'mock-embed-1' }),
+  )
+  t.like(registry.list()[0], {
+    kind: 'wasm',
+    provider: 'openai-wasm',
+    hostHttp: true,
+    apiKeyName: 'OPENAI_API_KEY',
+  })
+  const answer = await provider.chat([{ role: 'user', content: 'hello wasm' }])
+  t.is(answer.text, 'Echo: hello wasm')
+  t.is(answer.finishReason, 'stop')
+  const call = await provider.chat([{ role: 'user', content: 'get_weather city=Oslo' }], {
+    tools: [
+      { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    ],
+  })
+  t.deepEqual(
+    call.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)]),
+    [['get_weather', { city: 'Oslo' }]],
+  )
+  const vectors = await provider.embed(['a', 'b'])
+  t.is(vectors.length, 2)
+  t.true(vectors.every((v) => v instanceof Float32Array && v.length === 8))
+  t.deepEqual(await provider.complete({ prompt: 'once upon a time', maxTokens: 3 }), {
+    text: ' continues: once upon',
+  })
+  t.deepEqual(await registry.listModels('wasm'), ['mock-gpt-1', 'mock-embed-1'])
+})
+
+test('the same scenario gives equal results through the native and the Wasm openai plugins', async (t) => {
+  const server = await mock(t)
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      openaiEntry(server.url, { embedding_model: 'mock-embed-1' }),
+      wasmEntry(server.url, { embedding_model: 'mock-embed-1' }),
+    ],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const tools = [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }]
+  const scenario = async (provider: Provider) => {
+    const first = await provider.chat(
+      [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'lookup q=modelport' },
+      ],
+      { tools },
+    )
+    const second = await provider.chat(
+      [
+        { role: 'user', content: 'lookup q=modelport' },
+        { role: 'assistant', content: first.text, toolCalls: first.toolCalls },
+        { role: 'tool', toolCallId: first.toolCalls[0]!.id, content: 'a plugin runtime' },
+      ],
+      { tools },
+    )
+    return {
+      first,
+      second,
+      plain: await provider.chat([{ role: 'user', content: 'plain question' }]),
+      vectors: (await provider.embed(['x', 'y'])).map((v) => Array.from(v)),
+      completion: await provider.complete({ prompt: 'a b c d e', maxTokens: 2 }),
+    }
+  }
+  const native = await scenario(await registry.builder('openai').build())
+  const wasm = await scenario(await registry.builder('wasm').build())
+  t.deepEqual(wasm, native)
+  t.is(native.second.text, 'Tool result received: a plugin runtime')
+})
+
+test('200 concurrent chats on one Wasm provider are all correct', async (t) => {
+  const server = await mock(t)
+  const { provider } = await wasmProviderFor(t, wasmEntry(server.url, {}, { max_instances: 4 }))
+  const answers = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => provider.chat([{ role: 'user', content: `question number ${i}` }])),
+  )
+  t.deepEqual(
+    answers.map((a) => a.text),
+    Array.from({ length: 200 }, (_, i) => `Echo: question number ${i}`),
+  )
+})
+
+test('schema violations and from_config refusals are typed before any call', async (t) => {
+  const server = await mock(t)
+  const registry = await PluginRegistry.fromConfig({
+    providers: [wasmEntry(server.url)],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const violation = await failure(t, registry.builder('wasm').parameter('temperature', 9).build())
+  t.is(violation?.code, 'CONFIG_SCHEMA_VIOLATION')
+  t.is(violation?.jsonPath, '/temperature')
+  const noModel = await PluginRegistry.fromConfig({
+    providers: [{ name: 'wasm', path: wasmProvider('openai_v2'), config: { base_url: server.url } }],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => noModel.close())
+  t.is((await failure(t, noModel.builder('wasm').build()))?.code, 'INVALID_REQUEST')
+})
+
+/** A hostile provider; `config` picks its misbehaviour. */
+async function hostile(
+  t: ExecutionContext,
+  config: Record<string, unknown>,
+  host: Record<string, unknown> = {},
+) {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'hostile', path: wasmProvider('hostile_v2'), config, ...host }],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  return registry.builder('hostile').build()
+}
+
+test('a host outside the allow-list is HOST_NOT_ALLOWED; an empty allow-list allows nothing', async (t) => {
+  const server = await mock(t)
+  const other = server.url.replace('127.0.0.1', 'localhost')
+  const denied = await hostile(t, { mode: 'exfiltrate', base_url: server.url, target: other })
+  t.is((await failure(t, denied.chat([{ role: 'user', content: 'x' }])))?.code, 'HOST_NOT_ALLOWED')
+  const noList = await hostile(t, { mode: 'exfiltrate', target: server.url })
+  t.is((await failure(t, noList.chat([{ role: 'user', content: 'x' }])))?.code, 'HOST_NOT_ALLOWED')
+  const listed = await hostile(
+    t,
+    { mode: 'exfiltrate', target: server.url },
+    { allowed_hosts: ['127.0.0.1'] },
+  )
+  t.regex((await listed.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
+  t.false(server.requests.some((r) => String(r.headers.host).startsWith('localhost')))
+})
+
+test('a redirect from an allowed host to a denied one is refused', async (t) => {
+  const server = await mock(t)
+  const redirector = createServer((_req, res) => {
+    res.writeHead(302, { location: `${server.url.replace('127.0.0.1', 'localhost')}/chat/completions` })
+    res.end()
+  })
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => redirector.close())
+  const port = (redirector.address() as { port: number }).port
+  const provider = await hostile(t, { mode: 'exfiltrate', base_url: `http://127.0.0.1:${port}` })
+  const error = await failure(t, provider.chat([{ role: 'user', content: 'x' }]))
+  t.is(error?.code, 'HOST_NOT_ALLOWED')
+  t.regex(error?.message ?? '', /redirect to localhost refused/)
+  t.is(server.requests.length, 0)
+})
+
+test.serial('the plugin sees only the environment variables its entry declares', async (t) => {
+  process.env['MODELPORT_CANARY'] = 'canary-secret-1234'
+  process.env['DECLARED_FOR_PLUGIN'] = 'visible-value'
+  t.teardown(() => {
+    delete process.env['MODELPORT_CANARY']
+    delete process.env['DECLARED_FOR_PLUGIN']
+  })
+  const server = await mock(t)
+  const provider = await hostile(
+    t,
+    { mode: 'env', base_url: server.url, probe: ['MODELPORT_CANARY', 'DECLARED_FOR_PLUGIN', 'PATH', 'HOME'] },
+    { env: ['DECLARED_FOR_PLUGIN'] },
+  )
+  await provider.chat([{ role: 'user', content: 'x' }])
+  const body = server.requests.at(-1)?.body as { seen: Record<string, string | null> }
+  t.deepEqual(body.seen, {
+    MODELPORT_CANARY: null,
+    DECLARED_FOR_PLUGIN: 'visible-value',
+    PATH: null,
+    HOME: null,
+  })
+})
+
+test.serial(
+  'a looping call hits timeout_ms and the next call works; a memory bomb and a trap are typed',
+  async (t) => {
+    const server = await mock(t)
+    const registry = await PluginRegistry.fromConfig({
+      providers: [
+        {
+          name: 'hostile',
+          path: wasmProvider('hostile_v2'),
+          config: { base_url: server.url },
+          timeout_ms: 300,
+          max_memory_pages: 256,
+        },
+      ],
+      cache_dir: tempDir(),
+    })
+    t.teardown(() => registry.close())
+    const spin = await registry.builder('hostile').parameter('mode', 'spin').build()
+    const started = Date.now()
+    t.is((await failure(t, spin.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TIMEOUT')
+    t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`)
+    const fine = await registry.builder('hostile').parameter('mode', 'exfiltrate').build()
+    t.regex((await fine.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
+    const grow = await registry.builder('hostile').parameter('mode', 'grow').build()
+    t.is((await failure(t, grow.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_OUT_OF_MEMORY')
+    const trap = await registry.builder('hostile').parameter('mode', 'trap').build()
+    t.is((await failure(t, trap.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TRAPPED')
+    // The same provider serves again after each failure (its instance was rebuilt).
+    t.is((await failure(t, spin.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TIMEOUT')
+    t.regex((await fine.chat([{ role: 'user', content: 'after' }])).text ?? '', /Echo: probe/)
+  },
+)
+
+test('a second loadAll in a new process is served from the compiled cache', async (t) => {
+  const cacheDir = tempDir()
+  const script = `
+    const { PluginRegistry } = require('modelport')
+    PluginRegistry.fromConfig({ cache_dir: ${JSON.stringify(cacheDir)}, providers: [{ name: 'w', path: ${JSON.stringify(wasmProvider('openai_v2'))} }] })
+      .then(async (r) => { const [report] = await r.loadAll(); console.log(JSON.stringify({ ok: report.ok, cached: r.list()[0]?.compiledFromCache })) })`
+  const run = () =>
+    new Promise<{ ok: boolean; cached: boolean }>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout) as { ok: boolean; cached: boolean }),
+      ),
+    )
+  t.deepEqual(await run(), { ok: true, cached: false })
+  t.deepEqual(await run(), { ok: true, cached: true })
+})
