@@ -1,5 +1,5 @@
-// The modelport demo: loads a native HTTP provider (openai) and a native non-HTTP provider
-// (scripted) from examples/plugins.toml and shows chat, a tool-call round trip, embeddings and
+// The modelport demo: loads a native HTTP provider (openai), the same provider as a sandboxed
+// Wasm plugin (openai-wasm), and a native non-HTTP provider (scripted) from examples/plugins.toml and shows chat, a tool-call round trip, embeddings and
 // model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
@@ -26,14 +26,23 @@ try {
     const info = registry.list().find((p) => p.name === report.name)
     console.log(
       report.ok
-        ? `  ✓ ${report.name}: ${report.kind} plugin '${info?.provider}' v${info?.version}, ${info?.hostHttp ? 'host performs its HTTP' : 'works by itself'}`
+        ? `  ✓ ${report.name}: ${report.kind} plugin '${info?.provider}'${info?.version ? ` v${info.version}` : ''}, ${info?.hostHttp ? 'host performs its HTTP' : 'works by itself'}${info?.compiledFromCache ? ' (compiled module from cache)' : ''}`
         : `  ✗ ${report.name}: ${report.error?.code} ${report.error?.message}`,
     )
   }
-  console.log(`  openai → ${server ? `embedded OpenAI-compatible server at ${baseUrl}` : baseUrl}`)
+  console.log(
+    `  openai, openai-wasm → ${server ? `embedded OpenAI-compatible server at ${baseUrl}` : baseUrl}`,
+  )
 
   const openai = await registry
     .builder('openai')
+    .baseUrl(baseUrl)
+    .model(model)
+    .parameter('embedding_model', embeddingModel)
+    .system('You are a concise assistant.')
+    .build()
+  const openaiWasm = await registry
+    .builder('openai-wasm')
     .baseUrl(baseUrl)
     .model(model)
     .parameter('embedding_model', embeddingModel)
@@ -43,6 +52,7 @@ try {
 
   for (const [name, provider] of [
     ['openai', openai],
+    ['openai-wasm', openaiWasm],
     ['scripted', scripted],
   ]) {
     heading(`Chat · ${name}`)
@@ -53,7 +63,7 @@ try {
     console.log(`  finish=${answer.finishReason} usage=${JSON.stringify(answer.usage)}`)
   }
 
-  heading('Tools · openai (one round trip)')
+  heading('Tools · openai-wasm (one round trip)')
   const tools = [
     {
       name: 'get_weather',
@@ -62,7 +72,7 @@ try {
     },
   ]
   const messages = [{ role: 'user', content: 'Call get_weather city=Lisbon please' }]
-  const first = await openai.chat(messages, { tools })
+  const first = await openaiWasm.chat(messages, { tools })
   for (const call of first.toolCalls) console.log(`  model calls ${call.name}(${call.arguments})`)
   if (first.toolCalls.length > 0) {
     messages.push({ role: 'assistant', content: first.text, toolCalls: first.toolCalls })
@@ -75,7 +85,7 @@ try {
         content: `${city}: 23°C, clear sky`,
       })
     }
-    const second = await openai.chat(messages, { tools })
+    const second = await openaiWasm.chat(messages, { tools })
     console.log(`  assistant: ${second.text}`)
   } else {
     console.log(`  assistant (no tool call): ${first.text}`)
@@ -83,6 +93,7 @@ try {
 
   for (const [name, provider] of [
     ['openai', openai],
+    ['openai-wasm', openaiWasm],
     ['scripted', scripted],
   ]) {
     heading(`Embeddings · ${name}`)
@@ -96,9 +107,12 @@ try {
   heading('Completion · openai')
   console.log(`  ${JSON.stringify((await openai.complete({ prompt: 'modelport is', maxTokens: 8 })).text)}`)
 
-  for (const name of ['openai', 'scripted']) {
+  for (const name of ['openai', 'openai-wasm', 'scripted']) {
     heading(`Models · ${name}`)
-    const models = await registry.listModels(name, name === 'openai' ? { config: { base_url: baseUrl } } : {})
+    const models = await registry.listModels(
+      name,
+      name === 'scripted' ? {} : { config: { base_url: baseUrl } },
+    )
     console.log(`  ${models.join(', ')}`)
   }
   console.log('')
