@@ -259,3 +259,27 @@ test('a second loadAll in a new process is served from the compiled cache', asyn
   t.deepEqual(await run(), { ok: true, cached: false })
   t.deepEqual(await run(), { ok: true, cached: true })
 })
+
+test('a v1 Wasm provider does its HTTP through qmt_http_request', async (t) => {
+  const server = await mock(t)
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      {
+        name: 'v1',
+        path: wasmProvider('openai_v1'),
+        config: { base_url: server.url, model: 'mock-gpt-1', embedding_model: 'mock-embed-1' },
+      },
+    ],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  t.like(registry.list()[0] ?? (await registry.loadAll(), registry.list()[0]), {
+    provider: 'openai-wasm-v1',
+    hostHttp: false,
+  })
+  const provider = await registry.builder('v1').build()
+  t.is((await provider.chat([{ role: 'user', content: 'hello v1' }])).text, 'Echo: hello v1')
+  t.is((await provider.embed(['a', 'b', 'c'])).length, 3)
+  t.deepEqual(await provider.complete({ prompt: 'one two three', maxTokens: 2 }), { text: ' continues: one' })
+  t.deepEqual(await registry.listModels('v1'), ['mock-gpt-1', 'mock-embed-1'])
+})

@@ -1,6 +1,6 @@
 // The modelport demo: loads a native HTTP provider (openai), the same provider as a sandboxed
-// Wasm plugin (openai-wasm), and a native non-HTTP provider (scripted) from examples/plugins.toml and shows chat, a tool-call round trip, embeddings and
-// model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
+// Wasm plugin (openai-wasm), and a native non-HTTP provider (scripted) from examples/plugins.toml,
+// and shows chat, a tool-call round trip, embeddings, a completion and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
 import { dirname, join } from 'node:path'
