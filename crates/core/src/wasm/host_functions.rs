@@ -48,12 +48,20 @@ impl InstanceHost {
 
 type HostResult = Result<(), extism::Error>;
 
-fn shared_of(data: &UserData<InstanceHost>) -> Result<Arc<SharedHost>, extism::Error> {
+/// Runs `f` on the instance's host state.
+fn with_host<R>(
+    data: &UserData<InstanceHost>,
+    f: impl FnOnce(&mut InstanceHost) -> R,
+) -> Result<R, extism::Error> {
     let host = data.get()?;
-    let host = host
+    let mut guard = host
         .lock()
         .map_err(|_| extism::Error::msg("host state poisoned"))?;
-    Ok(host.shared.clone())
+    Ok(f(&mut guard))
+}
+
+fn shared_of(data: &UserData<InstanceHost>) -> Result<Arc<SharedHost>, extism::Error> {
+    with_host(data, |host| host.shared.clone())
 }
 
 fn output(plugin: &mut CurrentPlugin, outputs: &mut [Val], bytes: &[u8]) -> HostResult {
@@ -113,13 +121,11 @@ fn http_stream_open(
                 }
                 Some(Ok(stream)) => {
                     let status = stream.status().as_u16();
-                    let host = data.get()?;
-                    let mut host = host
-                        .lock()
-                        .map_err(|_| extism::Error::msg("host state poisoned"))?;
-                    host.next_stream += 1;
-                    let id = host.next_stream;
-                    host.streams.insert(id, stream);
+                    let id = with_host(&data, |host| {
+                        host.next_stream += 1;
+                        host.streams.insert(host.next_stream, stream);
+                        host.next_stream
+                    })?;
                     json!({"status": "ok", "stream_id": id, "http_status": status})
                 }
             }
@@ -141,13 +147,9 @@ fn http_stream_next(
     data: UserData<InstanceHost>,
 ) -> HostResult {
     let id = stream_id(plugin, &inputs[0])?;
-    let host = data.get()?;
-    let (shared, stream) = {
-        let mut guard = host
-            .lock()
-            .map_err(|_| extism::Error::msg("host state poisoned"))?;
-        (guard.shared.clone(), guard.streams.remove(&id))
-    };
+    let (shared, stream) = with_host(&data, |host| {
+        (host.shared.clone(), host.streams.remove(&id))
+    })?;
     let Some(mut stream) = stream else {
         return output(plugin, outputs, b"");
     };
@@ -160,10 +162,7 @@ fn http_stream_next(
     });
     match chunk {
         Ok(Some(bytes)) => {
-            host.lock()
-                .map_err(|_| extism::Error::msg("host state poisoned"))?
-                .streams
-                .insert(id, stream);
+            with_host(&data, |host| host.streams.insert(id, stream))?;
             output(plugin, outputs, &bytes)
         }
         Ok(None) => output(plugin, outputs, b""),
@@ -179,11 +178,7 @@ fn http_stream_close(
     data: UserData<InstanceHost>,
 ) -> HostResult {
     let id = stream_id(plugin, &inputs[0])?;
-    data.get()?
-        .lock()
-        .map_err(|_| extism::Error::msg("host state poisoned"))?
-        .streams
-        .remove(&id);
+    with_host(&data, |host| host.streams.remove(&id))?;
     Ok(())
 }
 
@@ -194,12 +189,7 @@ fn yield_chunk(
     data: UserData<InstanceHost>,
 ) -> HostResult {
     let chunk: Value = serde_json::from_slice(plugin.memory_get_val::<&[u8]>(&inputs[0])?)?;
-    data.get()?
-        .lock()
-        .map_err(|_| extism::Error::msg("host state poisoned"))?
-        .chunks
-        .push(chunk);
-    Ok(())
+    with_host(&data, |host| host.chunks.push(chunk))
 }
 
 #[derive(Deserialize)]

@@ -147,6 +147,19 @@ impl WasmProvider {
         Err(classify_status(&response).with_plugin(&self.plugin))
     }
 
+    /// v2: `build` makes the request from `input`, the host performs it, `parse` reads the answer.
+    async fn round_trip<T: DeserializeOwned>(
+        &self,
+        build: &str,
+        input: &Value,
+        parse: &str,
+    ) -> Result<T> {
+        let response = self.exchange(build, input).await?;
+        let resp = self.check(response).await?;
+        self.call_parsed(parse, &json!({"cfg": self.cfg, "resp": resp}))
+            .await
+    }
+
     /// One chat turn.
     pub async fn chat(
         &self,
@@ -157,13 +170,8 @@ impl WasmProvider {
         match self.generation {
             Generation::V1 => self.call_parsed("chat", &input).await,
             Generation::V2 => {
-                let response = self.exchange("chat_request", &input).await?;
-                let resp = self.check(response).await?;
-                self.call_parsed(
-                    "parse_chat_response",
-                    &json!({"cfg": self.cfg, "resp": resp}),
-                )
-                .await
+                self.round_trip("chat_request", &input, "parse_chat_response")
+                    .await
             }
         }
     }
@@ -181,13 +189,8 @@ impl WasmProvider {
                     )
                     .with_plugin(&self.plugin));
                 }
-                let response = self.exchange("embed_request", &input).await?;
-                let resp = self.check(response).await?;
-                self.call_parsed(
-                    "parse_embed_response",
-                    &json!({"cfg": self.cfg, "resp": resp}),
-                )
-                .await
+                self.round_trip("embed_request", &input, "parse_embed_response")
+                    .await
             }
         }
     }
@@ -198,13 +201,8 @@ impl WasmProvider {
         match self.generation {
             Generation::V1 => self.call_parsed("complete", &input).await,
             Generation::V2 => {
-                let response = self.exchange("complete_request", &input).await?;
-                let resp = self.check(response).await?;
-                self.call_parsed(
-                    "parse_complete_response",
-                    &json!({"cfg": self.cfg, "resp": resp}),
-                )
-                .await
+                self.round_trip("complete_request", &input, "parse_complete_response")
+                    .await
             }
         }
     }
