@@ -100,3 +100,12 @@ test('one bad plugin does not stop the others', async (t) => {
   // A failed plugin fails again, with the same code, when used.
   t.is((await failure(t, registry.builder('broken').build()))?.code, 'PLUGIN_LOAD_FAILED')
 })
+
+test('Wasm sandbox keys on a native plugin are CONFIG_INVALID (a native plugin runs unsandboxed)', async (t) => {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'p', path: plugin('scripted'), allowed_hosts: ['example.com'], timeout_ms: 1000 }],
+  })
+  const [report] = await registry.loadAll()
+  t.is(report?.error?.code, 'CONFIG_INVALID')
+  t.regex(report?.error?.message ?? '', /allowed_hosts, timeout_ms only apply to Wasm plugins/)
+})

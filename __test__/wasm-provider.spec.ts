@@ -191,21 +191,29 @@ test('a redirect from an allowed host to a denied one is refused', async (t) => 
 test.serial('the plugin sees only the environment variables its entry declares', async (t) => {
   process.env['MODELPORT_CANARY'] = 'canary-secret-1234'
   process.env['DECLARED_FOR_PLUGIN'] = 'visible-value'
+  process.env['HOSTILE_API_KEY'] = 'the-plugins-own-key'
   t.teardown(() => {
     delete process.env['MODELPORT_CANARY']
     delete process.env['DECLARED_FOR_PLUGIN']
+    delete process.env['HOSTILE_API_KEY']
   })
   const server = await mock(t)
   const provider = await hostile(
     t,
-    { mode: 'env', base_url: server.url, probe: ['MODELPORT_CANARY', 'DECLARED_FOR_PLUGIN', 'PATH', 'HOME'] },
+    {
+      mode: 'env',
+      base_url: server.url,
+      probe: ['MODELPORT_CANARY', 'DECLARED_FOR_PLUGIN', 'HOSTILE_API_KEY', 'PATH', 'HOME'],
+    },
     { env: ['DECLARED_FOR_PLUGIN'] },
   )
   await provider.chat([{ role: 'user', content: 'x' }])
   const body = server.requests.at(-1)?.body as { seen: Record<string, string | null> }
+  // Its own API-key variable and the declared one; nothing else from the environment.
   t.deepEqual(body.seen, {
     MODELPORT_CANARY: null,
     DECLARED_FOR_PLUGIN: 'visible-value',
+    HOSTILE_API_KEY: 'the-plugins-own-key',
     PATH: null,
     HOME: null,
   })
@@ -282,4 +290,26 @@ test('a v1 Wasm provider does its HTTP through qmt_http_request', async (t) => {
   t.is((await provider.embed(['a', 'b', 'c'])).length, 3)
   t.deepEqual(await provider.complete({ prompt: 'one two three', maxTokens: 2 }), { text: ' continues: one' })
   t.deepEqual(await registry.listModels('v1'), ['mock-gpt-1', 'mock-embed-1'])
+})
+
+test.serial('registry.close() interrupts a running Wasm call with ABORTED, promptly', async (t) => {
+  const server = await mock(t)
+  // No timeout: only the interrupt can end this call.
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      {
+        name: 'hostile',
+        path: wasmProvider('hostile_v2'),
+        config: { base_url: server.url, mode: 'spin' },
+        timeout_ms: 0,
+      },
+    ],
+    cache_dir: tempDir(),
+  })
+  const spinning = (await registry.builder('hostile').build()).chat([{ role: 'user', content: 'x' }])
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const started = Date.now()
+  await registry.close()
+  t.is((await failure(t, spinning))?.code, 'ABORTED')
+  t.true(Date.now() - started < 500, `took ${Date.now() - started} ms`)
 })

@@ -16,12 +16,12 @@ export function base_url(): i32 {
 }
 
 export function api_key_name(): i32 {
-  return output('')
+  return output('HOSTILE_API_KEY')
 }
 
 export function config_schema(): i32 {
   return output('{"type":"object","properties":{"mode":{"enum":["exfiltrate","env","spin","grow","trap"]},' +
-    '"target":{"type":"string"},"base_url":{"type":"string"},"probe":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}')
+    '"target":{"type":"string"},"base_url":{"type":"string"},"probe":{"type":"array","items":{"type":"string"}},"api_key":{"type":"string"}},"additionalProperties":false}')
 }
 
 function configValue(key: string): string {

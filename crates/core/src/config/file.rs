@@ -120,11 +120,7 @@ impl ProviderEntry {
                     )
                 })
                 .collect(),
-            timeout: match self.timeout_ms {
-                Some(0) => None,
-                Some(ms) => Some(Duration::from_millis(ms)),
-                None => defaults.timeout,
-            },
+            timeout: crate::wasm::WasmOptions::timeout_from_ms(self.timeout_ms),
             max_pages: self.max_memory_pages.unwrap_or(defaults.max_pages),
             max_instances: self.max_instances.unwrap_or(defaults.max_instances),
             wasi: self.wasi,

@@ -76,6 +76,11 @@ impl CompiledWasm {
         Ok((compiled, first))
     }
 
+    /// Sets an Extism config entry for the instances made from now on.
+    pub fn set_config(&mut self, key: &str, value: String) {
+        self.manifest.config.insert(key.to_string(), value);
+    }
+
     /// A new, independent instance (own engine, store and memory) linked to `functions`.
     pub fn instantiate(&self, functions: Vec<Function>) -> Result<Plugin> {
         PluginBuilder::new(self.manifest.clone())

@@ -124,7 +124,7 @@ impl WasmFactory {
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
             .collect::<BTreeMap<_, _>>();
         let (functions, _host) = instance_functions(shared());
-        let mut options = WasmOptions {
+        let options = WasmOptions {
             config: env,
             allowed_hosts: Vec::new(),
             allowed_paths: sandbox.allowed_paths.clone(),
@@ -132,14 +132,9 @@ impl WasmFactory {
             max_pages: sandbox.max_pages,
             wasi: sandbox.wasi,
         };
-        let (compiled, mut first) = CompiledWasm::compile(
-            bytes.clone(),
-            &options,
-            functions,
-            cache.clone(),
-            Some(path),
-        )
-        .map_err(locate)?;
+        let (compiled, mut first) =
+            CompiledWasm::compile(bytes, &options, functions, cache.clone(), Some(path))
+                .map_err(locate)?;
         let exports = |f: &str| first.function_exists(f);
         let generation = if V2_EXPORTS.iter().all(|f| exports(f)) {
             Generation::V2
@@ -181,20 +176,13 @@ impl WasmFactory {
         }
         drop(first);
 
-        // The API key variable joins the plugin's config: recompile the manifest with it (a cache hit).
-        let compiled = match api_key_name
-            .as_deref()
-            .and_then(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
-        {
-            Some((name, value)) => {
-                options.config.insert(name, value);
-                let (functions, _host) = instance_functions(shared());
-                CompiledWasm::compile(bytes, &options, functions, cache, Some(path))
-                    .map_err(locate)?
-                    .0
+        // The API key variable joins the plugin's config for every instance made from now on.
+        let mut compiled = compiled;
+        if let Some(name) = api_key_name.as_deref() {
+            if let Ok(value) = std::env::var(name) {
+                compiled.set_config(name, value);
             }
-            None => compiled,
-        };
+        }
         Ok(Self {
             compiled: Arc::new(compiled),
             generation,
@@ -258,27 +246,22 @@ impl WasmFactory {
         http.allowed = Some(self.allow_list(&config));
         let shared = Arc::new(SharedHost {
             plugin: self.plugin.clone(),
-            engine: engine.clone(),
-            http: http.clone(),
+            engine,
+            http,
             runtime: tokio::runtime::Handle::current(),
-            shutdown: shutdown.clone(),
+            shutdown,
         });
         let pool = InstancePool::new(self.compiled.clone(), shared, self.sandbox.max_instances);
         let provider = WasmProvider::new(
-            self.plugin.clone(),
             self.generation,
             Value::Object(config),
             pool,
-            engine,
-            http,
-            shutdown,
+            self.optional.clone(),
         );
         if self.optional.iter().any(|f| f == "from_config") {
-            provider
-                .call_json("from_config", &provider.cfg().clone())
-                .await?;
+            provider.call_json("from_config", provider.cfg()).await?;
         }
-        Ok(provider.with_optional_exports(self.optional.clone()))
+        Ok(provider)
     }
 
     /// Lists models under `config` (static list, v2 request through the host, or v1 call).

@@ -64,6 +64,27 @@ fn shared_of(data: &UserData<InstanceHost>) -> Result<Arc<SharedHost>, extism::E
     with_host(data, |host| host.shared.clone())
 }
 
+/// Runs `work` on the provider's runtime from this (blocking) call thread; `None` if the
+/// registry shuts down first.
+fn until_shutdown<T>(shared: &SharedHost, work: impl std::future::Future<Output = T>) -> Option<T> {
+    shared.runtime.block_on(async {
+        tokio::select! {
+            biased;
+            _ = shared.shutdown.cancelled() => None,
+            result = work => Some(result),
+        }
+    })
+}
+
+/// The wire request a plugin passed in `input`.
+fn read_request(
+    plugin: &mut CurrentPlugin,
+    input: &Val,
+) -> Result<crate::Result<http::Request<Vec<u8>>>, extism::Error> {
+    let bytes = plugin.memory_get_val::<&[u8]>(input)?;
+    Ok(WireRequest::from_json(bytes).and_then(WireRequest::into_http))
+}
+
 fn output(plugin: &mut CurrentPlugin, outputs: &mut [Val], bytes: &[u8]) -> HostResult {
     let handle = plugin.memory_new(bytes)?;
     outputs[0] = plugin.memory_to_val(handle);
@@ -76,21 +97,19 @@ fn http_request(
     outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let input: Vec<u8> = plugin.memory_get_val::<&[u8]>(&inputs[0])?.to_vec();
     let shared = shared_of(&data)?;
-    let response = match WireRequest::from_json(&input).and_then(WireRequest::into_http) {
+    let response = match read_request(plugin, &inputs[0])? {
         Err(err) => WireResponse::synthetic(500, &err.to_string()),
-        Ok(request) => shared.runtime.block_on(async {
-            tokio::select! {
-                biased;
-                _ = shared.shutdown.cancelled() => WireResponse::synthetic(499, "cancelled"),
-                result = shared.engine.execute(request, &shared.http) => match result {
-                    Ok(response) => WireResponse::from_http(&response),
-                    Err(err) if err.code == ErrorCode::HostNotAllowed => WireResponse::synthetic(403, &err.message),
-                    Err(err) => WireResponse::synthetic(500, &err.to_string()),
-                },
+        Ok(request) => {
+            match until_shutdown(&shared, shared.engine.execute(request, &shared.http)) {
+                None => WireResponse::synthetic(499, "cancelled"),
+                Some(Ok(response)) => WireResponse::from_http(&response),
+                Some(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
+                    WireResponse::synthetic(403, &err.message)
+                }
+                Some(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
             }
-        }),
+        }
     };
     let bytes = serde_json::to_vec(&response)?;
     output(plugin, outputs, &bytes)
@@ -102,34 +121,24 @@ fn http_stream_open(
     outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let input: Vec<u8> = plugin.memory_get_val::<&[u8]>(&inputs[0])?.to_vec();
     let shared = shared_of(&data)?;
-    let answer = match WireRequest::from_json(&input).and_then(WireRequest::into_http) {
+    let answer = match read_request(plugin, &inputs[0])? {
         Err(err) => json!({"status": "error", "message": err.to_string()}),
-        Ok(request) => {
-            let opened = shared.runtime.block_on(async {
-                tokio::select! {
-                    biased;
-                    _ = shared.shutdown.cancelled() => None,
-                    result = shared.engine.open(request, &shared.http) => Some(result),
-                }
-            });
-            match opened {
-                None => json!({"status": "cancelled"}),
-                Some(Err(err)) => {
-                    json!({"status": "error", "code": err.code, "message": err.message})
-                }
-                Some(Ok(stream)) => {
-                    let status = stream.status().as_u16();
-                    let id = with_host(&data, |host| {
-                        host.next_stream += 1;
-                        host.streams.insert(host.next_stream, stream);
-                        host.next_stream
-                    })?;
-                    json!({"status": "ok", "stream_id": id, "http_status": status})
-                }
+        Ok(request) => match until_shutdown(&shared, shared.engine.open(request, &shared.http)) {
+            None => json!({"status": "cancelled"}),
+            Some(Err(err)) => {
+                json!({"status": "error", "code": err.code, "message": err.message})
             }
-        }
+            Some(Ok(stream)) => {
+                let status = stream.status().as_u16();
+                let id = with_host(&data, |host| {
+                    host.next_stream += 1;
+                    host.streams.insert(host.next_stream, stream);
+                    host.next_stream
+                })?;
+                json!({"status": "ok", "stream_id": id, "http_status": status})
+            }
+        },
     };
     output(plugin, outputs, &serde_json::to_vec(&answer)?)
 }
@@ -153,14 +162,7 @@ fn http_stream_next(
     let Some(mut stream) = stream else {
         return output(plugin, outputs, b"");
     };
-    let chunk = shared.runtime.block_on(async {
-        tokio::select! {
-            biased;
-            _ = shared.shutdown.cancelled() => Ok(None),
-            chunk = stream.next_chunk() => chunk,
-        }
-    });
-    match chunk {
+    match until_shutdown(&shared, stream.next_chunk()).unwrap_or(Ok(None)) {
         Ok(Some(bytes)) => {
             with_host(&data, |host| host.streams.insert(id, stream))?;
             output(plugin, outputs, &bytes)

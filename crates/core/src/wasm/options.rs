@@ -26,6 +26,17 @@ pub struct WasmOptions {
     pub wasi: bool,
 }
 
+impl WasmOptions {
+    /// A call timeout from milliseconds as configured: absent → the default, `0` → no limit.
+    pub fn timeout_from_ms(ms: Option<u64>) -> Option<Duration> {
+        match ms {
+            None => Some(DEFAULT_TIMEOUT),
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+        }
+    }
+}
+
 impl Default for WasmOptions {
     fn default() -> Self {
         Self {

@@ -42,6 +42,11 @@ impl InstancePool {
         })
     }
 
+    /// What every instance of this provider shares (plugin name, network settings, shutdown).
+    pub fn shared(&self) -> &SharedHost {
+        &self.shared
+    }
+
     fn instantiate(&self) -> Result<Slot> {
         let (functions, host) = instance_functions(self.shared.clone());
         let plugin = self

@@ -7,13 +7,13 @@ use modelport_plugin::{
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::factory::cfg_only;
+use super::host_functions::SharedHost;
 use super::http_wire::{WireRequest, WireResponse};
 use super::pool::InstancePool;
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{HttpEngine, HttpOptions, classify_status};
+use crate::http::classify_status;
 
 /// Which QueryMT plugin protocol a module speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,13 +26,10 @@ pub enum Generation {
 
 /// A configured Wasm provider.
 pub struct WasmProvider {
-    plugin: String,
     generation: Generation,
     cfg: Value,
     pool: Arc<InstancePool>,
-    engine: HttpEngine,
-    http: HttpOptions,
-    shutdown: CancellationToken,
+    /// Optional exports the module has (`classify_chat_error`, `list_models_static`, …).
     optional: Vec<String>,
 }
 
@@ -48,29 +45,21 @@ struct ErrorOut {
 
 impl WasmProvider {
     pub(crate) fn new(
-        plugin: String,
         generation: Generation,
         cfg: Value,
         pool: Arc<InstancePool>,
-        engine: HttpEngine,
-        http: HttpOptions,
-        shutdown: CancellationToken,
+        optional: Vec<String>,
     ) -> Self {
         Self {
-            plugin,
             generation,
             cfg,
             pool,
-            engine,
-            http,
-            shutdown,
-            optional: Vec::new(),
+            optional,
         }
     }
 
-    pub(crate) fn with_optional_exports(mut self, optional: Vec<String>) -> Self {
-        self.optional = optional;
-        self
+    fn host(&self) -> &SharedHost {
+        self.pool.shared()
     }
 
     pub(crate) fn cfg(&self) -> &Value {
@@ -88,7 +77,7 @@ impl WasmProvider {
             .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
         let mut lease = self.pool.lease().await?;
         let cancel = lease.cancel_handle();
-        let shutdown = self.shutdown.clone();
+        let shutdown = self.host().shutdown.clone();
         let name = function.to_string();
         let work = tokio::task::spawn_blocking(move || {
             let interrupted = shutdown.clone();
@@ -96,9 +85,9 @@ impl WasmProvider {
         });
         tokio::select! {
             joined = work => joined.map_err(|err| ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed").with_cause(err))?,
-            _ = self.shutdown.cancelled() => {
+            _ = self.host().shutdown.cancelled() => {
                 let _ = cancel.cancel();
-                Err(ModelportError::aborted("the registry was closed").with_plugin(&self.plugin))
+                Err(ModelportError::aborted("the registry was closed").with_plugin(&self.host().plugin))
             }
         }
     }
@@ -110,7 +99,7 @@ impl WasmProvider {
                 ErrorCode::ParseError,
                 format!("{function} returned unexpected JSON: {err}"),
             )
-            .with_plugin(&self.plugin)
+            .with_plugin(&self.host().plugin)
         })
     }
 
@@ -120,11 +109,12 @@ impl WasmProvider {
         let request = out
             .req
             .into_http()
-            .map_err(|e| e.with_plugin(&self.plugin))?;
-        self.engine
-            .execute(request, &self.http)
+            .map_err(|e| e.with_plugin(&self.host().plugin))?;
+        self.host()
+            .engine
+            .execute(request, &self.host().http)
             .await
-            .map_err(|e| e.with_plugin(&self.plugin))
+            .map_err(|e| e.with_plugin(&self.host().plugin))
     }
 
     /// v2: a non-2xx response becomes the plugin's classification, or the host's.
@@ -139,12 +129,12 @@ impl WasmProvider {
                 .call_parsed::<ErrorOut>("classify_chat_error", &input)
                 .await
             {
-                let mut err = ModelportError::from_plugin_error(&self.plugin, out.payload);
+                let mut err = ModelportError::from_plugin_error(&self.host().plugin, out.payload);
                 err.status.get_or_insert(response.status().as_u16());
                 return Err(err);
             }
         }
-        Err(classify_status(&response).with_plugin(&self.plugin))
+        Err(classify_status(&response).with_plugin(&self.host().plugin))
     }
 
     /// v2: `build` makes the request from `input`, the host performs it, `parse` reads the answer.
@@ -187,7 +177,7 @@ impl WasmProvider {
                         ErrorCode::Unsupported,
                         "this plugin does not support embeddings",
                     )
-                    .with_plugin(&self.plugin));
+                    .with_plugin(&self.host().plugin));
                 }
                 self.round_trip("embed_request", &input, "parse_embed_response")
                     .await

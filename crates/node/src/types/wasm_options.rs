@@ -1,7 +1,6 @@
 //! `ExtismPlugin.load` options → the core's `WasmOptions` and module cache.
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use modelport_core::ModelportError;
 use modelport_core::wasm::{ModuleCache, WasmOptions};
@@ -40,11 +39,7 @@ impl BindingWasmOptions {
                 .into_iter()
                 .map(|(host, guest)| (host, PathBuf::from(guest)))
                 .collect(),
-            timeout: match self.timeout_ms {
-                Some(0) => None,
-                Some(ms) => Some(Duration::from_millis(u64::from(ms))),
-                None => defaults.timeout,
-            },
+            timeout: WasmOptions::timeout_from_ms(self.timeout_ms.map(u64::from)),
             max_pages: self.max_pages.unwrap_or(defaults.max_pages),
             wasi: self.wasi.unwrap_or(false),
         };
