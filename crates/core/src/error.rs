@@ -126,6 +126,16 @@ impl ModelportError {
         self
     }
 
+    /// Fills in what the HTTP response behind this error says and the error does not: its
+    /// status and the wait the server asked for.
+    pub fn with_response_facts(mut self, response: &http::Response<Vec<u8>>) -> Self {
+        self.status.get_or_insert(response.status().as_u16());
+        if self.retry_after_ms.is_none() {
+            self.retry_after_ms = crate::http::retry_after(response.headers());
+        }
+        self
+    }
+
     /// A panic caught inside plugin code during `operation`.
     pub fn plugin_panicked(plugin: &str, operation: &str, panic: PluginPanic) -> Self {
         Self::new(

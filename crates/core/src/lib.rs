@@ -3,6 +3,7 @@
 //! The pure-Rust core of modelport (no Node-API here): config files, the plugin registry, the
 //! native plugin loader and the HTTP engine every plugin's requests go through.
 
+pub mod call;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -10,11 +11,15 @@ pub mod native;
 pub mod plugin;
 pub mod provider;
 pub mod registry;
+pub mod retry;
+pub mod stream;
 pub mod wasm;
 
+pub use call::CallOptions;
 pub use config::{ProviderEntry, RegistryConfig};
 pub use error::{ErrorCode, ModelportError, Result};
 pub use modelport_plugin as sdk;
 pub use plugin::{LoadedPlugin, PluginInfo, PluginKind};
 pub use provider::Provider;
+pub use stream::ChatStream;
 pub use registry::{LoadReport, Registry};

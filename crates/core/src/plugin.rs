@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::{HttpEngine, HttpOptions, classify_status};
 use crate::native::{NativeFactory, NativeLibrary, unguard, unguard_value};
 use crate::provider::Backend;
+use crate::retry::RetryPolicy;
 use crate::wasm::{ModuleCache, WasmFactory};
 
 /// How a plugin is run.
@@ -66,6 +67,7 @@ pub struct LoadedPlugin {
     schema: ConfigSchema,
     static_config: Map<String, Value>,
     http: HttpOptions,
+    retry: RetryPolicy,
 }
 
 impl LoadedPlugin {
@@ -115,6 +117,7 @@ impl LoadedPlugin {
                     schema,
                     static_config: entry.config.clone(),
                     http: entry.http_options(),
+                    retry: entry.retry_policy(),
                 })
             }
             PluginLocation::Remote(reference) => Err(ModelportError::new(
@@ -163,6 +166,7 @@ impl LoadedPlugin {
             schema,
             static_config: entry.config.clone(),
             http: entry.http_options(),
+            retry: entry.retry_policy(),
         })
     }
 
@@ -179,6 +183,11 @@ impl LoadedPlugin {
     /// Its HTTP settings.
     pub fn http_options(&self) -> &HttpOptions {
         &self.http
+    }
+
+    /// How its calls are retried.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// The library it came from, for a native plugin.

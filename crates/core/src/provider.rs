@@ -5,15 +5,18 @@ use std::sync::Arc;
 use modelport_plugin::boundary::{HttpProviderBoundary, ProviderBoundary};
 use modelport_plugin::{
     ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    Tool,
+    StreamChunk, Tool,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::call::{CallOptions, CallScope};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::{HttpEngine, classify_status};
 use crate::native::{unguard, unguard_value};
 use crate::plugin::LoadedPlugin;
+use crate::retry::RetryPolicy;
+use crate::stream::{ChatStream, ChunkSender, LineSplitter, events_of};
 use crate::wasm::WasmProvider;
 
 /// The plugin object behind a provider.
@@ -70,20 +73,27 @@ impl Provider {
         &self.inner.config
     }
 
-    /// Runs `work` unless the registry closes first.
-    async fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
-        if self.inner.shutdown.is_cancelled() {
-            return Err(
-                ModelportError::aborted("the registry was closed").with_plugin(self.plugin_name())
-            );
+    fn scope(&self, options: &CallOptions) -> CallScope {
+        CallScope::new(self.plugin_name(), options, &self.inner.shutdown)
+    }
+
+    /// The retry policy of a call: the provider's, with the call's own limit if it set one.
+    fn retry_policy(&self, options: &CallOptions) -> RetryPolicy {
+        let mut policy = *self.inner.plugin.retry_policy();
+        if let Some(max) = options.max_retries {
+            policy.max_retries = max;
         }
-        tokio::select! {
-            biased;
-            _ = self.inner.shutdown.cancelled() => {
-                Err(ModelportError::aborted("the registry was closed").with_plugin(self.plugin_name()))
-            }
-            result = work => result,
-        }
+        policy
+    }
+
+    /// Runs `attempt` with retries, unless the call is ended from outside first.
+    async fn run<T, F, Fut>(&self, options: &CallOptions, attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let policy = self.retry_policy(options);
+        self.scope(options).run(policy.run(attempt)).await
     }
 
     /// Sends a plugin-built request and returns a 2xx response, or the classified error.
@@ -102,78 +112,194 @@ impl Provider {
         if response.status().is_success() {
             return Ok(response);
         }
-        let status = response.status().as_u16();
-        match unguard_value(name, "classify_error", http.classify_error(&response))? {
-            Some(err) => {
-                let mut err = ModelportError::from_plugin_error(name, err);
-                err.status.get_or_insert(status);
-                Err(err)
-            }
-            None => Err(classify_status(&response).with_plugin(name)),
+        Err(self.error_of(http, &response))
+    }
+
+    /// A non-2xx response as the plugin classifies it, or the host.
+    fn error_of(&self, http: &dyn HttpProviderBoundary, response: &HttpResponse) -> ModelportError {
+        let name = self.plugin_name();
+        match unguard_value(name, "classify_error", http.classify_error(response)) {
+            Ok(Some(err)) => ModelportError::from_plugin_error(name, err).with_response_facts(response),
+            Ok(None) => classify_status(response).with_plugin(name),
+            Err(panicked) => panicked,
         }
     }
 
-    /// A provider like this one with `extra` system prompts appended to its config's `system`.
-    async fn with_system(&self, extra: &[String]) -> Result<Provider> {
+    /// The provider for a call that changes the config (system prompts, tool choice): this one
+    /// with them merged in and validated again; this one itself if the call changes nothing.
+    async fn for_call(&self, options: &CallOptions) -> Result<Provider> {
+        if !options.changes_config() {
+            return Ok(self.clone());
+        }
         let plugin = &self.inner.plugin;
-        if !plugin.schema().has_property("system") {
-            return Err(ModelportError::new(
-                ErrorCode::Unsupported,
-                "system messages need a plugin whose config has a `system` property",
-            )
-            .with_plugin(self.plugin_name()));
-        }
         let mut config = self.inner.config.clone();
-        let mut prompts: Vec<Value> = match config.remove("system") {
-            Some(Value::Array(items)) => items,
-            Some(Value::String(text)) => vec![Value::String(text)],
-            _ => Vec::new(),
-        };
-        prompts.extend(extra.iter().cloned().map(Value::String));
-        config.insert("system".into(), Value::Array(prompts));
+        if !options.system.is_empty() {
+            if !plugin.schema().has_property("system") {
+                return Err(self.unsupported_key("system messages", "system"));
+            }
+            let mut prompts: Vec<Value> = match config.remove("system") {
+                Some(Value::Array(items)) => items,
+                Some(Value::String(text)) => vec![Value::String(text)],
+                _ => Vec::new(),
+            };
+            prompts.extend(options.system.iter().cloned().map(Value::String));
+            config.insert("system".into(), Value::Array(prompts));
+        }
+        if let Some(choice) = &options.tool_choice {
+            if !plugin.schema().has_property("tool_choice") {
+                return Err(self.unsupported_key("toolChoice", "tool_choice"));
+            }
+            config.insert("tool_choice".into(), choice.clone());
+        }
         let config = plugin.validate(config)?;
-        Provider::new(
-            plugin.clone(),
-            config,
-            self.inner.engine.clone(),
-            self.inner.shutdown.clone(),
-        )
-        .await
+        let backend = match &self.inner.backend {
+            // A Wasm provider takes its config with every call: same instances, new config.
+            Backend::Wasm(wasm) => {
+                let derived = wasm.with_cfg(Value::Object(config.clone()));
+                if wasm.has("from_config") {
+                    derived.call_json("from_config", derived.cfg()).await?;
+                }
+                Backend::Wasm(derived)
+            }
+            _ => {
+                plugin
+                    .instantiate(&config, &self.inner.engine, &self.inner.shutdown)
+                    .await?
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(ProviderInner {
+                backend,
+                config,
+                engine: self.inner.engine.clone(),
+                shutdown: self.inner.shutdown.clone(),
+                plugin: plugin.clone(),
+            }),
+        })
     }
 
-    /// One chat turn. `system` holds system prompts given as messages for this call only.
+    fn unsupported_key(&self, what: &str, key: &str) -> ModelportError {
+        ModelportError::new(
+            ErrorCode::Unsupported,
+            format!("{what} need a plugin whose config has a `{key}` property"),
+        )
+        .with_plugin(self.plugin_name())
+    }
+
+    /// One chat turn.
     pub async fn chat(
         &self,
         messages: &[ChatMessage],
-        system: &[String],
+        tools: Option<&[Tool]>,
+        options: &CallOptions,
+    ) -> Result<ChatResponse> {
+        let scope = self.scope(options);
+        let provider = scope.run(self.for_call(options)).await?;
+        provider.run(options, || provider.chat_once(messages, tools)).await
+    }
+
+    async fn chat_once(
+        &self,
+        messages: &[ChatMessage],
         tools: Option<&[Tool]>,
     ) -> Result<ChatResponse> {
-        if !system.is_empty() {
-            return Box::pin(self.with_system(system).await?.chat(messages, &[], tools)).await;
-        }
         let name = self.plugin_name();
-        self.run(async {
-            match &self.inner.backend {
-                Backend::Http(http) => {
-                    let request =
-                        unguard(name, "chat_request", http.chat_request(messages, tools))?;
-                    let response = self.exchange(http.as_ref(), request).await?;
-                    unguard(name, "parse_chat", http.parse_chat(response))
-                }
-                Backend::Async(provider) => {
-                    unguard(name, "chat", provider.chat(messages, tools).await)
-                }
-                Backend::Wasm(wasm) => wasm.chat(messages, tools).await,
+        match &self.inner.backend {
+            Backend::Http(http) => {
+                let request = unguard(name, "chat_request", http.chat_request(messages, tools))?;
+                let response = self.exchange(http.as_ref(), request).await?;
+                unguard(name, "parse_chat", http.parse_chat(response))
             }
-        })
-        .await
+            Backend::Async(provider) => unguard(name, "chat", provider.chat(messages, tools).await),
+            Backend::Wasm(wasm) => wasm.chat(messages, tools).await,
+        }
+    }
+
+    /// A streamed chat turn. Providers that cannot stream answer whole, told as the same events.
+    pub async fn chat_stream(
+        &self,
+        messages: Vec<ChatMessage>,
+        tools: Option<Vec<Tool>>,
+        options: &CallOptions,
+    ) -> Result<ChatStream> {
+        let scope = self.scope(options);
+        let provider = scope.run(self.for_call(options)).await?;
+        let policy = self.retry_policy(options);
+        Ok(ChatStream::spawn(self.plugin_name(), scope, move |sender| async move {
+            provider
+                .produce_stream(&messages, tools.as_deref(), &policy, sender)
+                .await
+        }))
+    }
+
+    async fn produce_stream(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+        policy: &RetryPolicy,
+        sender: ChunkSender,
+    ) -> Result<()> {
+        let name = self.plugin_name();
+        let whole = || async {
+            let response = policy.run(|| self.chat_once(messages, tools)).await?;
+            sender.send(events_of(response)).await
+        };
+        match &self.inner.backend {
+            Backend::Http(http) => {
+                if !unguard_value(name, "supports_streaming", http.supports_streaming())? {
+                    return whole().await;
+                }
+                let mut body = policy
+                    .run(|| async {
+                        let request = unguard(
+                            name,
+                            "chat_stream_request",
+                            http.chat_stream_request(messages, tools),
+                        )?;
+                        let stream = self
+                            .inner
+                            .engine
+                            .open(request, self.inner.plugin.http_options())
+                            .await
+                            .map_err(|err| err.with_plugin(name))?;
+                        if stream.status().is_success() {
+                            return Ok(stream);
+                        }
+                        let response = stream.into_response().await.map_err(|e| e.with_plugin(name))?;
+                        Err(self.error_of(http.as_ref(), &response))
+                    })
+                    .await?;
+                let mut parser = unguard(name, "chat_stream_parser", http.chat_stream_parser())?;
+                let mut lines = LineSplitter::default();
+                let mut parse = |lines: Vec<Vec<u8>>| -> Result<Vec<StreamChunk>> {
+                    let mut events = Vec::new();
+                    for line in lines {
+                        events.extend(unguard(name, "parse_chunk", parser.parse_chunk(&line))?);
+                    }
+                    Ok(events)
+                };
+                while let Some(chunk) = body.next_chunk().await.map_err(|e| e.with_plugin(name))? {
+                    sender.send(parse(lines.push(&chunk))?).await?;
+                }
+                sender.send(parse(lines.finish())?).await?;
+                sender.send(unguard(name, "finish", parser.finish())?).await
+            }
+            Backend::Async(_) => whole().await,
+            Backend::Wasm(wasm) => {
+                if wasm.streams().await? {
+                    wasm.chat_stream(messages, tools, policy, sender).await
+                } else {
+                    whole().await
+                }
+            }
+        }
     }
 
     /// One vector per input.
-    pub async fn embed(&self, inputs: &[String]) -> Result<Vec<Vec<f32>>> {
+    pub async fn embed(&self, inputs: &[String], options: &CallOptions) -> Result<Vec<Vec<f32>>> {
         let name = self.plugin_name();
         let vectors = self
-            .run(async {
+            .run(options, || async {
                 match &self.inner.backend {
                     Backend::Http(http) => {
                         let request = unguard(name, "embed_request", http.embed_request(inputs))?;
@@ -202,9 +328,13 @@ impl Provider {
     }
 
     /// A text completion.
-    pub async fn complete(&self, request: &CompletionRequest) -> Result<CompletionResponse> {
+    pub async fn complete(
+        &self,
+        request: &CompletionRequest,
+        options: &CallOptions,
+    ) -> Result<CompletionResponse> {
         let name = self.plugin_name();
-        self.run(async {
+        self.run(options, || async {
             match &self.inner.backend {
                 Backend::Http(http) => {
                     let http_request =
@@ -216,6 +346,22 @@ impl Provider {
                     unguard(name, "complete", provider.complete(request).await)
                 }
                 Backend::Wasm(wasm) => wasm.complete(request).await,
+            }
+        })
+        .await
+    }
+
+    /// The models available under this provider's config.
+    pub async fn list_models(&self, options: &CallOptions) -> Result<Vec<String>> {
+        self.run(options, || async {
+            match &self.inner.backend {
+                Backend::Wasm(wasm) => wasm.list_models().await,
+                _ => {
+                    self.inner
+                        .plugin
+                        .list_models(&self.inner.engine, &self.inner.config, &self.inner.shutdown)
+                        .await
+                }
             }
         })
         .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use modelport_core::config::ProviderEntry;
 use modelport_core::sdk::ChatMessage;
-use modelport_core::{ErrorCode, LoadedPlugin, Registry, RegistryConfig};
+use modelport_core::{CallOptions, ErrorCode, LoadedPlugin, Registry, RegistryConfig};
 use serde_json::{Map, Value, json};
 
 /// `<target>/<profile>`, found from this test binary (`<target>/<profile>/deps/…`).
@@ -135,13 +135,13 @@ async fn an_async_plugin_answers_on_the_hosts_runtime() {
     )]);
     let provider = registry.build("bot", &Map::new()).await.unwrap();
     let answer = provider
-        .chat(&[ChatMessage::user("ping")], &[], None)
+        .chat(&[ChatMessage::user("ping")], None, &CallOptions::default())
         .await
         .unwrap();
     assert_eq!(answer.text.as_deref(), Some("ping"));
     assert_eq!(
         provider
-            .embed(&["a".into(), "b".into()])
+            .embed(&["a".into(), "b".into()], &CallOptions::default())
             .await
             .unwrap()
             .len(),
@@ -168,7 +168,7 @@ async fn panics_in_provider_methods_become_errors_and_the_plugin_keeps_working()
         .await
         .unwrap();
     let err = provider
-        .chat(&[ChatMessage::user("x")], &[], None)
+        .chat(&[ChatMessage::user("x")], None, &CallOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::PluginPanicked);
@@ -176,7 +176,7 @@ async fn panics_in_provider_methods_become_errors_and_the_plugin_keeps_working()
     // The same plugin still serves: this provider gets as far as the (refused) connection.
     let healthy = registry.build("panicky", &Map::new()).await.unwrap();
     let err = healthy
-        .chat(&[ChatMessage::user("x")], &[], None)
+        .chat(&[ChatMessage::user("x")], None, &CallOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Transport);
@@ -192,7 +192,7 @@ async fn a_provider_outlives_its_registry_handle_and_close_aborts() {
     drop(registry);
     assert_eq!(
         provider
-            .chat(&[ChatMessage::user("still")], &[], None)
+            .chat(&[ChatMessage::user("still")], None, &CallOptions::default())
             .await
             .unwrap()
             .text
@@ -206,7 +206,7 @@ async fn a_provider_outlives_its_registry_handle_and_close_aborts() {
 
     let registry = registry_with_latency();
     let slow = registry.build("bot", &Map::new()).await.unwrap();
-    let call = tokio::spawn(async move { slow.chat(&[ChatMessage::user("x")], &[], None).await });
+    let call = tokio::spawn(async move { slow.chat(&[ChatMessage::user("x")], None, &CallOptions::default()).await });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     registry.close();
     let err = call.await.unwrap().unwrap_err();

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::HttpOptions;
+use crate::retry::RetryPolicy;
 
 /// The whole config file: `providers[]` plus an optional `oci` section.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -45,6 +46,15 @@ pub struct ProviderEntry {
     /// Largest HTTP response body accepted, in bytes.
     #[serde(default, alias = "max_http_response_bytes")]
     pub max_response_bytes: Option<u64>,
+    /// Retries of a failed call (408/429/5xx, connection failures): default 2, 0 = none.
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// Backoff before the first retry, in ms (default 500; doubled per retry, with jitter).
+    #[serde(default)]
+    pub retry_base_delay_ms: Option<u64>,
+    /// Longest backoff wait, in ms (default 8000).
+    #[serde(default)]
+    pub retry_max_delay_ms: Option<u64>,
     /// Wasm only: hosts reachable besides the host of the configured `base_url` (empty: none).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
@@ -152,6 +162,22 @@ impl ProviderEntry {
             keys.push("allowed_paths")
         }
         keys
+    }
+
+    /// How calls of this provider are retried, defaults filled in.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let defaults = RetryPolicy::default();
+        RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(defaults.max_retries),
+            base_delay: self
+                .retry_base_delay_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.base_delay),
+            max_delay: self
+                .retry_max_delay_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.max_delay),
+        }
     }
 
     /// The HTTP settings for this provider, defaults filled in.

@@ -164,24 +164,7 @@ impl HttpEngine {
         request: http::Request<Vec<u8>>,
         options: &HttpOptions,
     ) -> Result<http::Response<Vec<u8>>> {
-        let mut stream = self.open(request, options).await?;
-        let mut builder = http::Response::builder()
-            .status(stream.response.status())
-            .version(stream.response.version());
-        if let Some(headers) = builder.headers_mut() {
-            *headers = std::mem::take(stream.response.headers_mut());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = stream.next_chunk().await? {
-            body.extend_from_slice(&chunk);
-        }
-        builder.body(body).map_err(|err| {
-            ModelportError::new(
-                ErrorCode::Transport,
-                format!("bad response from {}", stream.uri),
-            )
-            .with_cause(err)
-        })
+        self.open(request, options).await?.into_response().await
     }
 }
 
@@ -202,6 +185,24 @@ impl HttpStream {
     /// The response headers.
     pub fn headers(&self) -> &http::HeaderMap {
         self.response.headers()
+    }
+
+    /// Reads the rest of the body into a whole response.
+    pub async fn into_response(mut self) -> Result<http::Response<Vec<u8>>> {
+        let mut builder = http::Response::builder()
+            .status(self.response.status())
+            .version(self.response.version());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = std::mem::take(self.response.headers_mut());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = self.next_chunk().await? {
+            body.extend_from_slice(&chunk);
+        }
+        builder.body(body).map_err(|err| {
+            ModelportError::new(ErrorCode::Transport, format!("bad response from {}", self.uri))
+                .with_cause(err)
+        })
     }
 
     /// The next piece of the body, `None` at its end; over `max_response_bytes` in total is an error.

@@ -5,4 +5,4 @@ mod status;
 
 pub use allow_list::{AllowList, host_of};
 pub use engine::{HttpEngine, HttpOptions, HttpStream};
-pub use status::classify_status;
+pub use status::{classify_status, retry_after};

@@ -75,12 +75,15 @@ const V2_EXPORTS: [&str; 5] = [
     "parse_list_models_response",
 ];
 /// Exports whose presence changes what the host does.
-const OPTIONAL_EXPORTS: [&str; 5] = [
+const OPTIONAL_EXPORTS: [&str; 8] = [
     "list_models_static",
     "classify_chat_error",
     "init_logging",
     "from_config",
     "embed_request",
+    "chat_stream_parser_start",
+    "chat_stream",
+    "supports_streaming",
 ];
 
 fn text(bytes: Vec<u8>) -> String {

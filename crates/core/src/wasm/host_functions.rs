@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use extism::{CurrentPlugin, Function, PTR, UserData, Val};
+use modelport_plugin::StreamChunk;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use super::http_wire::{WireRequest, WireResponse};
 use crate::error::ErrorCode;
 use crate::http::{HttpEngine, HttpOptions, HttpStream};
+use crate::stream::ChunkSender;
 
 /// Namespace of QueryMT's host functions.
 pub const NAMESPACE: &str = "extism:host/user";
@@ -26,18 +28,26 @@ pub struct SharedHost {
     pub shutdown: CancellationToken,
 }
 
-/// One instance's host state: its open HTTP streams and the chunks it yielded in this call.
+/// One instance's host state: the running call's cancel token, its open HTTP streams, and where
+/// its `qmt_yield_chunk` chunks go.
 pub struct InstanceHost {
     shared: Arc<SharedHost>,
+    /// Cancelled when the running call is abandoned: host functions stop waiting at once.
+    call_cancel: CancellationToken,
     streams: HashMap<i64, HttpStream>,
     next_stream: i64,
-    chunks: Vec<Value>,
+    chunk_sink: Option<ChunkSender>,
 }
 
 impl InstanceHost {
-    /// Takes the chunks `qmt_yield_chunk` collected since the last take.
-    pub fn take_chunks(&mut self) -> Vec<Value> {
-        std::mem::take(&mut self.chunks)
+    /// Starts a call that `cancel` can end.
+    pub fn begin_call(&mut self, cancel: CancellationToken) {
+        self.call_cancel = cancel;
+    }
+
+    /// Where `qmt_yield_chunk` sends chunks (a v1 `chat_stream` call), or nowhere.
+    pub fn set_chunk_sink(&mut self, sink: Option<ChunkSender>) {
+        self.chunk_sink = sink;
     }
 
     /// Closes every stream left open (a call ended without closing them).
@@ -60,20 +70,33 @@ fn with_host<R>(
     Ok(f(&mut guard))
 }
 
-fn shared_of(data: &UserData<InstanceHost>) -> Result<Arc<SharedHost>, extism::Error> {
-    with_host(data, |host| host.shared.clone())
+/// What a host function needs besides its arguments: the provider's shared state and the
+/// running call's cancel token.
+struct CallContext {
+    shared: Arc<SharedHost>,
+    cancel: CancellationToken,
 }
 
-/// Runs `work` on the provider's runtime from this (blocking) call thread; `None` if the
-/// registry shuts down first.
-fn until_shutdown<T>(shared: &SharedHost, work: impl std::future::Future<Output = T>) -> Option<T> {
-    shared.runtime.block_on(async {
-        tokio::select! {
-            biased;
-            _ = shared.shutdown.cancelled() => None,
-            result = work => Some(result),
-        }
-    })
+impl CallContext {
+    fn of(data: &UserData<InstanceHost>) -> Result<Self, extism::Error> {
+        with_host(data, |host| Self {
+            shared: host.shared.clone(),
+            cancel: host.call_cancel.clone(),
+        })
+    }
+
+    /// Runs `work` on the provider's runtime from this (blocking) call thread; `None` if the
+    /// call is abandoned or the registry shuts down first.
+    fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        self.shared.runtime.block_on(async {
+            tokio::select! {
+                biased;
+                _ = self.shared.shutdown.cancelled() => None,
+                _ = self.cancel.cancelled() => None,
+                result = work => Some(result),
+            }
+        })
+    }
 }
 
 /// The wire request a plugin passed in `input`.
@@ -97,11 +120,12 @@ fn http_request(
     outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let shared = shared_of(&data)?;
+    let call = CallContext::of(&data)?;
+    let shared = &call.shared;
     let response = match read_request(plugin, &inputs[0])? {
         Err(err) => WireResponse::synthetic(500, &err.to_string()),
         Ok(request) => {
-            match until_shutdown(&shared, shared.engine.execute(request, &shared.http)) {
+            match call.until_cancelled(shared.engine.execute(request, &shared.http)) {
                 None => WireResponse::synthetic(499, "cancelled"),
                 Some(Ok(response)) => WireResponse::from_http(&response),
                 Some(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
@@ -121,10 +145,11 @@ fn http_stream_open(
     outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let shared = shared_of(&data)?;
+    let call = CallContext::of(&data)?;
+    let shared = &call.shared;
     let answer = match read_request(plugin, &inputs[0])? {
         Err(err) => json!({"status": "error", "message": err.to_string()}),
-        Ok(request) => match until_shutdown(&shared, shared.engine.open(request, &shared.http)) {
+        Ok(request) => match call.until_cancelled(shared.engine.open(request, &shared.http)) {
             None => json!({"status": "cancelled"}),
             Some(Err(err)) => {
                 json!({"status": "error", "code": err.code, "message": err.message})
@@ -156,13 +181,15 @@ fn http_stream_next(
     data: UserData<InstanceHost>,
 ) -> HostResult {
     let id = stream_id(plugin, &inputs[0])?;
-    let (shared, stream) = with_host(&data, |host| {
-        (host.shared.clone(), host.streams.remove(&id))
-    })?;
-    let Some(mut stream) = stream else {
+    let call = CallContext::of(&data)?;
+    let Some(mut stream) = with_host(&data, |host| host.streams.remove(&id))? else {
         return output(plugin, outputs, b"");
     };
-    match until_shutdown(&shared, stream.next_chunk()).unwrap_or(Ok(None)) {
+    let Some(next) = call.until_cancelled(stream.next_chunk()) else {
+        // Abandoned: end the call rather than hand the plugin a fake end of body.
+        return Err(extism::Error::msg("cancelled"));
+    };
+    match next {
         Ok(Some(bytes)) => {
             with_host(&data, |host| host.streams.insert(id, stream))?;
             output(plugin, outputs, &bytes)
@@ -190,8 +217,18 @@ fn yield_chunk(
     _outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let chunk: Value = serde_json::from_slice(plugin.memory_get_val::<&[u8]>(&inputs[0])?)?;
-    with_host(&data, |host| host.chunks.push(chunk))
+    let chunk: StreamChunk = serde_json::from_slice(plugin.memory_get_val::<&[u8]>(&inputs[0])?)
+        .map_err(|err| extism::Error::msg(format!("qmt_yield_chunk: not a stream chunk: {err}")))?;
+    let call = CallContext::of(&data)?;
+    let Some(sink) = with_host(&data, |host| host.chunk_sink.clone())? else {
+        return Err(extism::Error::msg("qmt_yield_chunk called outside chat_stream"));
+    };
+    // Waits while the consumer is behind: a v1 stream cannot race ahead of its reader either.
+    match call.until_cancelled(sink.send(vec![chunk])) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(err)) => Err(extism::Error::msg(err.to_string())),
+        None => Err(extism::Error::msg("cancelled")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -209,7 +246,7 @@ fn log_record(
     data: UserData<InstanceHost>,
 ) -> HostResult {
     let record: LogRecord = serde_json::from_slice(plugin.memory_get_val::<&[u8]>(&inputs[0])?)?;
-    let name = shared_of(&data)?.plugin.clone();
+    let name = CallContext::of(&data)?.shared.plugin.clone();
     let level = match record.level {
         1 => log::Level::Error,
         2 => log::Level::Warn,
@@ -225,9 +262,10 @@ fn log_record(
 pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<InstanceHost>) {
     let data = UserData::new(InstanceHost {
         shared,
+        call_cancel: CancellationToken::new(),
         streams: HashMap::new(),
         next_stream: 0,
-        chunks: Vec::new(),
+        chunk_sink: None,
     });
     let function = |name: &str,
                     results: &[extism::ValType],

@@ -4,6 +4,7 @@
 //! call (timeout, cancel) by bumping its engine's epoch, which would also stop every other
 //! instance sharing that engine. wasmtime's on-disk cache makes all but the first compilation
 //! of a module a cache load.
+mod blocking;
 mod call_error;
 mod compiled;
 mod factory;
@@ -14,6 +15,7 @@ mod options;
 mod pool;
 mod provider;
 mod raw_plugin;
+mod stream_parser;
 
 pub use compiled::CompiledWasm;
 pub use factory::{WasmFactory, WasmSandbox};

@@ -1,8 +1,10 @@
 //! `InstancePool`: up to N instances of one provider, one call per instance at a time.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use extism::{CancelHandle, Plugin, UserData};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
@@ -27,7 +29,9 @@ pub struct InstancePool {
 pub struct Lease {
     slot: Option<Slot>,
     pool: Arc<InstancePool>,
-    poisoned: bool,
+    /// Set when the instance must not be reused: it failed in a way that may leave it broken,
+    /// or its call was abandoned, or it holds state (a stream parser) that was not cleaned up.
+    discard: Arc<AtomicBool>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -80,7 +84,7 @@ impl InstancePool {
         Ok(Lease {
             slot: Some(slot),
             pool: self.clone(),
-            poisoned: false,
+            discard: Arc::new(AtomicBool::new(false)),
             _permit: permit,
         })
     }
@@ -91,32 +95,66 @@ impl Lease {
         self.slot.as_mut().expect("present until dropped")
     }
 
-    /// Interrupts this instance's running call from another thread.
-    pub fn cancel_handle(&mut self) -> CancelHandle {
-        self.slot().plugin.cancel_handle()
+    /// What interrupts this instance's running call from another thread.
+    pub fn interrupter(&mut self) -> Interrupter {
+        Interrupter {
+            handle: self.slot().plugin.cancel_handle(),
+            discard: self.discard.clone(),
+        }
     }
 
-    /// Calls `function` with `input`. `cancelled` tells, after a failure, whether the host
-    /// interrupted it on purpose. Blocking.
+    /// Runs `f` on its own host state.
+    pub fn with_host<R>(&mut self, f: impl FnOnce(&mut InstanceHost) -> R) -> Result<R> {
+        let host = self.slot().host.get().map_err(|err| {
+            ModelportError::new(ErrorCode::PluginError, "the instance's host state is gone")
+                .with_cause(err)
+        })?;
+        let mut host = host.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&mut host))
+    }
+
+    /// Do not return this instance to the pool.
+    pub fn discard(&self) {
+        self.discard.store(true, Ordering::Relaxed);
+    }
+
+    /// Calls `function` with `input`; `cancel` ends the host functions' waits, and tells after
+    /// a failure whether the host interrupted the call on purpose. Blocking.
     pub fn call(
         &mut self,
         function: &str,
         input: &[u8],
-        cancelled: impl Fn() -> bool,
+        cancel: &CancellationToken,
     ) -> Result<Vec<u8>> {
         let plugin_name = self.pool.shared.plugin.clone();
+        self.with_host(|host| host.begin_call(cancel.clone()))?;
         let outcome = self
             .slot()
             .plugin
             .call::<&[u8], &[u8]>(function, input)
             .map(<[u8]>::to_vec);
         outcome.map_err(|err| {
-            let error = call_error(err, function, cancelled()).with_plugin(plugin_name);
+            let interrupted = cancel.is_cancelled() || self.pool.shared.shutdown.is_cancelled();
+            let error = call_error(err, function, interrupted).with_plugin(plugin_name);
             if poisons_instance(&error) {
-                self.poisoned = true;
+                self.discard();
             }
             error
         })
+    }
+}
+
+/// Interrupts one instance's running call and marks the instance for discarding.
+pub struct Interrupter {
+    handle: CancelHandle,
+    discard: Arc<AtomicBool>,
+}
+
+impl Interrupter {
+    /// Stops the running Wasm code at its next epoch check.
+    pub fn interrupt(&self) {
+        self.discard.store(true, Ordering::Relaxed);
+        let _ = self.handle.cancel();
     }
 }
 
@@ -126,10 +164,10 @@ impl Drop for Lease {
             if let Ok(host) = slot.host.get() {
                 if let Ok(mut host) = host.lock() {
                     host.close_streams();
-                    host.take_chunks();
+                    host.set_chunk_sink(None);
                 }
             }
-            if !self.poisoned {
+            if !self.discard.load(Ordering::Relaxed) {
                 self.pool
                     .idle
                     .lock()

@@ -8,12 +8,18 @@ use modelport_plugin::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use tokio_util::sync::CancellationToken;
+
+use super::blocking::on_blocking_thread;
 use super::factory::cfg_only;
 use super::host_functions::SharedHost;
 use super::http_wire::{WireRequest, WireResponse};
-use super::pool::InstancePool;
+use super::pool::{InstancePool, Lease};
+use super::stream_parser::GuestStreamParser;
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::classify_status;
+use crate::http::{HttpStream, classify_status};
+use crate::retry::RetryPolicy;
+use crate::stream::{ChunkSender, LineSplitter};
 
 /// Which QueryMT plugin protocol a module speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,38 +64,54 @@ impl WasmProvider {
         }
     }
 
-    fn host(&self) -> &SharedHost {
+    pub(crate) fn host(&self) -> &SharedHost {
         self.pool.shared()
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<InstancePool> {
+        &self.pool
     }
 
     pub(crate) fn cfg(&self) -> &Value {
         &self.cfg
     }
 
-    fn has(&self, function: &str) -> bool {
+    pub(crate) fn has(&self, function: &str) -> bool {
         self.optional.iter().any(|f| f == function)
     }
 
-    /// Calls `function` with JSON `input` on a pooled instance, off the async threads; a registry
-    /// shutdown interrupts it.
+    /// A provider like this one with another (validated) config, on the same instances: a
+    /// config that keeps the `base_url` keeps the network allow-list too.
+    pub(crate) fn with_cfg(&self, cfg: Value) -> Self {
+        Self {
+            generation: self.generation,
+            cfg,
+            pool: self.pool.clone(),
+            optional: self.optional.clone(),
+        }
+    }
+
+    /// Runs `work` with `lease` on a blocking thread, interruptibly (see [`on_blocking_thread`]).
+    pub(crate) async fn on_instance<T, F>(&self, lease: Lease, work: F) -> Result<(Lease, T)>
+    where
+        F: FnOnce(&mut Lease, &CancellationToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        on_blocking_thread(lease, &self.host().shutdown, work)
+            .await
+            .map_err(|err| err.with_plugin(&self.host().plugin))
+    }
+
+    /// Calls `function` with JSON `input` on a pooled instance.
     pub(crate) async fn call_json(&self, function: &str, input: &Value) -> Result<Vec<u8>> {
         let bytes = serde_json::to_vec(input)
             .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
-        let mut lease = self.pool.lease().await?;
-        let cancel = lease.cancel_handle();
-        let shutdown = self.host().shutdown.clone();
+        let lease = self.pool.lease().await?;
         let name = function.to_string();
-        let work = tokio::task::spawn_blocking(move || {
-            let interrupted = shutdown.clone();
-            lease.call(&name, &bytes, move || interrupted.is_cancelled())
-        });
-        tokio::select! {
-            joined = work => joined.map_err(|err| ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed").with_cause(err))?,
-            _ = self.host().shutdown.cancelled() => {
-                let _ = cancel.cancel();
-                Err(ModelportError::aborted("the registry was closed").with_plugin(&self.host().plugin))
-            }
-        }
+        let (_lease, output) = self
+            .on_instance(lease, move |lease, cancel| lease.call(&name, &bytes, cancel))
+            .await?;
+        output
     }
 
     async fn call_parsed<T: DeserializeOwned>(&self, function: &str, input: &Value) -> Result<T> {
@@ -103,8 +125,8 @@ impl WasmProvider {
         })
     }
 
-    /// v2: asks the plugin for a request, performs it, and returns the response (any status).
-    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
+    /// v2: asks the plugin for a request and sends it; returns once the response head arrives.
+    async fn open(&self, function: &str, input: &Value) -> Result<HttpStream> {
         let out: RequestOut = self.call_parsed(function, input).await?;
         let request = out
             .req
@@ -112,29 +134,41 @@ impl WasmProvider {
             .map_err(|e| e.with_plugin(&self.host().plugin))?;
         self.host()
             .engine
-            .execute(request, &self.host().http)
+            .open(request, &self.host().http)
             .await
             .map_err(|e| e.with_plugin(&self.host().plugin))
     }
 
-    /// v2: a non-2xx response becomes the plugin's classification, or the host's.
+    /// v2: asks the plugin for a request, performs it, and returns the response (any status).
+    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
+        self.open(function, input)
+            .await?
+            .into_response()
+            .await
+            .map_err(|e| e.with_plugin(&self.host().plugin))
+    }
+
+    /// v2: a 2xx response as the plugin's parsers read it, else the response's error.
     async fn check(&self, response: http::Response<Vec<u8>>) -> Result<WireResponse> {
-        let wire = WireResponse::from_http(&response);
         if response.status().is_success() {
-            return Ok(wire);
+            return Ok(WireResponse::from_http(&response));
         }
+        Err(self.error_of(&response).await)
+    }
+
+    /// v2: a non-2xx response as the plugin classifies it (`classify_chat_error`), or the host.
+    async fn error_of(&self, response: &http::Response<Vec<u8>>) -> ModelportError {
         if self.has("classify_chat_error") {
-            let input = json!({"cfg": self.cfg, "resp": wire});
+            let input = json!({"cfg": self.cfg, "resp": WireResponse::from_http(response)});
             if let Ok(out) = self
                 .call_parsed::<ErrorOut>("classify_chat_error", &input)
                 .await
             {
-                let mut err = ModelportError::from_plugin_error(&self.host().plugin, out.payload);
-                err.status.get_or_insert(response.status().as_u16());
-                return Err(err);
+                let err = ModelportError::from_plugin_error(&self.host().plugin, out.payload);
+                return err.with_response_facts(response);
             }
         }
-        Err(classify_status(&response).with_plugin(&self.host().plugin))
+        classify_status(response).with_plugin(&self.host().plugin)
     }
 
     /// v2: `build` makes the request from `input`, the host performs it, `parse` reads the answer.
@@ -162,6 +196,87 @@ impl WasmProvider {
             Generation::V2 => {
                 self.round_trip("chat_request", &input, "parse_chat_response")
                     .await
+            }
+        }
+    }
+
+    /// Whether `chat_stream` really streams; otherwise the caller tells the whole answer as events.
+    pub async fn streams(&self) -> Result<bool> {
+        match self.generation {
+            Generation::V2 => Ok(self.has("chat_stream_parser_start")),
+            Generation::V1 => {
+                if !self.has("chat_stream") {
+                    return Ok(false);
+                }
+                if !self.has("supports_streaming") {
+                    return Ok(true);
+                }
+                self.call_parsed("supports_streaming", &self.cfg).await
+            }
+        }
+    }
+
+    /// A streamed chat turn, its events sent to `sender`. v2: the host opens the HTTP stream
+    /// (retried by `retry` until it opens) and feeds its lines to the plugin's parser on one
+    /// pinned instance; v1: the plugin's `chat_stream` yields chunks (retried only while it has
+    /// yielded none).
+    pub async fn chat_stream(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+        retry: &RetryPolicy,
+        sender: ChunkSender,
+    ) -> Result<()> {
+        match self.generation {
+            Generation::V2 => {
+                let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
+                let mut body = retry
+                    .run(|| async {
+                        let stream = self.open("chat_stream_request", &input).await?;
+                        if stream.status().is_success() {
+                            return Ok(stream);
+                        }
+                        let response = stream.into_response().await?;
+                        Err(self.error_of(&response).await)
+                    })
+                    .await?;
+                let mut parser = GuestStreamParser::start(self).await?;
+                let mut lines = LineSplitter::default();
+                while let Some(chunk) = body
+                    .next_chunk()
+                    .await
+                    .map_err(|e| e.with_plugin(&self.host().plugin))?
+                {
+                    let complete = lines.push(&chunk);
+                    if !complete.is_empty() {
+                        sender.send(parser.parse(self, complete).await?).await?;
+                    }
+                }
+                sender.send(parser.parse(self, lines.finish()).await?).await?;
+                sender.send(parser.finish(self).await?).await
+            }
+            Generation::V1 => {
+                let mut cfg = self.cfg.clone();
+                if let Value::Object(map) = &mut cfg {
+                    map.insert("stream".into(), Value::Bool(true));
+                }
+                let input = serde_json::to_vec(
+                    &json!({"cfg": cfg, "messages": messages, "tools": tools}),
+                )
+                .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+                let attempt = || async {
+                    let mut lease = self.pool.lease().await?;
+                    let sink = sender.clone();
+                    lease.with_host(|host| host.set_chunk_sink(Some(sink)))?;
+                    let input = input.clone();
+                    let (_lease, output) = self
+                        .on_instance(lease, move |lease, cancel| {
+                            lease.call("chat_stream", &input, cancel)
+                        })
+                        .await?;
+                    output.map(drop)
+                };
+                retry.run_while(attempt, || !sender.delivered()).await
             }
         }
     }

@@ -22,6 +22,7 @@ pub struct OpenAIConfig {
     pub system: Option<SystemPrompt>,
     pub tool_choice: Option<Value>,
     pub reasoning_effort: Option<String>,
+    pub stream_usage: Option<bool>,
     pub organization: Option<String>,
     #[serde(default)]
     pub extra_headers: Map<String, Value>,
@@ -97,6 +98,7 @@ pub fn schema() -> Value {
                 ]
             },
             "reasoning_effort": { "enum": ["minimal", "low", "medium", "high"] },
+            "stream_usage": { "type": "boolean", "description": "Ask for token usage in streams (stream_options.include_usage; default true)" },
             "organization": { "type": "string" },
             "extra_headers": { "type": "object", "additionalProperties": { "type": "string" } },
             "extra_body": { "type": "object" }

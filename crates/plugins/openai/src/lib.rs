@@ -3,9 +3,10 @@
 mod config;
 mod request;
 mod response;
+mod stream;
 
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HTTPLLMProvider,
+    ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse, HTTPLLMProvider,
     HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, Tool, export_http_plugin,
 };
 
@@ -59,6 +60,22 @@ impl HTTPLLMProvider for OpenAI {
 
     fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse, PluginError> {
         response::chat(&response)
+    }
+
+    fn supports_streaming(&self) -> bool {
+        true
+    }
+
+    fn chat_stream_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+    ) -> Result<HttpRequest, PluginError> {
+        request::chat_stream(&self.config, messages, tools)
+    }
+
+    fn chat_stream_parser(&self) -> Result<Box<dyn ChatStreamParser>, PluginError> {
+        Ok(Box::new(stream::OpenAIStreamParser::default()))
     }
 
     fn classify_error(&self, response: &HttpResponse) -> Option<PluginError> {

@@ -196,6 +196,26 @@ pub fn chat(
     )
 }
 
+/// `POST /chat/completions` with `stream: true`, asking for usage in the stream
+/// (`stream_options.include_usage`) unless the config's `stream_usage` is false.
+pub fn chat_stream(
+    config: &OpenAIConfig,
+    history: &[ChatMessage],
+    tools: Option<&[Tool]>,
+) -> Result<HttpRequest, PluginError> {
+    let mut body = chat_body(config, history, tools)?;
+    body.insert("stream".into(), Value::Bool(true));
+    if config.stream_usage != Some(false) {
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    build(
+        config,
+        Method::POST,
+        "chat/completions",
+        Some(Value::Object(body)),
+    )
+}
+
 /// `POST /embeddings`.
 pub fn embed(config: &OpenAIConfig, inputs: &[String]) -> Result<HttpRequest, PluginError> {
     let model = match &config.embedding_model {

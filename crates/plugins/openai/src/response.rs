@@ -23,7 +23,7 @@ pub fn finish_reason(reason: Option<&str>) -> Option<FinishReason> {
 }
 
 #[derive(Deserialize)]
-struct WireUsage {
+pub(crate) struct WireUsage {
     #[serde(default)]
     prompt_tokens: u32,
     #[serde(default)]

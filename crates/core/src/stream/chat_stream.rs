@@ -1,0 +1,146 @@
+//! `ChatStream`: a streamed chat answer, pulled by the consumer in batches.
+//!
+//! A producer task reads the upstream (HTTP body → plugin parser, or a Wasm plugin's yielded
+//! chunks) into a bounded channel: it runs at most [`CHANNEL_CAPACITY`] batches ahead of the
+//! consumer, then waits, and the unread HTTP body stays in the socket (TCP flow control reaches
+//! the server). Dropping the stream aborts the producer, which closes the HTTP exchange and
+//! interrupts a running Wasm call.
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use modelport_plugin::StreamChunk;
+use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::call::CallScope;
+use crate::error::{ErrorCode, ModelportError, Result};
+
+/// Batches of events the producer may hold ready before it waits for the consumer.
+pub const CHANNEL_CAPACITY: usize = 16;
+
+type Batch = Result<Vec<StreamChunk>>;
+
+/// The producer's end: sends parsed events, waiting while the consumer is behind.
+#[derive(Clone)]
+pub struct ChunkSender {
+    tx: mpsc::Sender<Batch>,
+    delivered: Arc<AtomicBool>,
+}
+
+impl ChunkSender {
+    /// Sends `events` (nothing if empty); fails once the consumer has gone.
+    pub async fn send(&self, events: Vec<StreamChunk>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.delivered.store(true, Ordering::Relaxed);
+        self.tx
+            .send(Ok(events))
+            .await
+            .map_err(|_| ModelportError::aborted("the stream was closed by its consumer"))
+    }
+
+    /// Whether any event was sent: after that, a failed attempt cannot be retried.
+    pub fn delivered(&self) -> bool {
+        self.delivered.load(Ordering::Relaxed)
+    }
+}
+
+/// A streamed chat answer.
+pub struct ChatStream {
+    rx: mpsc::Receiver<Batch>,
+    scope: CallScope,
+    plugin: String,
+    /// An error met while gathering a batch, reported after that batch.
+    pending_error: Option<ModelportError>,
+    saw_done: bool,
+    finished: bool,
+    _producer: AbortOnDropHandle<()>,
+}
+
+impl ChatStream {
+    /// Starts `produce` on the runtime under `scope`.
+    pub(crate) fn spawn<F, Fut>(plugin: &str, scope: CallScope, produce: F) -> Self
+    where
+        F: FnOnce(ChunkSender) -> Fut,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let sender = ChunkSender {
+            tx: tx.clone(),
+            delivered: Arc::new(AtomicBool::new(false)),
+        };
+        let work = produce(sender);
+        let producer_scope = scope.clone();
+        let task = tokio::spawn(async move {
+            if let Err(err) = producer_scope.run(work).await {
+                let _ = tx.send(Err(err)).await;
+            }
+        });
+        Self {
+            rx,
+            scope,
+            plugin: plugin.to_string(),
+            pending_error: None,
+            saw_done: false,
+            finished: false,
+            _producer: AbortOnDropHandle::new(task),
+        }
+    }
+
+    /// The next events: waits for at least one, then takes what else is ready, up to about
+    /// `max_events`. `None` once the stream has ended with its `done` event.
+    pub async fn next_batch(&mut self, max_events: usize) -> Result<Option<Vec<StreamChunk>>> {
+        if let Some(err) = self.pending_error.take() {
+            self.finished = true;
+            return Err(err);
+        }
+        if self.finished {
+            return Ok(None);
+        }
+        let rx = &mut self.rx;
+        let first = match self.scope.run(async move { Ok(rx.recv().await) }).await {
+            Ok(first) => first,
+            Err(err) => return self.fail(err),
+        };
+        let mut events = match first {
+            None => return self.end(),
+            Some(Err(err)) => return self.fail(err),
+            Some(Ok(events)) => events,
+        };
+        while events.len() < max_events {
+            match self.rx.try_recv() {
+                Ok(Ok(more)) => events.extend(more),
+                Ok(Err(err)) => {
+                    self.pending_error = Some(err);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.saw_done |= events
+            .iter()
+            .any(|e| matches!(e, StreamChunk::Done { .. }));
+        Ok(Some(events))
+    }
+
+    fn fail(&mut self, err: ModelportError) -> Result<Option<Vec<StreamChunk>>> {
+        self.finished = true;
+        Err(err)
+    }
+
+    /// The producer is gone: a clean end only if the answer said it was done.
+    fn end(&mut self) -> Result<Option<Vec<StreamChunk>>> {
+        self.finished = true;
+        if self.saw_done {
+            Ok(None)
+        } else {
+            Err(ModelportError::new(
+                ErrorCode::ParseError,
+                "the stream ended without a finish (no `done` event): the answer is incomplete",
+            )
+            .with_plugin(&self.plugin))
+        }
+    }
+}

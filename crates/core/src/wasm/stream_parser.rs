@@ -1,0 +1,143 @@
+//! A QueryMT v2 plugin's stream parser: its state lives in one guest instance, so every call of
+//! one stream goes to the same (pinned) instance.
+use modelport_plugin::{StreamChunk, Usage};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::pool::Lease;
+use super::provider::WasmProvider;
+use crate::error::{ErrorCode, ModelportError, Result};
+
+/// One element of what `chat_stream_parser_parse` / `_finish` return.
+#[derive(Deserialize)]
+struct ParsedItem {
+    #[serde(default)]
+    chunk: Option<StreamChunk>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// A parser started in a pinned instance. Unless it is finished cleanly, its instance is
+/// discarded when it drops (the guest would otherwise keep the parser's state).
+pub(crate) struct GuestStreamParser {
+    lease: Option<Lease>,
+    id: i64,
+    closed: bool,
+}
+
+fn unexpected(provider: &WasmProvider, function: &str, err: impl std::fmt::Display) -> ModelportError {
+    ModelportError::new(
+        ErrorCode::ParseError,
+        format!("{function} returned unexpected output: {err}"),
+    )
+    .with_plugin(&provider.host().plugin)
+}
+
+fn events_of(
+    provider: &WasmProvider,
+    function: &str,
+    output: &[u8],
+    events: &mut Vec<StreamChunk>,
+) -> Result<()> {
+    if output.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let items: Vec<ParsedItem> =
+        serde_json::from_slice(output).map_err(|err| unexpected(provider, function, err))?;
+    for item in items {
+        events.extend(item.chunk);
+        events.extend(item.usage.map(StreamChunk::Usage));
+    }
+    Ok(())
+}
+
+impl GuestStreamParser {
+    /// Leases an instance and starts a parser in it (`chat_stream_parser_start(cfg)`).
+    pub(crate) async fn start(provider: &WasmProvider) -> Result<Self> {
+        let lease = provider.pool().lease().await?;
+        let cfg = serde_json::to_vec(provider.cfg())
+            .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+        let (lease, output) = provider
+            .on_instance(lease, move |lease, cancel| {
+                lease.call("chat_stream_parser_start", &cfg, cancel)
+            })
+            .await?;
+        let mut parser = Self {
+            lease: Some(lease),
+            id: 0,
+            closed: false,
+        };
+        let output = output?;
+        let text = String::from_utf8_lossy(&output);
+        parser.id = text
+            .trim()
+            .parse()
+            .map_err(|err| unexpected(provider, "chat_stream_parser_start", err))?;
+        Ok(parser)
+    }
+
+    fn take_lease(&mut self) -> Result<Lease> {
+        self.lease
+            .take()
+            .ok_or_else(|| ModelportError::aborted("the stream parser's instance is gone"))
+    }
+
+    /// Feeds `lines` one by one (`chat_stream_parser_parse`); returns their events.
+    pub(crate) async fn parse(
+        &mut self,
+        provider: &WasmProvider,
+        lines: Vec<Vec<u8>>,
+    ) -> Result<Vec<StreamChunk>> {
+        let id = self.id;
+        let inputs: Vec<Vec<u8>> = lines
+            .into_iter()
+            .map(|line| json!({"parser_id": id, "chunk": line}).to_string().into_bytes())
+            .collect();
+        let lease = self.take_lease()?;
+        let (lease, outputs) = provider
+            .on_instance(lease, move |lease, cancel| {
+                let mut outputs = Vec::with_capacity(inputs.len());
+                for input in inputs {
+                    outputs.push(lease.call("chat_stream_parser_parse", &input, cancel)?);
+                }
+                Ok::<_, ModelportError>(outputs)
+            })
+            .await?;
+        self.lease = Some(lease);
+        let mut events = Vec::new();
+        for output in outputs? {
+            events_of(provider, "chat_stream_parser_parse", &output, &mut events)?;
+        }
+        Ok(events)
+    }
+
+    /// Ends the stream (`chat_stream_parser_finish`) and frees the parser
+    /// (`chat_stream_parser_close`).
+    pub(crate) async fn finish(&mut self, provider: &WasmProvider) -> Result<Vec<StreamChunk>> {
+        let id = self.id.to_string().into_bytes();
+        let lease = self.take_lease()?;
+        let (lease, (finished, closed)) = provider
+            .on_instance(lease, move |lease, cancel| {
+                let finished = lease.call("chat_stream_parser_finish", &id, cancel);
+                let closed = lease.call("chat_stream_parser_close", &id, cancel);
+                (finished, closed)
+            })
+            .await?;
+        self.lease = Some(lease);
+        let mut events = Vec::new();
+        events_of(provider, "chat_stream_parser_finish", &finished?, &mut events)?;
+        closed?;
+        self.closed = true;
+        Ok(events)
+    }
+}
+
+impl Drop for GuestStreamParser {
+    fn drop(&mut self) {
+        if let Some(lease) = &self.lease {
+            if !self.closed {
+                lease.discard();
+            }
+        }
+    }
+}
