@@ -1,5 +1,5 @@
 /**
- * modelport: load LLM provider plugins (native shared libraries and, soon, Extism Wasm modules)
+ * modelport: load LLM provider plugins (native shared libraries and Extism Wasm modules)
  * and use them through one typed API.
  */
 export { ModelportError } from './src/errors'
@@ -8,10 +8,12 @@ export type { CallOptions, ExtismPluginOptions } from './src/extism-plugin'
 export type { ErrorCode, ModelportErrorInfo } from './src/errors'
 export { PluginRegistry, ProviderBuilder } from './src/registry'
 export { Provider } from './src/provider'
+export { ChatStream } from './src/chat-stream'
 export type {
   AssistantMessage,
   ChatOptions,
   ChatResponse,
+  ChatStreamEvent,
   CompletionRequest,
   CompletionResponse,
   FinishReason,
@@ -23,8 +25,10 @@ export type {
   PluginKind,
   ProviderEntry,
   RegistryConfig,
+  RequestOptions,
   SystemMessage,
   ToolCall,
+  ToolChoice,
   ToolDefinition,
   ToolMessage,
   Usage,

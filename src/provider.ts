@@ -1,8 +1,26 @@
 import type { BindingProvider } from '../binding'
+import { CallAbort, withAbort } from './call-options'
+import { ChatStream } from './chat-stream'
 import { callBinding, ModelportError } from './errors'
-import type { ChatOptions, ChatResponse, CompletionRequest, CompletionResponse, Message } from './types'
+import type {
+  ChatOptions,
+  ChatResponse,
+  CompletionRequest,
+  CompletionResponse,
+  Message,
+  RequestOptions,
+} from './types'
 
-/** A configured provider: the same object whatever plugin kind runs it. All calls run off the JS thread. */
+function checkMessages(messages: unknown, what: string): void {
+  if (!Array.isArray(messages)) {
+    throw new ModelportError({ code: 'INVALID_REQUEST', message: `${what}(messages): messages must be an array` })
+  }
+}
+
+/**
+ * A configured provider: the same object whatever plugin kind runs it. All calls run off the JS
+ * thread, take an `AbortSignal`, a timeout and a retry limit, and fail with a `ModelportError`.
+ */
 export class Provider {
   readonly #binding: BindingProvider
 
@@ -18,13 +36,10 @@ export class Provider {
 
   /** One chat turn. `system` messages are appended to the provider's configured system prompt for this call. */
   async chat(messages: Message[], options: ChatOptions = {}): Promise<ChatResponse> {
-    if (!Array.isArray(messages)) {
-      throw new ModelportError({
-        code: 'INVALID_REQUEST',
-        message: 'chat(messages): messages must be an array',
-      })
-    }
-    const response = await callBinding(() => this.#binding.chat(messages, options.tools ?? null))
+    checkMessages(messages, 'chat')
+    const response = await withAbort('chat', options, (call) =>
+      callBinding(() => this.#binding.chat(messages, options.tools ?? null, call)),
+    )
     return {
       text: response.text ?? null,
       toolCalls: response.toolCalls,
@@ -34,14 +49,30 @@ export class Provider {
     }
   }
 
+  /**
+   * One chat turn, streamed: `for await (const event of provider.chatStream(messages))`. A provider
+   * that cannot stream answers whole, as the same events.
+   */
+  chatStream(messages: Message[], options: ChatOptions = {}): ChatStream {
+    checkMessages(messages, 'chatStream')
+    const abort = new CallAbort(options.signal, 'chatStream')
+    const started = this.#binding.chatStream(messages, options.tools ?? null, abort.options(options))
+    return new ChatStream(started, abort)
+  }
+
   /** One vector per input, in order. */
-  async embed(inputs: string[] | string): Promise<Float32Array[]> {
+  async embed(inputs: string[] | string, options: RequestOptions = {}): Promise<Float32Array[]> {
     const list = typeof inputs === 'string' ? [inputs] : inputs
-    return callBinding(() => this.#binding.embed(list))
+    return withAbort('embed', options, (call) => callBinding(() => this.#binding.embed(list, call)))
   }
 
   /** A text completion. */
-  async complete(request: CompletionRequest): Promise<CompletionResponse> {
-    return callBinding(() => this.#binding.complete(request))
+  async complete(request: CompletionRequest, options: RequestOptions = {}): Promise<CompletionResponse> {
+    return withAbort('complete', options, (call) => callBinding(() => this.#binding.complete(request, call)))
+  }
+
+  /** The models available under this provider's config. */
+  async listModels(options: RequestOptions = {}): Promise<string[]> {
+    return withAbort('listModels', options, (call) => callBinding(() => this.#binding.listModels(call)))
   }
 }

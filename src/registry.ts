@@ -1,10 +1,11 @@
 import { resolve } from 'node:path'
 
 import type { BindingRegistry } from '../binding'
+import { withAbort } from './call-options'
 import { callBinding, callBindingSync, errorFromInfo, type ModelportErrorInfo } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
-import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig } from './types'
+import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions } from './types'
 
 /** Collects builder fields, then builds a provider: static config → API key from env → these fields → schema check. */
 export class ProviderBuilder {
@@ -103,8 +104,13 @@ export class PluginRegistry {
   }
 
   /** The models a provider offers (with `config` merged into its static config). */
-  async listModels(name: string, options: { config?: Record<string, unknown> } = {}): Promise<string[]> {
-    return callBinding(() => this.#binding.listModels(name, options.config ?? null))
+  async listModels(
+    name: string,
+    options: RequestOptions & { config?: Record<string, unknown> } = {},
+  ): Promise<string[]> {
+    return withAbort('listModels', options, (call) =>
+      callBinding(() => this.#binding.listModels(name, options.config ?? null, call)),
+    )
   }
 
   /** A builder for a provider of plugin `name` (loaded on first use if `loadAll` was not called). */

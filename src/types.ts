@@ -75,10 +75,39 @@ export interface ChatResponse {
   finishReason: FinishReason | null
 }
 
-export interface ChatOptions {
+/** What every provider call accepts. */
+export interface RequestOptions {
+  /** Aborting cancels the call (its HTTP exchange, a running Wasm call, a backoff wait) and rejects it with `ABORTED`. */
+  signal?: AbortSignal
+  /** Deadline of the whole call in ms, retries included (for `chatStream`: until the stream ends); `TIMEOUT` when exceeded. */
+  timeoutMs?: number
+  /** Retries of a transient failure (408/429/5xx, connection failure) for this call; default: the provider's `max_retries` (2). */
+  maxRetries?: number
+}
+
+/** Which tool the model must use: any or none as it likes (`auto`), none, at least one, or the one named. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string }
+
+export interface ChatOptions extends RequestOptions {
   /** Tools the model may call in this turn. */
   tools?: ToolDefinition[]
+  /** Tool choice for this turn (the plugin's `tool_choice` config key). */
+  toolChoice?: ToolChoice
 }
+
+/** One event of a streamed answer. */
+export type ChatStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; text: string }
+  /** A tool call begins; `index` tells parallel calls apart. */
+  | { type: 'toolUseStart'; index: number; id: string; name: string }
+  /** More of the arguments JSON of the call at `index`. */
+  | { type: 'toolUseInputDelta'; index: number; partialJson: string }
+  /** The call at `index` is whole. */
+  | { type: 'toolUseComplete'; index: number; toolCall: ToolCall }
+  | { type: 'usage'; usage: Usage }
+  /** The last event of a complete answer. */
+  | { type: 'done'; finishReason: FinishReason }
 
 export interface CompletionRequest {
   prompt: string

@@ -44,6 +44,22 @@ export interface MockOpenAIOptions {
   reply?: (request: MockChatRequest) => string
   /** Delay before every answer. */
   latencyMs?: number
+  /** Delay between the events of a streamed answer. */
+  chunkDelayMs?: number
+  /**
+   * A raw body for a streamed chat answer instead of a well-formed one: each piece is written
+   * separately (after `chunkDelayMs`), then the response ends — or the connection is reset if
+   * `reset` is set. For malformed-stream and fault tests.
+   */
+  rawStream?: (request: MockChatRequest) => { pieces: string[]; reset?: boolean } | undefined
+}
+
+/** A scripted failure for the next request (see `failNext`). */
+export interface MockFailure {
+  status: number
+  headers?: Record<string, string>
+  /** Default: OpenAI's error JSON with a message naming the status. */
+  body?: string
 }
 
 /** A running server. */
@@ -55,6 +71,10 @@ export interface MockOpenAI {
   readonly requests: RecordedRequest[]
   /** Connections open right now. */
   openConnections(): number
+  /** The next requests (one per failure, in order) get these answers instead of the real one. */
+  failNext(...failures: MockFailure[]): void
+  /** Bytes of streamed answers written so far (the server waits for the client to read: `drain`). */
+  streamedBytes(): number
   /** Stops the server and drops open connections. */
   close(): Promise<void>
 }
@@ -179,44 +199,100 @@ function usageOf(request: MockChatRequest, answer: PlannedAnswer) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
 }
 
-function streamChat(
-  res: ServerResponse,
-  id: string,
-  model: string,
-  request: MockChatRequest,
-  answer: PlannedAnswer,
-) {
+/** Writes `text`, waiting while the client is not reading (TCP backpressure reaches the server). */
+async function write(res: ServerResponse, text: string, counter: { bytes: number }): Promise<void> {
+  if (res.destroyed) throw new Error('the client went away')
+  counter.bytes += Buffer.byteLength(text)
+  if (!res.write(text)) {
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        res.off('drain', onDrain)
+        res.off('close', onClose)
+      }
+      const onDrain = () => {
+        cleanup()
+        resolve()
+      }
+      const onClose = () => {
+        cleanup()
+        reject(new Error('the client went away'))
+      }
+      res.on('drain', onDrain)
+      res.on('close', onClose)
+    })
+  }
+}
+
+function sseHead(res: ServerResponse): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
   })
+}
+
+async function streamChat(
+  res: ServerResponse,
+  id: string,
+  model: string,
+  request: MockChatRequest,
+  answer: PlannedAnswer,
+  options: MockOpenAIOptions,
+  counter: { bytes: number },
+): Promise<void> {
+  sseHead(res)
   const created = Math.floor(Date.now() / 1000)
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
-  res.write(chunk({ role: 'assistant', content: '' }))
-  if (answer.text) {
-    for (const piece of answer.text.match(/\s*\S+/g) ?? []) res.write(chunk({ content: piece }))
+  const emit = async (text: string) => {
+    if (options.chunkDelayMs) await new Promise((r) => setTimeout(r, options.chunkDelayMs))
+    await write(res, text, counter)
   }
-  answer.toolCalls.forEach((call, index) => {
-    res.write(
+  await emit(chunk({ role: 'assistant', content: '' }))
+  if (answer.text) {
+    for (const piece of answer.text.match(/\s*\S+/g) ?? []) await emit(chunk({ content: piece }))
+  }
+  // Parallel calls interleave their deltas, as OpenAI sends them.
+  const halves = answer.toolCalls.map((call) => {
+    const half = Math.ceil(call.arguments.length / 2)
+    return [call.arguments.slice(0, half), call.arguments.slice(half)]
+  })
+  for (const [index, call] of answer.toolCalls.entries()) {
+    await emit(
       chunk({
         tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
       }),
     )
-    const half = Math.ceil(call.arguments.length / 2)
-    for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
-      res.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+  }
+  for (const part of [0, 1]) {
+    for (const [index, pieces] of halves.entries()) {
+      await emit(chunk({ tool_calls: [{ index, function: { arguments: pieces[part] } }] }))
     }
-  })
-  res.write(chunk({}, answer.finishReason))
+  }
+  await emit(chunk({}, answer.finishReason))
   const streamOptions = request.body['stream_options'] as { include_usage?: boolean } | undefined
   if (streamOptions?.include_usage) {
-    res.write(
+    await emit(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(request, answer) })}\n\n`,
     )
   }
-  res.end('data: [DONE]\n\n')
+  await emit('data: [DONE]\n\n')
+  res.end()
+}
+
+async function streamRaw(
+  res: ServerResponse,
+  script: { pieces: string[]; reset?: boolean },
+  options: MockOpenAIOptions,
+  counter: { bytes: number },
+): Promise<void> {
+  sseHead(res)
+  for (const piece of script.pieces) {
+    await new Promise((r) => setTimeout(r, options.chunkDelayMs ?? 5))
+    await write(res, piece, counter)
+  }
+  if (script.reset) res.socket?.resetAndDestroy()
+  else res.end()
 }
 
 /** Starts an OpenAI-compatible server on 127.0.0.1 (chat incl. streaming and tools, embeddings, completions, models). */
@@ -224,6 +300,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
   const requests: RecordedRequest[] = []
   const sockets = new Set<Socket>()
   const models = options.models ?? ['mock-gpt-1', 'mock-embed-1']
+  const failures: MockFailure[] = []
+  const streamed = { bytes: 0 }
   let sequence = 0
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -231,6 +309,14 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     const body = await readJson(req)
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs))
+    const failure = failures.shift()
+    if (failure) {
+      const text =
+        failure.body ??
+        JSON.stringify({ error: { message: `scripted failure ${failure.status}`, type: 'server_error', code: null } })
+      res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers })
+      return res.end(text)
+    }
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       throw new HttpError(401, 'Incorrect API key provided.', 'invalid_api_key')
     }
@@ -258,7 +344,11 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       }
       const answer = planChat(chat, options)
       const id = `chatcmpl-mock-${++sequence}`
-      if (json['stream'] === true) return streamChat(res, id, chat.model, chat, answer)
+      if (json['stream'] === true) {
+        const raw = options.rawStream?.(chat)
+        if (raw) return streamRaw(res, raw, options, streamed)
+        return streamChat(res, id, chat.model, chat, answer, options, streamed)
+      }
       return send(res, 200, {
         id,
         object: 'chat.completion',
@@ -332,7 +422,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       const type = error instanceof HttpError ? error.type : 'server_error'
       const message = error instanceof Error ? error.message : String(error)
       if (!res.headersSent) send(res, status, { error: { message, type, param: null, code: type } })
-      else res.destroy()
+      else if (!res.destroyed) res.destroy()
     })
   })
   server.on('connection', (socket: Socket) => {
@@ -349,6 +439,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     port,
     requests,
     openConnections: () => sockets.size,
+    failNext: (...next) => failures.push(...next),
+    streamedBytes: () => streamed.bytes,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -8,9 +8,18 @@ import { JSON } from 'assemblyscript-json/assembly'
 import './abort'
 import { bodyText, fail, inputJson, output, str, wireRequest } from './lib/io'
 import { baseUrl, chatBody, chatResponse, completeBody, completion, embedBody, embeddings, models, SCHEMA } from './lib/openai'
+import { feed, finish, StreamState, take } from './lib/openai_stream'
 
 @external('extism:host/user', 'qmt_http_request')
 declare function qmt_http_request(request: u64): u64
+@external('extism:host/user', 'qmt_http_stream_open')
+declare function qmt_http_stream_open(request: u64): u64
+@external('extism:host/user', 'qmt_http_stream_next')
+declare function qmt_http_stream_next(stream: u64): u64
+@external('extism:host/user', 'qmt_http_stream_close')
+declare function qmt_http_stream_close(stream: u64): void
+@external('extism:host/user', 'qmt_yield_chunk')
+declare function qmt_yield_chunk(chunk: u64): void
 
 /** Sends a wire request through the host; returns the parsed wire response. */
 function send(requestJson: string): JSON.Obj {
@@ -20,17 +29,33 @@ function send(requestJson: string): JSON.Obj {
   return <JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())
 }
 
+/** Fails the call with the typed payload for a non-2xx `status`. */
+function failStatus(status: i64, body: string): i32 {
+  let kind = 'provider_error'
+  if (status == 401 || status == 403) kind = 'auth_error'
+  if (status == 429) kind = 'rate_limited'
+  if (status == 400 || status == 404) kind = 'invalid_request'
+  return fail(kind, 'HTTP ' + status.toString() + ': ' + body)
+}
+
 /** The body of a 2xx response, or null after failing the call with a typed payload. */
 function okBody(response: JSON.Obj): string | null {
   const status = response.getObj('head')!.getInteger('status')!.valueOf()
   const body = bodyText(response)
   if (status >= 200 && status < 300) return body
-  let kind = 'provider_error'
-  if (status == 401 || status == 403) kind = 'auth_error'
-  if (status == 429) kind = 'rate_limited'
-  if (status == 400 || status == 404) kind = 'invalid_request'
-  fail(kind, 'HTTP ' + status.toString() + ': ' + body)
+  failStatus(status, body)
   return null
+}
+
+/** The next piece of an open HTTP stream; empty at its end. */
+function nextBytes(id: string): Uint8Array {
+  const offset = qmt_http_stream_next(Memory.allocateString(id).offset)
+  return Uint8Array.wrap(new Memory(offset, length(offset)).toUint8Array().buffer)
+}
+
+function yieldChunks(state: StreamState): void {
+  const chunks = take(state)
+  for (let i = 0; i < chunks.length; i++) qmt_yield_chunk(Memory.allocateString(chunks[i]).offset)
 }
 
 export function name(): i32 {
@@ -75,5 +100,45 @@ export function complete(): i32 {
 }
 
 export function supports_streaming(): i32 {
-  return output('false')
+  return output('true')
+}
+
+/** Streams a chat answer: reads the HTTP stream through the host, yields each chunk as it parses. */
+export function chat_stream(): i32 {
+  const input = inputJson()
+  const cfg = input.getObj('cfg')!
+  const request = wireRequest('POST', baseUrl(cfg) + '/chat/completions', str(cfg, 'api_key'), chatBody(input, true))
+  const req = (<JSON.Obj>JSON.parse(request)).getObj('req')!.stringify()
+  const offset = qmt_http_stream_open(Memory.allocateString(req).offset)
+  const opened = <JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())
+  const status = str(opened, 'status')
+  if (status === null || status != 'ok') {
+    const message = str(opened, 'message')
+    return fail('provider_error', 'the stream did not open: ' + (message === null ? status! : message))
+  }
+  const id = opened.getInteger('stream_id')!.valueOf().toString()
+  const httpStatus = opened.getInteger('http_status')!.valueOf()
+  if (httpStatus < 200 || httpStatus >= 300) {
+    let body = ''
+    let piece = nextBytes(id)
+    while (piece.length > 0) {
+      body += String.UTF8.decode(piece.buffer)
+      piece = nextBytes(id)
+    }
+    qmt_http_stream_close(Memory.allocateString(id).offset)
+    return failStatus(httpStatus, body)
+  }
+  const state = new StreamState()
+  let piece = nextBytes(id)
+  while (piece.length > 0) {
+    feed(state, piece)
+    if (state.error !== null) break
+    yieldChunks(state)
+    piece = nextBytes(id)
+  }
+  qmt_http_stream_close(Memory.allocateString(id).offset)
+  if (state.error === null) finish(state)
+  if (state.error !== null) return fail('parse_error', state.error!)
+  yieldChunks(state)
+  return 0
 }

@@ -1,8 +1,12 @@
 // A QueryMT v2 Extism provider for OpenAI-compatible endpoints, written with the official
 // AssemblyScript PDK: it builds requests and parses responses; the host performs the HTTP.
 import './abort'
+import { Host } from '@extism/as-pdk'
+import { JSON } from 'assemblyscript-json/assembly'
+
 import { bodyText, fail, inputJson, output, str, wireRequest } from './lib/io'
 import { baseUrl, chatBody, chatResponse, completeBody, completion, embedBody, embeddings, models, SCHEMA } from './lib/openai'
+import { feed, finish, StreamState, take } from './lib/openai_stream'
 
 export function name(): i32 {
   return output('openai-wasm')
@@ -83,3 +87,54 @@ export function parse_complete_response(): i32 {
   return output(completion(bodyText(inputJson().getObj('resp')!)))
 }
 
+
+// Stream parsers live in this instance, by id: the host pins one instance per stream.
+const parsers = new Map<i64, StreamState>()
+let nextParser: i64 = 0
+
+function parserOf(id: i64): StreamState | null {
+  return parsers.has(id) ? parsers.get(id) : null
+}
+
+/** Parsed chunks as QueryMT items: usage travels in the item's `usage` field. */
+function items(state: StreamState): i32 {
+  if (state.error !== null) return fail('parse_error', state.error!)
+  const chunks = take(state)
+  const out = new Array<string>(chunks.length)
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]
+    out[i] = chunk.startsWith('{"usage":')
+      ? '{"chunk":null,"usage":' + chunk.slice(9, chunk.length - 1) + '}'
+      : '{"chunk":' + chunk + ',"usage":null}'
+  }
+  return output('[' + out.join(',') + ']')
+}
+
+export function chat_stream_parser_start(): i32 {
+  nextParser++
+  parsers.set(nextParser, new StreamState())
+  return output(nextParser.toString())
+}
+
+export function chat_stream_parser_parse(): i32 {
+  const input = inputJson()
+  const state = parserOf(input.getInteger('parser_id')!.valueOf())
+  if (state === null) return fail('invalid_request', 'no such stream parser')
+  const values = input.getArr('chunk')!.valueOf()
+  const bytes = new Uint8Array(values.length)
+  for (let i = 0; i < values.length; i++) bytes[i] = <u8>(<JSON.Integer>values[i]).valueOf()
+  feed(state, bytes)
+  return items(state)
+}
+
+export function chat_stream_parser_finish(): i32 {
+  const state = parserOf(I64.parseInt(Host.inputString()))
+  if (state === null) return fail('invalid_request', 'no such stream parser')
+  finish(state)
+  return items(state)
+}
+
+export function chat_stream_parser_close(): i32 {
+  parsers.delete(I64.parseInt(Host.inputString()))
+  return 0
+}

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::call::{CallOptions, CallScope};
 use crate::config::{PluginLocation, ProviderEntry, RegistryConfig};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::HttpEngine;
@@ -188,15 +189,17 @@ impl Registry {
         &self,
         name: &str,
         overrides: &Map<String, Value>,
+        options: &CallOptions,
     ) -> Result<Vec<String>> {
-        let plugin = self.load(name).await?;
+        let scope = CallScope::new(name, options, &self.inner.shutdown);
+        let plugin = scope.run(self.load(name)).await?;
         let config = plugin.config_for(overrides)?;
-        let work = plugin.list_models(&self.inner.engine, &config, &self.inner.shutdown);
-        tokio::select! {
-            biased;
-            _ = self.inner.shutdown.cancelled() => Err(ModelportError::aborted("the registry was closed").with_plugin(name)),
-            result = work => result,
+        let mut policy = *plugin.retry_policy();
+        if let Some(max) = options.max_retries {
+            policy.max_retries = max;
         }
+        let attempt = || plugin.list_models(&self.inner.engine, &config, &self.inner.shutdown);
+        scope.run(policy.run(attempt)).await
     }
 
     /// Builds a provider: static config → API key from env → `overrides` → schema check → `from_config`.

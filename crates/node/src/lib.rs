@@ -2,6 +2,8 @@
 //! conversions and scheduling live here; every behaviour is in `modelport-core`.
 #![deny(clippy::all)]
 
+mod call_token;
+mod chat_stream;
 mod error;
 mod extism_plugin;
 mod provider;

@@ -5,7 +5,9 @@ use napi::bindgen_prelude::Float32Array;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::chat_stream::BindingChatStream;
 use crate::error::napi_result;
+use crate::types::call_options::BindingCallOptions;
 use crate::types::chat_response::BindingChatResponse;
 use crate::types::message::{conversation, tools};
 
@@ -47,17 +49,39 @@ impl BindingProvider {
         &self,
         messages: Value,
         tool_list: Option<Value>,
+        options: Option<BindingCallOptions>,
     ) -> napi::Result<BindingChatResponse> {
         let (messages, system) = napi_result(conversation(messages))?;
         let tools = napi_result(tools(tool_list))?;
-        let response = napi_result(self.inner.chat(&messages, &system, tools.as_deref()).await)?;
+        let options = napi_result(options.unwrap_or_default().into_core(system))?;
+        let response = napi_result(self.inner.chat(&messages, tools.as_deref(), &options).await)?;
         Ok(BindingChatResponse::from(response))
+    }
+
+    /// A streamed chat turn: resolves once the stream is started; errors come from `next()`.
+    #[napi]
+    pub async fn chat_stream(
+        &self,
+        messages: Value,
+        tool_list: Option<Value>,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<BindingChatStream> {
+        let (messages, system) = napi_result(conversation(messages))?;
+        let tools = napi_result(tools(tool_list))?;
+        let options = napi_result(options.unwrap_or_default().into_core(system))?;
+        let stream = napi_result(self.inner.chat_stream(messages, tools, &options).await)?;
+        Ok(BindingChatStream::new(stream))
     }
 
     /// One vector per input.
     #[napi]
-    pub async fn embed(&self, inputs: Vec<String>) -> napi::Result<Vec<Float32Array>> {
-        let vectors = napi_result(self.inner.embed(&inputs).await)?;
+    pub async fn embed(
+        &self,
+        inputs: Vec<String>,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<Vec<Float32Array>> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        let vectors = napi_result(self.inner.embed(&inputs, &options).await)?;
         Ok(vectors.into_iter().map(Float32Array::new).collect())
     }
 
@@ -66,16 +90,25 @@ impl BindingProvider {
     pub async fn complete(
         &self,
         request: BindingCompletionRequest,
+        options: Option<BindingCallOptions>,
     ) -> napi::Result<BindingCompletion> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
         let request = CompletionRequest {
             prompt: request.prompt,
             suffix: request.suffix,
             max_tokens: request.max_tokens,
             temperature: request.temperature.map(|t| t as f32),
         };
-        let response = napi_result(self.inner.complete(&request).await)?;
+        let response = napi_result(self.inner.complete(&request, &options).await)?;
         Ok(BindingCompletion {
             text: response.text,
         })
+    }
+
+    /// The models available under this provider's config.
+    #[napi]
+    pub async fn list_models(&self, options: Option<BindingCallOptions>) -> napi::Result<Vec<String>> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        napi_result(self.inner.list_models(&options).await)
     }
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::error::napi_result;
 use crate::provider::BindingProvider;
+use crate::types::call_options::BindingCallOptions;
 use crate::types::options::object_of;
 
 #[napi]
@@ -60,9 +61,11 @@ impl BindingRegistry {
         &self,
         name: String,
         overrides: Option<Value>,
+        options: Option<BindingCallOptions>,
     ) -> napi::Result<Vec<String>> {
         let overrides = object_of(overrides)?;
-        napi_result(self.inner.list_models(&name, &overrides).await)
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        napi_result(self.inner.list_models(&name, &overrides, &options).await)
     }
 
     /// Builds a provider with `overrides` (builder fields) merged into its config.

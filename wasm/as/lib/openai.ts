@@ -7,7 +7,8 @@ export const SCHEMA = '{"type":"object","properties":{' +
   '"api_key":{"type":"string"},"base_url":{"type":"string","pattern":"^https?://"},' +
   '"model":{"type":"string","minLength":1},"embedding_model":{"type":"string"},' +
   '"max_tokens":{"type":"integer","minimum":1},"temperature":{"type":"number","minimum":0,"maximum":2},' +
-  '"system":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}' +
+  '"system":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},' +
+  '"tool_choice":{"oneOf":[{"enum":["auto","none","required"]},{"type":"object","required":["type","function"]}]}' +
   '},"additionalProperties":false}'
 
 export function baseUrl(cfg: JSON.Obj): string {
@@ -85,7 +86,11 @@ export function chatBody(input: JSON.Obj, stream: bool): string {
   const model = str(cfg, 'model')
   let body = '{"model":' + quote(model === null ? '' : model) + ',"messages":' + messages(cfg, input.getArr('messages'))
   const tools = input.getValue('tools')
-  if (tools !== null && tools.isArr && (<JSON.Arr>tools).valueOf().length > 0) body += ',"tools":' + tools.stringify()
+  if (tools !== null && tools.isArr && (<JSON.Arr>tools).valueOf().length > 0) {
+    body += ',"tools":' + tools.stringify()
+    const choice = cfg.getValue('tool_choice')
+    if (choice !== null) body += ',"tool_choice":' + choice.stringify()
+  }
   const maxTokens = cfg.getInteger('max_tokens')
   if (maxTokens !== null) body += ',"max_tokens":' + maxTokens.valueOf().toString()
   const temperature = cfg.getValue('temperature')

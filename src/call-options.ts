@@ -1,0 +1,58 @@
+import type { BindingCallOptions } from '../binding'
+import { ModelportError } from './errors'
+import { binding } from './native-binding'
+import type { RequestOptions, ToolChoice } from './types'
+
+/** A provider call's abort wiring: a binding abort token, cancelled when `signal` aborts. */
+export class CallAbort {
+  readonly #signal: AbortSignal | undefined
+  readonly #id: number | undefined
+  readonly #onAbort: (() => void) | undefined
+  #ended = false
+
+  /** Throws `ABORTED` at once if `signal` has already aborted. */
+  constructor(signal: AbortSignal | undefined, what: string) {
+    if (signal?.aborted) {
+      throw new ModelportError({ code: 'ABORTED', message: `${what} was aborted before it started` })
+    }
+    this.#signal = signal
+    if (signal) {
+      const id = binding.newCall()
+      this.#id = id
+      this.#onAbort = () => binding.cancelCall(id)
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  /** The binding's options for this call. */
+  options(options: RequestOptions & { toolChoice?: ToolChoice }): BindingCallOptions {
+    return {
+      callId: this.#id,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      toolChoice: options.toolChoice,
+    }
+  }
+
+  /** The call is over: stop listening and free the token. Idempotent. */
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort)
+    if (this.#id !== undefined) binding.endCall(this.#id)
+  }
+}
+
+/** Runs a one-shot binding call with `options`' abort signal wired to it. */
+export async function withAbort<T>(
+  what: string,
+  options: RequestOptions & { toolChoice?: ToolChoice },
+  run: (options: BindingCallOptions) => Promise<T>,
+): Promise<T> {
+  const abort = new CallAbort(options.signal, what)
+  try {
+    return await run(abort.options(options))
+  } finally {
+    abort.end()
+  }
+}
