@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -95,4 +95,24 @@ test('failures exit non-zero with one line naming the code', async (t) => {
   const usage = await modelport([])
   t.is(usage.status, 2)
   t.regex(usage.stdout, /usage: modelport/)
+})
+
+test('chat streams tokens to the terminal as they arrive; --no-stream prints the whole answer', async (t) => {
+  const server = await startMockOpenAI({ chunkDelayMs: 150 })
+  t.teardown(() => server.close())
+  const file = config(server.url)
+  const child = spawn(process.execPath, [cli, 'chat', 'openai', 'one two three four', '--config', file])
+  const arrivals: Array<{ at: number; text: string }> = []
+  const started = Date.now()
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (text: string) => arrivals.push({ at: Date.now() - started, text }))
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  t.is(status, 0)
+  t.is(arrivals.map((a) => a.text).join(''), 'Echo: one two three four\n')
+  // Five words 150 ms apart: the first word is on screen long before the last.
+  t.true(arrivals.length >= 3, JSON.stringify(arrivals))
+  const first = arrivals[0]!
+  const last = arrivals[arrivals.length - 1]!
+  t.true(last.at - first.at >= 300, JSON.stringify(arrivals))
+  t.is((await modelport(['chat', 'openai', 'one two', '--no-stream', '--config', file])).stdout, 'Echo: one two\n')
 })

@@ -1,6 +1,6 @@
 // The modelport demo: loads a native HTTP provider (openai), the same provider as a sandboxed
 // Wasm plugin (openai-wasm), and a native non-HTTP provider (scripted) from examples/plugins.toml,
-// and shows chat, a tool-call round trip, embeddings, a completion and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
+// and shows chat, streaming, a tool-call round trip, embeddings, a completion and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
 import { dirname, join } from 'node:path'
@@ -13,7 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const heading = (text) => console.log(`\n\x1b[1m${text}\x1b[0m`)
 
 const realEndpoint = process.env.MODELPORT_DEMO_BASE_URL
-const server = realEndpoint ? undefined : await startMockOpenAI()
+// A small delay between streamed tokens makes streaming visible.
+const server = realEndpoint ? undefined : await startMockOpenAI({ chunkDelayMs: 40 })
 const baseUrl = realEndpoint ?? server.url
 const model = process.env.MODELPORT_DEMO_MODEL ?? (realEndpoint ? 'gpt-4o-mini' : 'mock-gpt-1')
 const embeddingModel =
@@ -61,6 +62,43 @@ try {
     console.log(`  user:      ${question}`)
     console.log(`  assistant: ${answer.text}`)
     console.log(`  finish=${answer.finishReason} usage=${JSON.stringify(answer.usage)}`)
+  }
+
+  for (const [name, provider] of [
+    ['openai', openai],
+    ['openai-wasm', openaiWasm],
+  ]) {
+    heading(`Streaming · ${name}`)
+    const question = 'Tell me about modelport in a few words.'
+    console.log(`  user:      ${question}`)
+    process.stdout.write('  assistant: ')
+    let tokens = 0
+    for await (const event of provider.chatStream([{ role: 'user', content: question }])) {
+      if (event.type === 'text') {
+        process.stdout.write(event.text)
+        tokens++
+      } else if (event.type === 'usage') {
+        process.stdout.write(`\n  usage=${JSON.stringify(event.usage)}`)
+      } else if (event.type === 'done') {
+        process.stdout.write(`\n  ${tokens} text events, finish=${event.finishReason}\n`)
+      }
+    }
+  }
+
+  heading('Streamed tool calls · openai (two in parallel)')
+  const parallel = [
+    { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } },
+  ]
+  for await (const event of openai.chatStream(
+    [{ role: 'user', content: 'Use get_weather and get_time: city=Lisbon zone=WET' }],
+    { tools: parallel },
+  )) {
+    if (event.type === 'toolUseStart') console.log(`  [${event.index}] start ${event.name}`)
+    if (event.type === 'toolUseInputDelta') console.log(`  [${event.index}] + ${event.partialJson}`)
+    if (event.type === 'toolUseComplete') {
+      console.log(`  [${event.index}] ${event.toolCall.name}(${event.toolCall.arguments})`)
+    }
   }
 
   heading('Tools · openai-wasm (one round trip)')

@@ -10,17 +10,20 @@ export class CallAbort {
   readonly #onAbort: (() => void) | undefined
   #ended = false
 
-  /** Throws `ABORTED` at once if `signal` has already aborted. */
-  constructor(signal: AbortSignal | undefined, what: string) {
-    if (signal?.aborted) {
-      throw new ModelportError({ code: 'ABORTED', message: `${what} was aborted before it started` })
-    }
+  constructor(signal: AbortSignal | undefined) {
     this.#signal = signal
-    if (signal) {
+    if (signal && !signal.aborted) {
       const id = binding.newCall()
       this.#id = id
       this.#onAbort = () => binding.cancelCall(id)
       signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  /** Throws `ABORTED` if the signal aborted before the call started. */
+  throwIfAborted(what: string): void {
+    if (this.#signal?.aborted) {
+      throw new ModelportError({ code: 'ABORTED', message: `${what} was aborted before it started` })
     }
   }
 
@@ -49,8 +52,9 @@ export async function withAbort<T>(
   options: RequestOptions & { toolChoice?: ToolChoice },
   run: (options: BindingCallOptions) => Promise<T>,
 ): Promise<T> {
-  const abort = new CallAbort(options.signal, what)
+  const abort = new CallAbort(options.signal)
   try {
+    abort.throwIfAborted(what)
     return await run(abort.options(options))
   } finally {
     abort.end()

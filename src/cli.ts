@@ -10,7 +10,7 @@ commands:
   list                      load every plugin and show what loaded
   schema <name>             the JSON Schema of a provider's config
   models <name>             the models a provider offers
-  chat <name> "prompt"      one chat turn   [--model M] [--system S]
+  chat <name> "prompt"      one chat turn, streamed as it arrives   [--model M] [--system S] [--no-stream]
   embed <name> "text"       an embedding    [--model M]
 
 options:
@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       model: { type: 'string', short: 'm' },
       system: { type: 'string', short: 's' },
+      'no-stream': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -102,11 +103,34 @@ async function main(argv: string[]): Promise<number> {
         const messages: Message[] = []
         if (options.system) messages.push({ role: 'system', content: options.system })
         messages.push({ role: 'user', content: prompt })
-        const response = await provider.chat(messages)
-        print(options, response, () => {
-          const calls = response.toolCalls.map((c) => `[tool call] ${c.name}(${c.arguments})`)
-          return [response.text ?? '', ...calls].filter(Boolean).join('\n')
-        })
+        if (options.json || values['no-stream']) {
+          const response = await provider.chat(messages)
+          print(options, response, () => {
+            const calls = response.toolCalls.map((c) => `[tool call] ${c.name}(${c.arguments})`)
+            return [response.text ?? '', ...calls].filter(Boolean).join('\n')
+          })
+          return 0
+        }
+        // Ctrl-C stops the stream cleanly (the HTTP stream is closed) instead of killing mid-write.
+        const interrupt = new AbortController()
+        const onSigint = () => interrupt.abort()
+        process.once('SIGINT', onSigint)
+        try {
+          let endsWithNewline = true
+          for await (const event of provider.chatStream(messages, { signal: interrupt.signal })) {
+            if (event.type === 'text') {
+              process.stdout.write(event.text)
+              endsWithNewline = event.text.endsWith('\n')
+            } else if (event.type === 'toolUseComplete') {
+              const call = event.toolCall
+              process.stdout.write(`${endsWithNewline ? '' : '\n'}[tool call] ${call.name}(${call.arguments})\n`)
+              endsWithNewline = true
+            }
+          }
+          if (!endsWithNewline) process.stdout.write('\n')
+        } finally {
+          process.off('SIGINT', onSigint)
+        }
         return 0
       }
       case 'embed': {

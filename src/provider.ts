@@ -54,9 +54,12 @@ export class Provider {
    * that cannot stream answers whole, as the same events.
    */
   chatStream(messages: Message[], options: ChatOptions = {}): ChatStream {
-    checkMessages(messages, 'chatStream')
-    const abort = new CallAbort(options.signal, 'chatStream')
-    const started = this.#binding.chatStream(messages, options.tools ?? null, abort.options(options))
+    const abort = new CallAbort(options.signal)
+    const started = (async () => {
+      checkMessages(messages, 'chatStream')
+      abort.throwIfAborted('chatStream')
+      return this.#binding.chatStream(messages, options.tools ?? null, abort.options(options))
+    })()
     return new ChatStream(started, abort)
   }
 

@@ -29,33 +29,54 @@ function send(requestJson: string): JSON.Obj {
   return <JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())
 }
 
-/** Fails the call with the typed payload for a non-2xx `status`. */
-function failStatus(status: i64, body: string): i32 {
+/** Fails the call with the typed payload for a non-2xx `status` (`retryAfterMs` -1: not given). */
+function failStatus(status: i64, body: string, retryAfterMs: i64): i32 {
   let kind = 'provider_error'
   if (status == 401 || status == 403) kind = 'auth_error'
   if (status == 429) kind = 'rate_limited'
   if (status == 400 || status == 404) kind = 'invalid_request'
-  return fail(kind, 'HTTP ' + status.toString() + ': ' + body)
+  return fail(kind, 'HTTP ' + status.toString() + ': ' + body, status, retryAfterMs)
+}
+
+/** The `retry-after-ms` header of a wire response head, or -1. */
+function retryAfterOf(head: JSON.Obj | null): i64 {
+  if (head === null) return -1
+  const headers = head.getObj('headers')
+  if (headers === null) return -1
+  const value = str(headers, 'retry-after-ms')
+  if (value === null) return -1
+  return I64.parseInt(value)
 }
 
 /** The body of a 2xx response, or null after failing the call with a typed payload. */
 function okBody(response: JSON.Obj): string | null {
-  const status = response.getObj('head')!.getInteger('status')!.valueOf()
+  const head = response.getObj('head')!
+  const status = head.getInteger('status')!.valueOf()
   const body = bodyText(response)
   if (status >= 200 && status < 300) return body
-  failStatus(status, body)
+  failStatus(status, body, retryAfterOf(head))
   return null
 }
 
-/** The next piece of an open HTTP stream; empty at its end. */
+/** The next piece of an open HTTP stream; empty at its end. Frees what it allocates: a long stream
+ * must not fill the plugin's memory. */
 function nextBytes(id: string): Uint8Array {
-  const offset = qmt_http_stream_next(Memory.allocateString(id).offset)
-  return Uint8Array.wrap(new Memory(offset, length(offset)).toUint8Array().buffer)
+  const input = Memory.allocateString(id)
+  const offset = qmt_http_stream_next(input.offset)
+  input.free()
+  const output = new Memory(offset, length(offset))
+  const bytes = output.toUint8Array()
+  output.free()
+  return bytes
 }
 
 function yieldChunks(state: StreamState): void {
   const chunks = take(state)
-  for (let i = 0; i < chunks.length; i++) qmt_yield_chunk(Memory.allocateString(chunks[i]).offset)
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = Memory.allocateString(chunks[i])
+    qmt_yield_chunk(chunk.offset)
+    chunk.free()
+  }
 }
 
 export function name(): i32 {
@@ -126,7 +147,7 @@ export function chat_stream(): i32 {
       piece = nextBytes(id)
     }
     qmt_http_stream_close(Memory.allocateString(id).offset)
-    return failStatus(httpStatus, body)
+    return failStatus(httpStatus, body, retryAfterOf(opened))
   }
   const state = new StreamState()
   let piece = nextBytes(id)
@@ -138,7 +159,7 @@ export function chat_stream(): i32 {
   }
   qmt_http_stream_close(Memory.allocateString(id).offset)
   if (state.error === null) finish(state)
-  if (state.error !== null) return fail('parse_error', state.error!)
+  if (state.error !== null) return fail(state.errorKind, state.error!)
   yieldChunks(state)
   return 0
 }

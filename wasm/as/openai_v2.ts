@@ -2,7 +2,6 @@
 // AssemblyScript PDK: it builds requests and parses responses; the host performs the HTTP.
 import './abort'
 import { Host } from '@extism/as-pdk'
-import { JSON } from 'assemblyscript-json/assembly'
 
 import { bodyText, fail, inputJson, output, str, wireRequest } from './lib/io'
 import { baseUrl, chatBody, chatResponse, completeBody, completion, embedBody, embeddings, models, SCHEMA } from './lib/openai'
@@ -98,7 +97,7 @@ function parserOf(id: i64): StreamState | null {
 
 /** Parsed chunks as QueryMT items: usage travels in the item's `usage` field. */
 function items(state: StreamState): i32 {
-  if (state.error !== null) return fail('parse_error', state.error!)
+  if (state.error !== null) return fail(state.errorKind, state.error!)
   const chunks = take(state)
   const out = new Array<string>(chunks.length)
   for (let i = 0; i < chunks.length; i++) {
@@ -116,13 +115,50 @@ export function chat_stream_parser_start(): i32 {
   return output(nextParser.toString())
 }
 
+/** Where `key` (a quoted JSON key followed by `:`) ends in `input`, or -1. */
+function after(input: Uint8Array, key: string): i32 {
+  const pattern = Uint8Array.wrap(String.UTF8.encode('"' + key + '":'))
+  for (let i = 0; i + pattern.length <= input.length; i++) {
+    let match = true
+    for (let k = 0; k < pattern.length && match; k++) match = input[i + k] == pattern[k]
+    if (match) return i + pattern.length
+  }
+  return -1
+}
+
+/** The unsigned integers from `at` on, as bytes, up to the closing `]` (or one number). */
+function numbers(input: Uint8Array, at: i32, list: bool): Array<i64> {
+  const out = new Array<i64>()
+  let value: i64 = -1
+  for (let i = at; i < input.length; i++) {
+    const c = input[i]
+    if (c >= 0x30 && c <= 0x39) {
+      value = (value < 0 ? 0 : value * 10) + <i64>(c - 0x30)
+    } else {
+      if (value >= 0) out.push(value)
+      value = -1
+      if (c == 0x5d || (!list && out.length > 0)) break
+    }
+  }
+  if (value >= 0) out.push(value)
+  return out
+}
+
+/**
+ * `{"parser_id":n,"chunk":[bytes]}` read by scanning instead of a JSON tree: the host calls this
+ * once per streamed line, so it is the stream's hot path.
+ */
 export function chat_stream_parser_parse(): i32 {
-  const input = inputJson()
-  const state = parserOf(input.getInteger('parser_id')!.valueOf())
+  const input = Host.input()
+  const idAt = after(input, 'parser_id')
+  const chunkAt = after(input, 'chunk')
+  if (idAt < 0 || chunkAt < 0) return fail('invalid_request', 'expected {"parser_id","chunk"}')
+  const ids = numbers(input, idAt, false)
+  const state = ids.length == 1 ? parserOf(ids[0]) : null
   if (state === null) return fail('invalid_request', 'no such stream parser')
-  const values = input.getArr('chunk')!.valueOf()
+  const values = numbers(input, chunkAt, true)
   const bytes = new Uint8Array(values.length)
-  for (let i = 0; i < values.length; i++) bytes[i] = <u8>(<JSON.Integer>values[i]).valueOf()
+  for (let i = 0; i < values.length; i++) bytes[i] = <u8>values[i]
   feed(state, bytes)
   return items(state)
 }

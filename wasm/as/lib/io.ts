@@ -12,10 +12,15 @@ export function output(text: string): i32 {
   return 0
 }
 
-/** Fails the call the QueryMT way: return code 1 and `{"payload":{"type","message"}}`. */
-export function fail(kind: string, message: string): i32 {
-  const payload = '{"payload":{"type":' + quote(kind) + ',"message":' + quote(message) + '}}'
-  error_set(Memory.allocateString(payload).offset)
+/**
+ * Fails the call the QueryMT way: return code 1 and `{"payload":{"type","message"}}`, with the
+ * HTTP status and the server's requested wait when there are (0 / -1: none).
+ */
+export function fail(kind: string, message: string, status: i64 = 0, retryAfterMs: i64 = -1): i32 {
+  let payload = '{"payload":{"type":' + quote(kind) + ',"message":' + quote(message)
+  if (status > 0) payload += ',"status":' + status.toString()
+  if (retryAfterMs >= 0) payload += ',"retry_after_ms":' + retryAfterMs.toString()
+  error_set(Memory.allocateString(payload + '}}').offset)
   return 1
 }
 

@@ -19,8 +19,10 @@ export class StreamState {
   done: bool = false
   /** StreamChunk JSON texts ready to hand out. */
   out: Array<string> = new Array<string>()
-  /** Set when the stream is malformed; the caller fails the call with it. */
+  /** Set when the stream is malformed or reports an error; the caller fails the call with it. */
   error: string | null = null
+  /** The QueryMT error type of `error`. */
+  errorKind: string = 'parse_error'
 }
 
 function finishReason(reason: string): string {
@@ -89,6 +91,7 @@ function event(state: StreamState, data: string): void {
   if (error !== null) {
     const message = str(error, 'message')
     state.error = 'error in the stream: ' + (message === null ? 'the provider reported an error' : message)
+    state.errorKind = 'provider_error'
     return
   }
   const choices = chunk.getArr('choices')

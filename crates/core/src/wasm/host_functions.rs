@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::http_wire::{WireRequest, WireResponse};
+use super::http_wire::{WireRequest, WireResponse, wire_headers};
 use crate::error::ErrorCode;
 use crate::http::{HttpEngine, HttpOptions, HttpStream};
 use crate::stream::ChunkSender;
@@ -156,12 +156,15 @@ fn http_stream_open(
             }
             Some(Ok(stream)) => {
                 let status = stream.status().as_u16();
+                let headers = wire_headers(stream.headers());
                 let id = with_host(&data, |host| {
                     host.next_stream += 1;
                     host.streams.insert(host.next_stream, stream);
                     host.next_stream
                 })?;
-                json!({"status": "ok", "stream_id": id, "http_status": status})
+                // `http_status` and `headers` extend QueryMT's answer: a plugin needs them to
+                // classify a failed stream (and to honour `retry-after`).
+                json!({"status": "ok", "stream_id": id, "http_status": status, "headers": headers})
             }
         },
     };

@@ -91,7 +91,7 @@ impl WireRequest {
     }
 }
 
-fn wire_headers(headers: &http::HeaderMap) -> BTreeMap<String, HeaderValues> {
+pub(crate) fn wire_headers(headers: &http::HeaderMap) -> BTreeMap<String, HeaderValues> {
     let mut out: BTreeMap<String, HeaderValues> = BTreeMap::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

@@ -1,0 +1,31 @@
+// A slow stream reader, run as a child process so its memory is the host's alone: it reads ten
+// events, stops reading for two seconds (reporting its RSS before and after), then reads the rest.
+// Usage: node slow-consumer.mjs <base_url> <plugin path> <cache dir>
+import { setTimeout as sleep } from 'node:timers/promises'
+
+import { PluginRegistry } from '../../dist/index.js'
+
+const [url, path, cacheDir] = process.argv.slice(2)
+const registry = await PluginRegistry.fromConfig({
+  // The answer is larger than the default 64 MiB response cap.
+  providers: [{ name: 'p', path, config: { base_url: url, model: 'mock-gpt-1' }, max_response_bytes: 2 ** 30 }],
+  cache_dir: cacheDir,
+})
+const provider = await registry.builder('p').build()
+const rss = () => process.memoryUsage().rss
+const report = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`)
+
+let count = 0
+let characters = 0
+for await (const event of provider.chatStream([{ role: 'user', content: 'a long answer' }])) {
+  if (event.type !== 'text') continue
+  count++
+  characters += event.text.length
+  if (count === 10) {
+    report({ phase: 'paused', rss: rss() })
+    await sleep(2000)
+    report({ phase: 'resumed', rss: rss() })
+  }
+}
+report({ phase: 'done', count, characters, rss: rss() })
+await registry.close()
