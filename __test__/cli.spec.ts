@@ -114,5 +114,8 @@ test('chat streams tokens to the terminal as they arrive; --no-stream prints the
   const first = arrivals[0]!
   const last = arrivals[arrivals.length - 1]!
   t.true(last.at - first.at >= 300, JSON.stringify(arrivals))
-  t.is((await modelport(['chat', 'openai', 'one two', '--no-stream', '--config', file])).stdout, 'Echo: one two\n')
+  t.is(
+    (await modelport(['chat', 'openai', 'one two', '--no-stream', '--config', file])).stdout,
+    'Echo: one two\n',
+  )
 })

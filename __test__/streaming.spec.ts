@@ -36,7 +36,10 @@ async function setup(
 ): Promise<{ server: MockOpenAI; provider: Provider; registry: PluginRegistry }> {
   const server = await startMockOpenAI(options)
   t.teardown(() => server.close())
-  const registry = await PluginRegistry.fromConfig({ providers: [entry(kind, server.url, host)], cache_dir: cacheDir })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [entry(kind, server.url, host)],
+    cache_dir: cacheDir,
+  })
   t.teardown(() => registry.close())
   return { server, registry, provider: await registry.builder('p').build() }
 }
@@ -79,7 +82,7 @@ for (const kind of KINDS) {
     const whole = await provider.chat(prompt)
     const events = await collectEvents(provider.chatStream(prompt))
     const text = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('')
-    t.is(text, whole.text)
+    t.is(text, whole.text ?? '')
     t.true(events.filter((e) => e.type === 'text').length > 5, 'the answer arrives in pieces')
     t.deepEqual(events.at(-1), { type: 'done', finishReason: 'stop' })
     const usage = events.find((e) => e.type === 'usage')
@@ -103,7 +106,9 @@ for (const kind of KINDS) {
     )
     // The deltas of both calls interleave; per index they add up to the whole arguments.
     for (const [index, call] of whole.toolCalls.entries()) {
-      const deltas = events.flatMap((e) => (e.type === 'toolUseInputDelta' && e.index === index ? [e.partialJson] : []))
+      const deltas = events.flatMap((e) =>
+        e.type === 'toolUseInputDelta' && e.index === index ? [e.partialJson] : [],
+      )
       t.true(deltas.length >= 2)
       t.is(deltas.join(''), call.arguments)
     }
@@ -122,7 +127,9 @@ for (const kind of KINDS) {
       if (answer.finishReason !== 'toolCalls') {
         t.is(answer.text, 'Tool result received: 21°C and sunny in Paris')
         t.is(turn, 1)
-        const sent = server.requests.at(-1)!.body as { messages: Array<{ role: string; tool_call_id?: string }> }
+        const sent = server.requests.at(-1)!.body as {
+          messages: Array<{ role: string; tool_call_id?: string }>
+        }
         t.deepEqual(
           sent.messages.map((m) => m.role),
           ['user', 'assistant', 'tool'],
@@ -132,7 +139,12 @@ for (const kind of KINDS) {
       messages.push({ role: 'assistant', toolCalls: answer.toolCalls })
       for (const call of answer.toolCalls) {
         const { city } = JSON.parse(call.arguments) as { city: string }
-        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: `21°C and sunny in ${city}` })
+        messages.push({
+          role: 'tool',
+          toolCallId: call.id,
+          name: call.name,
+          content: `21°C and sunny in ${city}`,
+        })
       }
     }
     t.fail('the tool loop did not finish')
@@ -163,39 +175,51 @@ for (const kind of KINDS) {
   })
 
   // Timing assertions run serially: concurrent 100,000-chunk streams share this event loop.
-  test.serial(`${kind}: abort mid-stream rejects with ABORTED within 100 ms and closes the connection`, async (t) => {
-    const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')
-    const { server, provider } = await setup(t, kind, { chunkDelayMs: 100, reply: () => words })
-    const controller = new AbortController()
-    const stream = provider.chatStream(user('go'), { signal: controller.signal })
-    const iterator = stream[Symbol.asyncIterator]()
-    let first = await iterator.next()
-    while (!first.done && first.value.type !== 'text') first = await iterator.next()
-    t.false(first.done)
-    t.is(server.openConnections(), 1)
-    const pending = iterator.next()
-    const aborted = Date.now()
-    controller.abort()
-    const error = await failure(t, pending)
-    const took = Date.now() - aborted
-    t.is(error?.code, 'ABORTED')
-    t.true(took < 100, `took ${took} ms`)
-    t.true(await eventually(() => server.openConnections() === 0), 'the server still has an open connection')
-  })
+  test.serial(
+    `${kind}: abort mid-stream rejects with ABORTED within 100 ms and closes the connection`,
+    async (t) => {
+      const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')
+      const { server, provider } = await setup(t, kind, { chunkDelayMs: 100, reply: () => words })
+      const controller = new AbortController()
+      const stream = provider.chatStream(user('go'), { signal: controller.signal })
+      const iterator = stream[Symbol.asyncIterator]()
+      let first = await iterator.next()
+      while (!first.done && first.value.type !== 'text') first = await iterator.next()
+      t.false(first.done)
+      t.is(server.openConnections(), 1)
+      const pending = iterator.next()
+      const aborted = Date.now()
+      controller.abort()
+      const error = await failure(t, pending)
+      const took = Date.now() - aborted
+      t.is(error?.code, 'ABORTED')
+      t.true(took < 100, `took ${took} ms`)
+      t.true(
+        await eventually(() => server.openConnections() === 0),
+        'the server still has an open connection',
+      )
+    },
+  )
 
-  test.serial(`${kind}: abort mid-request rejects with ABORTED within 100 ms and closes the connection`, async (t) => {
-    const { server, provider } = await setup(t, kind, { latencyMs: 10_000 })
-    const controller = new AbortController()
-    const pending = provider.chat(user('slow'), { signal: controller.signal })
-    t.true(await eventually(() => server.openConnections() === 1 && server.requests.length === 1))
-    const aborted = Date.now()
-    controller.abort()
-    const error = await failure(t, pending)
-    const took = Date.now() - aborted
-    t.is(error?.code, 'ABORTED')
-    t.true(took < 100, `took ${took} ms`)
-    t.true(await eventually(() => server.openConnections() === 0), 'the server still has an open connection')
-  })
+  test.serial(
+    `${kind}: abort mid-request rejects with ABORTED within 100 ms and closes the connection`,
+    async (t) => {
+      const { server, provider } = await setup(t, kind, { latencyMs: 10_000 })
+      const controller = new AbortController()
+      const pending = provider.chat(user('slow'), { signal: controller.signal })
+      t.true(await eventually(() => server.openConnections() === 1 && server.requests.length === 1))
+      const aborted = Date.now()
+      controller.abort()
+      const error = await failure(t, pending)
+      const took = Date.now() - aborted
+      t.is(error?.code, 'ABORTED')
+      t.true(took < 100, `took ${took} ms`)
+      t.true(
+        await eventually(() => server.openConnections() === 0),
+        'the server still has an open connection',
+      )
+    },
+  )
 
   test(`${kind}: 429 with retry-after-ms is retried after the wait, then succeeds`, async (t) => {
     const { server, provider } = await setup(t, kind)
@@ -205,14 +229,20 @@ for (const kind of KINDS) {
     t.is(answer.text, 'Echo: again')
     t.true(Date.now() - started >= 120)
     t.is(server.requests.length, 2)
-    server.failNext({ status: 503, headers: { 'retry-after-ms': '10' } }, { status: 429, headers: { 'retry-after-ms': '10' } })
+    server.failNext(
+      { status: 503, headers: { 'retry-after-ms': '10' } },
+      { status: 429, headers: { 'retry-after-ms': '10' } },
+    )
     t.is((await provider.chatStream(user('streamed')).collect()).text, 'Echo: streamed')
     t.is(server.requests.length, 5)
   })
 
   test(`${kind}: 400 is not retried`, async (t) => {
     const { server, provider } = await setup(t, kind)
-    server.failNext({ status: 400, body: '{"error":{"message":"bad request","type":"invalid_request_error"}}' })
+    server.failNext({
+      status: 400,
+      body: '{"error":{"message":"bad request","type":"invalid_request_error"}}',
+    })
     const error = await failure(t, provider.chat(user('x')))
     t.is(error?.status, 400)
     t.is(server.requests.length, 1)
@@ -228,11 +258,19 @@ for (const kind of KINDS) {
   const wellFormedPieces = [chunk({ content: 'Hel' }), chunk({ content: 'lo' }, 'stop'), 'data: [DONE]\n\n']
   const malformed: Record<string, { pieces: string[]; reset?: boolean }> = {
     'missing [DONE]': { pieces: wellFormedPieces.slice(0, 2) },
-    'a truncated final chunk': { pieces: [chunk({ content: 'Hel' }), 'data: {"choices":[{"index":0,"delta":{"cont'] },
-    'invalid JSON mid-stream': { pieces: [chunk({ content: 'Hel' }), 'data: {"choices": nope}\n\n', ...wellFormedPieces.slice(1)] },
+    'a truncated final chunk': {
+      pieces: [chunk({ content: 'Hel' }), 'data: {"choices":[{"index":0,"delta":{"cont'],
+    },
+    'invalid JSON mid-stream': {
+      pieces: [chunk({ content: 'Hel' }), 'data: {"choices": nope}\n\n', ...wellFormedPieces.slice(1)],
+    },
     'tool-call arguments cut off': {
       pieces: [
-        chunk({ tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+        chunk({
+          tool_calls: [
+            { index: 0, id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+          ],
+        }),
         chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
       ],
     },
@@ -263,7 +301,9 @@ for (const kind of KINDS) {
   })
 
   test(`${kind}: a connection reset mid-stream is an error`, async (t) => {
-    const { provider } = await setup(t, kind, { rawStream: () => ({ pieces: [chunk({ content: 'Hel' })], reset: true }) })
+    const { provider } = await setup(t, kind, {
+      rawStream: () => ({ pieces: [chunk({ content: 'Hel' })], reset: true }),
+    })
     const seen: ChatStreamEvent[] = []
     const error = await failure(t, async () => {
       for await (const event of provider.chatStream(user('x'), { maxRetries: 0 })) seen.push(event)
@@ -275,7 +315,12 @@ for (const kind of KINDS) {
 
   test(`${kind}: leaving the loop early closes the HTTP stream and frees the instance`, async (t) => {
     const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ')
-    const { server, provider } = await setup(t, kind, { chunkDelayMs: 20, reply: () => words }, kind === 'native' ? {} : { max_instances: 1 })
+    const { server, provider } = await setup(
+      t,
+      kind,
+      { chunkDelayMs: 20, reply: () => words },
+      kind === 'native' ? {} : { max_instances: 1 },
+    )
     for (const round of [1, 2, 3]) {
       for await (const event of provider.chatStream(user(`round ${round}`))) {
         if (event.type === 'text') break
@@ -405,8 +450,19 @@ test('a slow reader does not make the host buffer the stream (host memory measur
   const answer = Array.from({ length: 50_000 }, () => word).join(' ')
   const server = await startMockOpenAI({ reply: () => answer })
   t.teardown(() => server.close())
-  const child = spawn(process.execPath, [join(root, '__test__', 'children', 'slow-consumer.mjs'), server.url, plugin('openai'), cacheDir])
-  const reports: Array<{ phase: string; rss: number; count?: number; characters?: number; streamed: number }> = []
+  const child = spawn(process.execPath, [
+    join(root, '__test__', 'children', 'slow-consumer.mjs'),
+    server.url,
+    plugin('openai'),
+    cacheDir,
+  ])
+  const reports: Array<{
+    phase: string
+    rss: number
+    count?: number
+    characters?: number
+    streamed: number
+  }> = []
   const lines = createInterface({ input: child.stdout })
   let sampleDuringPause = 0
   lines.on('line', (line) => {

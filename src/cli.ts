@@ -123,7 +123,9 @@ async function main(argv: string[]): Promise<number> {
               endsWithNewline = event.text.endsWith('\n')
             } else if (event.type === 'toolUseComplete') {
               const call = event.toolCall
-              process.stdout.write(`${endsWithNewline ? '' : '\n'}[tool call] ${call.name}(${call.arguments})\n`)
+              process.stdout.write(
+                `${endsWithNewline ? '' : '\n'}[tool call] ${call.name}(${call.arguments})\n`,
+              )
               endsWithNewline = true
             }
           }

@@ -13,7 +13,10 @@ import type {
 
 function checkMessages(messages: unknown, what: string): void {
   if (!Array.isArray(messages)) {
-    throw new ModelportError({ code: 'INVALID_REQUEST', message: `${what}(messages): messages must be an array` })
+    throw new ModelportError({
+      code: 'INVALID_REQUEST',
+      message: `${what}(messages): messages must be an array`,
+    })
   }
 }
 

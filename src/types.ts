@@ -132,6 +132,12 @@ export interface ProviderEntry {
   request_timeout_ms?: number
   /** Largest HTTP response accepted, in bytes (alias: `max_http_response_bytes`). */
   max_response_bytes?: number
+  /** Retries of 408/429/5xx and connection failures (default 2; 0 = none). */
+  max_retries?: number
+  /** Backoff before the first retry, in ms (default 500; doubled per retry, with jitter). */
+  retry_base_delay_ms?: number
+  /** Longest backoff wait, in ms (default 8000). */
+  retry_max_delay_ms?: number
   /** Wasm only: hosts reachable besides the host of the configured `base_url` (empty: none). */
   allowed_hosts?: string[]
   /** Wasm only: environment variables copied into the plugin's Extism config. */

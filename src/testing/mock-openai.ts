@@ -313,7 +313,9 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     if (failure) {
       const text =
         failure.body ??
-        JSON.stringify({ error: { message: `scripted failure ${failure.status}`, type: 'server_error', code: null } })
+        JSON.stringify({
+          error: { message: `scripted failure ${failure.status}`, type: 'server_error', code: null },
+        })
       res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers })
       return res.end(text)
     }

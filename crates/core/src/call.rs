@@ -57,7 +57,11 @@ impl CallScope {
         if self.shutdown.is_cancelled() {
             return Some(self.closed());
         }
-        if self.abort.as_ref().is_some_and(CancellationToken::is_cancelled) {
+        if self
+            .abort
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+        {
             return Some(self.aborted());
         }
         match self.deadline {
@@ -77,7 +81,10 @@ impl CallScope {
     fn timed_out(&self, timeout: Duration) -> ModelportError {
         ModelportError::new(
             ErrorCode::Timeout,
-            format!("the call exceeded its timeout of {} ms", timeout.as_millis()),
+            format!(
+                "the call exceeded its timeout of {} ms",
+                timeout.as_millis()
+            ),
         )
         .with_plugin(&self.plugin)
     }

@@ -21,5 +21,5 @@ pub use error::{ErrorCode, ModelportError, Result};
 pub use modelport_plugin as sdk;
 pub use plugin::{LoadedPlugin, PluginInfo, PluginKind};
 pub use provider::Provider;
-pub use stream::ChatStream;
 pub use registry::{LoadReport, Registry};
+pub use stream::ChatStream;

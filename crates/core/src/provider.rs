@@ -119,7 +119,9 @@ impl Provider {
     fn error_of(&self, http: &dyn HttpProviderBoundary, response: &HttpResponse) -> ModelportError {
         let name = self.plugin_name();
         match unguard_value(name, "classify_error", http.classify_error(response)) {
-            Ok(Some(err)) => ModelportError::from_plugin_error(name, err).with_response_facts(response),
+            Ok(Some(err)) => {
+                ModelportError::from_plugin_error(name, err).with_response_facts(response)
+            }
             Ok(None) => classify_status(response).with_plugin(name),
             Err(panicked) => panicked,
         }
@@ -195,7 +197,9 @@ impl Provider {
     ) -> Result<ChatResponse> {
         let scope = self.scope(options);
         let provider = scope.run(self.for_call(options)).await?;
-        provider.run(options, || provider.chat_once(messages, tools)).await
+        provider
+            .run(options, || provider.chat_once(messages, tools))
+            .await
     }
 
     async fn chat_once(
@@ -225,11 +229,15 @@ impl Provider {
         let scope = self.scope(options);
         let provider = scope.run(self.for_call(options)).await?;
         let policy = self.retry_policy(options);
-        Ok(ChatStream::spawn(self.plugin_name(), scope, move |sender| async move {
-            provider
-                .produce_stream(&messages, tools.as_deref(), &policy, sender)
-                .await
-        }))
+        Ok(ChatStream::spawn(
+            self.plugin_name(),
+            scope,
+            move |sender| async move {
+                provider
+                    .produce_stream(&messages, tools.as_deref(), &policy, sender)
+                    .await
+            },
+        ))
     }
 
     async fn produce_stream(
@@ -265,7 +273,10 @@ impl Provider {
                         if stream.status().is_success() {
                             return Ok(stream);
                         }
-                        let response = stream.into_response().await.map_err(|e| e.with_plugin(name))?;
+                        let response = stream
+                            .into_response()
+                            .await
+                            .map_err(|e| e.with_plugin(name))?;
                         Err(self.error_of(http.as_ref(), &response))
                     })
                     .await?;

@@ -94,7 +94,11 @@ mod tests {
 
     use super::*;
 
-    fn failure(code: ErrorCode, status: Option<u16>, retry_after_ms: Option<u64>) -> ModelportError {
+    fn failure(
+        code: ErrorCode,
+        status: Option<u16>,
+        retry_after_ms: Option<u64>,
+    ) -> ModelportError {
         let mut err = ModelportError::new(code, "failed");
         err.status = status;
         err.retry_after_ms = retry_after_ms;
@@ -112,10 +116,18 @@ mod tests {
     #[test]
     fn retryable_statuses_and_codes() {
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(is_retryable(&failure(ErrorCode::HttpStatus, Some(status), None)));
+            assert!(is_retryable(&failure(
+                ErrorCode::HttpStatus,
+                Some(status),
+                None
+            )));
         }
         for status in [400, 401, 403, 404, 422] {
-            assert!(!is_retryable(&failure(ErrorCode::HttpStatus, Some(status), None)));
+            assert!(!is_retryable(&failure(
+                ErrorCode::HttpStatus,
+                Some(status),
+                None
+            )));
         }
         assert!(is_retryable(&failure(ErrorCode::RateLimited, None, None)));
         assert!(is_retryable(&failure(ErrorCode::Transport, None, None)));

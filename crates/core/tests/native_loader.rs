@@ -206,7 +206,10 @@ async fn a_provider_outlives_its_registry_handle_and_close_aborts() {
 
     let registry = registry_with_latency();
     let slow = registry.build("bot", &Map::new()).await.unwrap();
-    let call = tokio::spawn(async move { slow.chat(&[ChatMessage::user("x")], None, &CallOptions::default()).await });
+    let call = tokio::spawn(async move {
+        slow.chat(&[ChatMessage::user("x")], None, &CallOptions::default())
+            .await
+    });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     registry.close();
     let err = call.await.unwrap().unwrap_err();

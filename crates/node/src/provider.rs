@@ -107,7 +107,10 @@ impl BindingProvider {
 
     /// The models available under this provider's config.
     #[napi]
-    pub async fn list_models(&self, options: Option<BindingCallOptions>) -> napi::Result<Vec<String>> {
+    pub async fn list_models(
+        &self,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<Vec<String>> {
         let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
         napi_result(self.inner.list_models(&options).await)
     }

@@ -200,8 +200,11 @@ impl HttpStream {
             body.extend_from_slice(&chunk);
         }
         builder.body(body).map_err(|err| {
-            ModelportError::new(ErrorCode::Transport, format!("bad response from {}", self.uri))
-                .with_cause(err)
+            ModelportError::new(
+                ErrorCode::Transport,
+                format!("bad response from {}", self.uri),
+            )
+            .with_cause(err)
         })
     }
 

@@ -119,9 +119,7 @@ impl ChatStream {
                 Err(_) => break,
             }
         }
-        self.saw_done |= events
-            .iter()
-            .any(|e| matches!(e, StreamChunk::Done { .. }));
+        self.saw_done |= events.iter().any(|e| matches!(e, StreamChunk::Done { .. }));
         Ok(Some(events))
     }
 

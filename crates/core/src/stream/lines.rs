@@ -50,7 +50,8 @@ mod tests {
         expected.extend(LineSplitter::default().finish());
         for size in 1..body.len() {
             let mut splitter = LineSplitter::default();
-            let mut lines: Vec<Vec<u8>> = body.chunks(size).flat_map(|c| splitter.push(c)).collect();
+            let mut lines: Vec<Vec<u8>> =
+                body.chunks(size).flat_map(|c| splitter.push(c)).collect();
             lines.extend(splitter.finish());
             assert_eq!(lines, expected, "chunk size {size}");
         }

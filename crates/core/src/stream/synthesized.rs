@@ -12,7 +12,12 @@ pub fn events_of(response: ChatResponse) -> Vec<StreamChunk> {
     if let Some(text) = response.text.filter(|t| !t.is_empty()) {
         events.push(StreamChunk::Text(text));
     }
-    for (index, call) in response.tool_calls.unwrap_or_default().into_iter().enumerate() {
+    for (index, call) in response
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         events.push(StreamChunk::ToolUseStart {
             index,
             id: call.id.clone(),

@@ -49,6 +49,7 @@ where
     };
     guard.armed = false;
     joined.map_err(|err| {
-        ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed").with_cause(err)
+        ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed")
+            .with_cause(err)
     })
 }

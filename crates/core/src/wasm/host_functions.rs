@@ -124,16 +124,14 @@ fn http_request(
     let shared = &call.shared;
     let response = match read_request(plugin, &inputs[0])? {
         Err(err) => WireResponse::synthetic(500, &err.to_string()),
-        Ok(request) => {
-            match call.until_cancelled(shared.engine.execute(request, &shared.http)) {
-                None => WireResponse::synthetic(499, "cancelled"),
-                Some(Ok(response)) => WireResponse::from_http(&response),
-                Some(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
-                    WireResponse::synthetic(403, &err.message)
-                }
-                Some(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
+        Ok(request) => match call.until_cancelled(shared.engine.execute(request, &shared.http)) {
+            None => WireResponse::synthetic(499, "cancelled"),
+            Some(Ok(response)) => WireResponse::from_http(&response),
+            Some(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
+                WireResponse::synthetic(403, &err.message)
             }
-        }
+            Some(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
+        },
     };
     let bytes = serde_json::to_vec(&response)?;
     output(plugin, outputs, &bytes)
@@ -224,7 +222,9 @@ fn yield_chunk(
         .map_err(|err| extism::Error::msg(format!("qmt_yield_chunk: not a stream chunk: {err}")))?;
     let call = CallContext::of(&data)?;
     let Some(sink) = with_host(&data, |host| host.chunk_sink.clone())? else {
-        return Err(extism::Error::msg("qmt_yield_chunk called outside chat_stream"));
+        return Err(extism::Error::msg(
+            "qmt_yield_chunk called outside chat_stream",
+        ));
     };
     // Waits while the consumer is behind: a v1 stream cannot race ahead of its reader either.
     match call.until_cancelled(sink.send(vec![chunk])) {

@@ -109,7 +109,9 @@ impl WasmProvider {
         let lease = self.pool.lease().await?;
         let name = function.to_string();
         let (_lease, output) = self
-            .on_instance(lease, move |lease, cancel| lease.call(&name, &bytes, cancel))
+            .on_instance(lease, move |lease, cancel| {
+                lease.call(&name, &bytes, cancel)
+            })
             .await?;
         output
     }
@@ -252,7 +254,9 @@ impl WasmProvider {
                         sender.send(parser.parse(self, complete).await?).await?;
                     }
                 }
-                sender.send(parser.parse(self, lines.finish()).await?).await?;
+                sender
+                    .send(parser.parse(self, lines.finish()).await?)
+                    .await?;
                 sender.send(parser.finish(self).await?).await
             }
             Generation::V1 => {
@@ -260,10 +264,11 @@ impl WasmProvider {
                 if let Value::Object(map) = &mut cfg {
                     map.insert("stream".into(), Value::Bool(true));
                 }
-                let input = serde_json::to_vec(
-                    &json!({"cfg": cfg, "messages": messages, "tools": tools}),
-                )
-                .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+                let input =
+                    serde_json::to_vec(&json!({"cfg": cfg, "messages": messages, "tools": tools}))
+                        .map_err(|err| {
+                            ModelportError::new(ErrorCode::InvalidRequest, err.to_string())
+                        })?;
                 let attempt = || async {
                     let mut lease = self.pool.lease().await?;
                     let sink = sender.clone();

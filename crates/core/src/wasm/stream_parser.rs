@@ -25,7 +25,11 @@ pub(crate) struct GuestStreamParser {
     closed: bool,
 }
 
-fn unexpected(provider: &WasmProvider, function: &str, err: impl std::fmt::Display) -> ModelportError {
+fn unexpected(
+    provider: &WasmProvider,
+    function: &str,
+    err: impl std::fmt::Display,
+) -> ModelportError {
     ModelportError::new(
         ErrorCode::ParseError,
         format!("{function} returned unexpected output: {err}"),
@@ -91,7 +95,11 @@ impl GuestStreamParser {
         let id = self.id;
         let inputs: Vec<Vec<u8>> = lines
             .into_iter()
-            .map(|line| json!({"parser_id": id, "chunk": line}).to_string().into_bytes())
+            .map(|line| {
+                json!({"parser_id": id, "chunk": line})
+                    .to_string()
+                    .into_bytes()
+            })
             .collect();
         let lease = self.take_lease()?;
         let (lease, outputs) = provider
@@ -125,7 +133,12 @@ impl GuestStreamParser {
             .await?;
         self.lease = Some(lease);
         let mut events = Vec::new();
-        events_of(provider, "chat_stream_parser_finish", &finished?, &mut events)?;
+        events_of(
+            provider,
+            "chat_stream_parser_finish",
+            &finished?,
+            &mut events,
+        )?;
         closed?;
         self.closed = true;
         Ok(events)

@@ -39,15 +39,37 @@ impl From<&Usage> for JsUsage {
 }
 
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 enum JsEvent<'a> {
-    Text { text: &'a str },
-    Thinking { text: &'a str },
-    ToolUseStart { index: usize, id: &'a str, name: &'a str },
-    ToolUseInputDelta { index: usize, partial_json: &'a str },
-    ToolUseComplete { index: usize, tool_call: JsToolCall<'a> },
-    Usage { usage: JsUsage },
-    Done { finish_reason: &'static str },
+    Text {
+        text: &'a str,
+    },
+    Thinking {
+        text: &'a str,
+    },
+    ToolUseStart {
+        index: usize,
+        id: &'a str,
+        name: &'a str,
+    },
+    ToolUseInputDelta {
+        index: usize,
+        partial_json: &'a str,
+    },
+    ToolUseComplete {
+        index: usize,
+        tool_call: JsToolCall<'a>,
+    },
+    Usage {
+        usage: JsUsage,
+    },
+    Done {
+        finish_reason: &'static str,
+    },
 }
 
 impl<'a> From<&'a StreamChunk> for JsEvent<'a> {

@@ -6,8 +6,9 @@ mod response;
 mod stream;
 
 use modelport_plugin::{
-    ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse, HTTPLLMProvider,
-    HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, Tool, export_http_plugin,
+    ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse,
+    HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, Tool,
+    export_http_plugin,
 };
 
 pub use config::OpenAIConfig;

@@ -118,7 +118,10 @@ impl OpenAIStreamParser {
             return Ok(());
         }
         let chunk: ChunkObject = serde_json::from_str(data).map_err(|err| {
-            PluginError::parse(format!("invalid JSON in the stream: {err}: {}", excerpt(data)))
+            PluginError::parse(format!(
+                "invalid JSON in the stream: {err}: {}",
+                excerpt(data)
+            ))
         })?;
         if let Some(error) = chunk.error {
             return Err(stream_error(error));
@@ -223,17 +226,22 @@ fn excerpt(data: &str) -> String {
 
 /// An `{"error":{…}}` event in the middle of a stream.
 fn stream_error(error: WireError) -> PluginError {
-    let code = error
-        .code
-        .as_ref()
-        .map(|c| c.as_str().map(String::from).unwrap_or_else(|| c.to_string()));
+    let code = error.code.as_ref().map(|c| {
+        c.as_str()
+            .map(String::from)
+            .unwrap_or_else(|| c.to_string())
+    });
     let kind = match (error.kind.as_deref(), code.as_deref()) {
-        (_, Some("rate_limit_exceeded")) | (Some("rate_limit_error"), _) => PluginErrorKind::RateLimited,
+        (_, Some("rate_limit_exceeded")) | (Some("rate_limit_error"), _) => {
+            PluginErrorKind::RateLimited
+        }
         (Some("invalid_request_error"), _) => PluginErrorKind::InvalidRequest,
         (Some("authentication_error"), _) => PluginErrorKind::AuthError,
         _ => PluginErrorKind::ProviderError,
     };
-    let message = error.message.unwrap_or_else(|| "the provider reported an error".into());
+    let message = error
+        .message
+        .unwrap_or_else(|| "the provider reported an error".into());
     PluginError::new(kind, format!("error in the stream: {message}"))
 }
 
@@ -341,7 +349,8 @@ mod tests {
 
     #[test]
     fn a_missing_done_a_truncated_event_and_bad_json_are_parse_errors() {
-        let complete = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n";
+        let complete =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n";
         for body in [
             complete.to_string(),
             format!("{complete}data: {{\"choices\":[{{\"del"),
