@@ -12,6 +12,15 @@ import { buildWasm } from '../wasm/build.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
+/** The Rust host triple. napi builds with an explicit `--target`, which puts artifacts under
+ * target/<triple>/; building and testing the workspace in the same invocation shape (same triple,
+ * same package selection) lets every step share one compilation of the dependencies. */
+export const hostTriple = (() => {
+  const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
+  const triple = /^host: (\S+)$/m.exec(result.stdout ?? '')?.[1]
+  if (!triple) throw new Error(`cannot read the Rust host triple from \`rustc -vV\` (is Rust installed?)`)
+  return triple
+})()
 const dllPrefix = process.platform === 'win32' ? '' : 'lib'
 const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
@@ -61,6 +70,10 @@ function copyLibraries(folder, sourceDir, names) {
   }
 }
 
+/** The cargo package selection of every build and test step: the same everywhere, so features
+ * unify the same way and nothing is compiled twice. */
+export const workspaceSelection = ['--workspace']
+
 export const shippedPlugins = ['openai', 'scripted']
 export const fixturePlugins = [
   'panicky',
@@ -73,19 +86,15 @@ export const fixturePlugins = [
 
 export function build() {
   ensureNodeModules()
-  step(`cargo build: plugins and fixtures (target dir ${targetDir})`)
-  run('cargo', ['build', '--workspace', '--exclude', 'modelport-node', '--lib', '--examples'], {
-    timed: true,
-  })
-  copyLibraries('plugins', join(targetDir, 'debug'), shippedPlugins)
-  copyLibraries('fixtures', join(targetDir, 'debug', 'examples'), fixturePlugins)
-
-  step('napi build: the Node binding')
+  // One cargo invocation for the binding, the plugins and the fixtures (see `hostTriple`).
+  step(`napi build: the Node binding, plugins and fixtures (target dir ${targetDir})`)
   run(
     bin('napi'),
     [
       'build',
       '--platform',
+      '--target',
+      hostTriple,
       '--manifest-path',
       'crates/node/Cargo.toml',
       '--package-json-path',
@@ -96,9 +105,16 @@ export function build() {
       'binding.js',
       '--dts',
       'binding.d.ts',
+      '--',
+      ...workspaceSelection,
+      '--lib',
+      '--examples',
     ],
     { timed: true },
   )
+  const outputs = join(targetDir, hostTriple, 'debug')
+  copyLibraries('plugins', outputs, shippedPlugins)
+  copyLibraries('fixtures', join(outputs, 'examples'), fixturePlugins)
 
   step('wasm: AssemblyScript plugins')
   buildWasm()
