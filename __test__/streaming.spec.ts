@@ -194,6 +194,7 @@ for (const kind of KINDS) {
       const took = Date.now() - aborted
       t.is(error?.code, 'ABORTED')
       t.true(took < 100, `took ${took} ms`)
+      t.log(`rejected ${took} ms after abort()`)
       t.true(
         await eventually(() => server.openConnections() === 0),
         'the server still has an open connection',
@@ -214,6 +215,7 @@ for (const kind of KINDS) {
       const took = Date.now() - aborted
       t.is(error?.code, 'ABORTED')
       t.true(took < 100, `took ${took} ms`)
+      t.log(`rejected ${took} ms after abort()`)
       t.true(
         await eventually(() => server.openConnections() === 0),
         'the server still has an open connection',

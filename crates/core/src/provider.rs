@@ -257,43 +257,8 @@ impl Provider {
                 if !unguard_value(name, "supports_streaming", http.supports_streaming())? {
                     return whole().await;
                 }
-                let mut body = policy
-                    .run(|| async {
-                        let request = unguard(
-                            name,
-                            "chat_stream_request",
-                            http.chat_stream_request(messages, tools),
-                        )?;
-                        let stream = self
-                            .inner
-                            .engine
-                            .open(request, self.inner.plugin.http_options())
-                            .await
-                            .map_err(|err| err.with_plugin(name))?;
-                        if stream.status().is_success() {
-                            return Ok(stream);
-                        }
-                        let response = stream
-                            .into_response()
-                            .await
-                            .map_err(|e| e.with_plugin(name))?;
-                        Err(self.error_of(http.as_ref(), &response))
-                    })
-                    .await?;
-                let mut parser = unguard(name, "chat_stream_parser", http.chat_stream_parser())?;
-                let mut lines = LineSplitter::default();
-                let mut parse = |lines: Vec<Vec<u8>>| -> Result<Vec<StreamChunk>> {
-                    let mut events = Vec::new();
-                    for line in lines {
-                        events.extend(unguard(name, "parse_chunk", parser.parse_chunk(&line))?);
-                    }
-                    Ok(events)
-                };
-                while let Some(chunk) = body.next_chunk().await.map_err(|e| e.with_plugin(name))? {
-                    sender.send(parse(lines.push(&chunk))?).await?;
-                }
-                sender.send(parse(lines.finish())?).await?;
-                sender.send(unguard(name, "finish", parser.finish())?).await
+                self.stream_http(http.as_ref(), messages, tools, policy, sender)
+                    .await
             }
             Backend::Async(_) => whole().await,
             Backend::Wasm(wasm) => {
@@ -304,6 +269,56 @@ impl Provider {
                 }
             }
         }
+    }
+
+    /// A native HTTP plugin's stream: the host opens the response (retried until it opens) and
+    /// feeds its body, line by line, to the plugin's stream parser.
+    async fn stream_http(
+        &self,
+        http: &dyn HttpProviderBoundary,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+        policy: &RetryPolicy,
+        sender: ChunkSender,
+    ) -> Result<()> {
+        let name = self.plugin_name();
+        let mut body = policy
+            .run(|| async {
+                let request = unguard(
+                    name,
+                    "chat_stream_request",
+                    http.chat_stream_request(messages, tools),
+                )?;
+                let stream = self
+                    .inner
+                    .engine
+                    .open(request, self.inner.plugin.http_options())
+                    .await
+                    .map_err(|err| err.with_plugin(name))?;
+                if stream.status().is_success() {
+                    return Ok(stream);
+                }
+                let response = stream
+                    .into_response()
+                    .await
+                    .map_err(|e| e.with_plugin(name))?;
+                Err(self.error_of(http, &response))
+            })
+            .await?;
+        let mut parser = unguard(name, "chat_stream_parser", http.chat_stream_parser())?;
+        let mut parse = |lines: Vec<Vec<u8>>| -> Result<Vec<StreamChunk>> {
+            let mut events = Vec::new();
+            for line in lines {
+                events.extend(unguard(name, "parse_chunk", parser.parse_chunk(&line))?);
+            }
+            Ok(events)
+        };
+        let mut lines = LineSplitter::default();
+        while let Some(chunk) = body.next_chunk().await.map_err(|e| e.with_plugin(name))? {
+            sender.send(parse(lines.push(&chunk))?).await?;
+        }
+        sender.send(parse(lines.finish())?).await?;
+        sender.send(unguard(name, "finish", parser.finish())?).await
     }
 
     /// One vector per input.
