@@ -60,6 +60,24 @@ async function eventually(check: () => boolean, ms = 2000): Promise<boolean> {
   return true
 }
 
+/** Aborts `controller` and asserts that `pending` rejects with ABORTED within 100 ms and that
+ * the server is left with no open connection. */
+async function abortsPromptly(
+  t: ExecutionContext,
+  server: MockOpenAI,
+  controller: AbortController,
+  pending: Promise<unknown>,
+): Promise<void> {
+  const aborted = Date.now()
+  controller.abort()
+  const error = await failure(t, pending)
+  const took = Date.now() - aborted
+  t.is(error?.code, 'ABORTED')
+  t.true(took < 100, `took ${took} ms`)
+  t.log(`rejected ${took} ms after abort()`)
+  t.true(await eventually(() => server.openConnections() === 0), 'the server still has an open connection')
+}
+
 const tools: ToolDefinition[] = [
   {
     name: 'get_weather',
@@ -188,17 +206,7 @@ for (const kind of KINDS) {
       t.false(first.done)
       t.is(server.openConnections(), 1)
       const pending = iterator.next()
-      const aborted = Date.now()
-      controller.abort()
-      const error = await failure(t, pending)
-      const took = Date.now() - aborted
-      t.is(error?.code, 'ABORTED')
-      t.true(took < 100, `took ${took} ms`)
-      t.log(`rejected ${took} ms after abort()`)
-      t.true(
-        await eventually(() => server.openConnections() === 0),
-        'the server still has an open connection',
-      )
+      await abortsPromptly(t, server, controller, pending)
     },
   )
 
@@ -209,17 +217,7 @@ for (const kind of KINDS) {
       const controller = new AbortController()
       const pending = provider.chat(user('slow'), { signal: controller.signal })
       t.true(await eventually(() => server.openConnections() === 1 && server.requests.length === 1))
-      const aborted = Date.now()
-      controller.abort()
-      const error = await failure(t, pending)
-      const took = Date.now() - aborted
-      t.is(error?.code, 'ABORTED')
-      t.true(took < 100, `took ${took} ms`)
-      t.log(`rejected ${took} ms after abort()`)
-      t.true(
-        await eventually(() => server.openConnections() === 0),
-        'the server still has an open connection',
-      )
+      await abortsPromptly(t, server, controller, pending)
     },
   )
 
@@ -437,6 +435,34 @@ test('a provider that cannot stream answers whole, as the same events', async (t
   t.deepEqual(events[0], { type: 'text', text: 'bot heard hi' })
   t.is(events.at(-1)?.type, 'done')
   t.deepEqual(await bot.chatStream(user('hi')).collect(), await bot.chat(user('hi')))
+})
+
+test('max_response_bytes bounds a stream too (RESPONSE_TOO_LARGE, not a truncated answer)', async (t) => {
+  const long = Array.from({ length: 2000 }, (_, i) => `word${i}`).join(' ')
+  const { provider } = await setup(t, 'native', { reply: () => long }, { max_response_bytes: 16 * 1024 })
+  const error = await failure(t, provider.chatStream(user('x')).collect())
+  t.is(error?.code, 'RESPONSE_TOO_LARGE')
+})
+
+test('toolChoice on a plugin without a tool_choice config key is UNSUPPORTED', async (t) => {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'bot', path: plugin('scripted') }],
+  })
+  t.teardown(() => registry.close())
+  const bot = await registry.builder('bot').build()
+  const error = await failure(t, bot.chat(user('hi'), { tools, toolChoice: 'required' }))
+  t.is(error?.code, 'UNSUPPORTED')
+  t.regex(error!.message, /tool_choice/)
+})
+
+test('close() on a stream never read frees its connection', async (t) => {
+  const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ')
+  const { server, provider } = await setup(t, 'native', { chunkDelayMs: 50, reply: () => words })
+  const stream = provider.chatStream(user('x'))
+  t.true(await eventually(() => server.openConnections() === 1))
+  stream.close()
+  t.true(await eventually(() => server.openConnections() === 0), 'the connection stayed open')
+  t.deepEqual(await collectEvents(stream), [], 'a closed stream reads as ended')
 })
 
 test('a ChatStream is read once', async (t) => {

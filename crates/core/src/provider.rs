@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallOptions, CallScope};
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{HttpEngine, classify_status};
+use crate::http::{HttpEngine, HttpStream, classify_status};
 use crate::native::{unguard, unguard_value};
 use crate::plugin::LoadedPlugin;
 use crate::retry::RetryPolicy;
@@ -79,11 +79,10 @@ impl Provider {
 
     /// The retry policy of a call: the provider's, with the call's own limit if it set one.
     fn retry_policy(&self, options: &CallOptions) -> RetryPolicy {
-        let mut policy = *self.inner.plugin.retry_policy();
-        if let Some(max) = options.max_retries {
-            policy.max_retries = max;
-        }
-        policy
+        self.inner
+            .plugin
+            .retry_policy()
+            .with_max_retries(options.max_retries)
     }
 
     /// Runs `attempt` with retries, unless the call is ended from outside first.
@@ -96,23 +95,41 @@ impl Provider {
         self.scope(options).run(policy.run(attempt)).await
     }
 
-    /// Sends a plugin-built request and returns a 2xx response, or the classified error.
+    /// Sends a plugin-built request; returns a 2xx response once its head arrives, or the
+    /// classified error.
+    async fn open_ok(
+        &self,
+        http: &dyn HttpProviderBoundary,
+        request: HttpRequest,
+    ) -> Result<HttpStream> {
+        let name = self.plugin_name();
+        let stream = self
+            .inner
+            .engine
+            .open(request, self.inner.plugin.http_options())
+            .await
+            .map_err(|err| err.with_plugin(name))?;
+        if stream.status().is_success() {
+            return Ok(stream);
+        }
+        let response = stream
+            .into_response()
+            .await
+            .map_err(|err| err.with_plugin(name))?;
+        Err(self.error_of(http, &response))
+    }
+
+    /// Sends a plugin-built request and returns the whole 2xx response, or the classified error.
     async fn exchange(
         &self,
         http: &dyn HttpProviderBoundary,
         request: HttpRequest,
     ) -> Result<HttpResponse> {
-        let name = self.plugin_name();
-        let response = self
-            .inner
-            .engine
-            .execute(request, self.inner.plugin.http_options())
+        self.open_ok(http, request)
+            .await?
+            .into_response()
             .await
-            .map_err(|err| err.with_plugin(name))?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(self.error_of(http, &response))
+            .map_err(|err| err.with_plugin(self.plugin_name()))
     }
 
     /// A non-2xx response as the plugin classifies it, or the host.
@@ -289,20 +306,7 @@ impl Provider {
                     "chat_stream_request",
                     http.chat_stream_request(messages, tools),
                 )?;
-                let stream = self
-                    .inner
-                    .engine
-                    .open(request, self.inner.plugin.http_options())
-                    .await
-                    .map_err(|err| err.with_plugin(name))?;
-                if stream.status().is_success() {
-                    return Ok(stream);
-                }
-                let response = stream
-                    .into_response()
-                    .await
-                    .map_err(|e| e.with_plugin(name))?;
-                Err(self.error_of(http, &response))
+                self.open_ok(http, request).await
             })
             .await?;
         let mut parser = unguard(name, "chat_stream_parser", http.chat_stream_parser())?;

@@ -194,10 +194,7 @@ impl Registry {
         let scope = CallScope::new(name, options, &self.inner.shutdown);
         let plugin = scope.run(self.load(name)).await?;
         let config = plugin.config_for(overrides)?;
-        let mut policy = *plugin.retry_policy();
-        if let Some(max) = options.max_retries {
-            policy.max_retries = max;
-        }
+        let policy = plugin.retry_policy().with_max_retries(options.max_retries);
         let attempt = || plugin.list_models(&self.inner.engine, &config, &self.inner.shutdown);
         scope.run(policy.run(attempt)).await
     }

@@ -44,6 +44,14 @@ pub fn is_retryable(err: &ModelportError) -> bool {
 }
 
 impl RetryPolicy {
+    /// This policy with a call's own retry limit, if it sets one.
+    pub fn with_max_retries(&self, max_retries: Option<u32>) -> Self {
+        Self {
+            max_retries: max_retries.unwrap_or(self.max_retries),
+            ..*self
+        }
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retries run out. Dropping the
     /// returned future (an abort) stops at once, also in the middle of a backoff wait.
     pub async fn run<T, F, Fut>(&self, attempt: F) -> Result<T>

@@ -127,35 +127,38 @@ impl WasmProvider {
         })
     }
 
-    /// v2: asks the plugin for a request and sends it; returns once the response head arrives.
-    async fn open(&self, function: &str, input: &Value) -> Result<HttpStream> {
+    /// v2: asks the plugin for a request and sends it; returns a 2xx response once its head
+    /// arrives, or the response's error.
+    async fn open_ok(&self, function: &str, input: &Value) -> Result<HttpStream> {
+        let plugin = &self.host().plugin;
         let out: RequestOut = self.call_parsed(function, input).await?;
-        let request = out
-            .req
-            .into_http()
-            .map_err(|e| e.with_plugin(&self.host().plugin))?;
-        self.host()
+        let request = out.req.into_http().map_err(|e| e.with_plugin(plugin))?;
+        let stream = self
+            .host()
             .engine
             .open(request, &self.host().http)
             .await
-            .map_err(|e| e.with_plugin(&self.host().plugin))
+            .map_err(|e| e.with_plugin(plugin))?;
+        if stream.status().is_success() {
+            return Ok(stream);
+        }
+        let response = stream
+            .into_response()
+            .await
+            .map_err(|e| e.with_plugin(plugin))?;
+        Err(self.error_of(&response).await)
     }
 
-    /// v2: asks the plugin for a request, performs it, and returns the response (any status).
-    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
-        self.open(function, input)
+    /// v2: asks the plugin for a request, performs it, and returns the 2xx response as the
+    /// plugin's parsers read it, or the response's error.
+    async fn exchange(&self, function: &str, input: &Value) -> Result<WireResponse> {
+        let response = self
+            .open_ok(function, input)
             .await?
             .into_response()
             .await
-            .map_err(|e| e.with_plugin(&self.host().plugin))
-    }
-
-    /// v2: a 2xx response as the plugin's parsers read it, else the response's error.
-    async fn check(&self, response: http::Response<Vec<u8>>) -> Result<WireResponse> {
-        if response.status().is_success() {
-            return Ok(WireResponse::from_http(&response));
-        }
-        Err(self.error_of(&response).await)
+            .map_err(|e| e.with_plugin(&self.host().plugin))?;
+        Ok(WireResponse::from_http(&response))
     }
 
     /// v2: a non-2xx response as the plugin classifies it (`classify_chat_error`), or the host.
@@ -180,8 +183,7 @@ impl WasmProvider {
         input: &Value,
         parse: &str,
     ) -> Result<T> {
-        let response = self.exchange(build, input).await?;
-        let resp = self.check(response).await?;
+        let resp = self.exchange(build, input).await?;
         self.call_parsed(parse, &json!({"cfg": self.cfg, "resp": resp}))
             .await
     }
@@ -233,14 +235,7 @@ impl WasmProvider {
             Generation::V2 => {
                 let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
                 let mut body = retry
-                    .run(|| async {
-                        let stream = self.open("chat_stream_request", &input).await?;
-                        if stream.status().is_success() {
-                            return Ok(stream);
-                        }
-                        let response = stream.into_response().await?;
-                        Err(self.error_of(&response).await)
-                    })
+                    .run(|| self.open_ok("chat_stream_request", &input))
                     .await?;
                 let mut parser = GuestStreamParser::start(self).await?;
                 let mut lines = LineSplitter::default();
@@ -333,10 +328,9 @@ impl WasmProvider {
                         return Ok(models);
                     }
                 }
-                let response = self
+                let resp = self
                     .exchange("list_models_request", &cfg_only(&self.cfg))
                     .await?;
-                let resp = self.check(response).await?;
                 self.call_parsed("parse_list_models_response", &json!({"resp": resp}))
                     .await
             }

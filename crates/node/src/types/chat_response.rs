@@ -1,8 +1,10 @@
 //! `ChatResponse` → the facade's `{ text, toolCalls, thinking, usage, finishReason }`.
 use modelport_core::sdk::{ChatResponse, FinishReason, ToolCall, Usage};
 use napi_derive::napi;
+use serde::Serialize;
 
 #[napi(object)]
+#[derive(Serialize)]
 pub struct BindingToolCall {
     pub id: String,
     pub name: String,
@@ -10,12 +12,18 @@ pub struct BindingToolCall {
     pub arguments: String,
 }
 
+/// Also serialized (camelCase, absent fields left out) for stream events.
 #[napi(object)]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BindingUsage {
     pub input_tokens: u32,
     pub output_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_read: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_write: Option<u32>,
 }
 

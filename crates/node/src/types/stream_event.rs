@@ -1,42 +1,9 @@
 //! Stream events in the facade's shape (`{ type: 'text', text }`, `{ type: 'done', finishReason }`, …),
 //! sent as one JSON array per batch: one string crosses the boundary instead of an object per event.
-use modelport_core::sdk::{StreamChunk, Usage};
+use modelport_core::sdk::StreamChunk;
 use serde::Serialize;
 
-use crate::types::chat_response::finish_reason_name;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsToolCall<'a> {
-    id: &'a str,
-    name: &'a str,
-    arguments: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsUsage {
-    input_tokens: u32,
-    output_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_read: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_write: Option<u32>,
-}
-
-impl From<&Usage> for JsUsage {
-    fn from(usage: &Usage) -> Self {
-        Self {
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            reasoning_tokens: usage.reasoning_tokens,
-            cache_read: usage.cache_read,
-            cache_write: usage.cache_write,
-        }
-    }
-}
+use crate::types::chat_response::{BindingToolCall, BindingUsage, finish_reason_name};
 
 #[derive(Serialize)]
 #[serde(
@@ -62,10 +29,10 @@ enum JsEvent<'a> {
     },
     ToolUseComplete {
         index: usize,
-        tool_call: JsToolCall<'a>,
+        tool_call: BindingToolCall,
     },
     Usage {
-        usage: JsUsage,
+        usage: BindingUsage,
     },
     Done {
         finish_reason: &'static str,
@@ -89,16 +56,13 @@ impl<'a> From<&'a StreamChunk> for JsEvent<'a> {
                 index: *index,
                 partial_json,
             },
+            // Rare events: owned copies in the shapes `chat()` answers with.
             StreamChunk::ToolUseComplete { index, tool_call } => JsEvent::ToolUseComplete {
                 index: *index,
-                tool_call: JsToolCall {
-                    id: &tool_call.id,
-                    name: &tool_call.function.name,
-                    arguments: &tool_call.function.arguments,
-                },
+                tool_call: tool_call.clone().into(),
             },
             StreamChunk::Usage(usage) => JsEvent::Usage {
-                usage: usage.into(),
+                usage: usage.clone().into(),
             },
             StreamChunk::Done { finish_reason } => JsEvent::Done {
                 finish_reason: finish_reason_name(*finish_reason),
