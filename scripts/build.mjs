@@ -3,7 +3,7 @@
 // copies the plugin libraries to build/. Cargo artifacts go to a cache outside the clone
 // ($CARGO_TARGET_DIR, default ~/.cache/modelport/target), so a fresh clone rebuilds incrementally.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,15 +12,18 @@ import { buildWasm } from '../wasm/build.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
-/** The Rust host triple. napi builds with an explicit `--target`, which puts artifacts under
+let cachedHostTriple
+/** The Rust host triple (asked of rustc once). napi builds with an explicit `--target`, which puts artifacts under
  * target/<triple>/; building and testing the workspace in the same invocation shape (same triple,
  * same package selection) lets every step share one compilation of the dependencies. */
-export const hostTriple = (() => {
+export function hostTriple() {
+  if (cachedHostTriple) return cachedHostTriple
   const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
-  const triple = /^host: (\S+)$/m.exec(result.stdout ?? '')?.[1]
-  if (!triple) throw new Error(`cannot read the Rust host triple from \`rustc -vV\` (is Rust installed?)`)
-  return triple
-})()
+  cachedHostTriple = /^host: (\S+)$/m.exec(result.stdout ?? '')?.[1]
+  if (!cachedHostTriple)
+    throw new Error(`cannot read the Rust host triple from \`rustc -vV\` (is Rust installed?)`)
+  return cachedHostTriple
+}
 const dllPrefix = process.platform === 'win32' ? '' : 'lib'
 const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
@@ -94,7 +97,7 @@ export function build() {
       'build',
       '--platform',
       '--target',
-      hostTriple,
+      hostTriple(),
       '--manifest-path',
       'crates/node/Cargo.toml',
       '--package-json-path',
@@ -112,23 +115,27 @@ export function build() {
     ],
     { timed: true },
   )
-  const outputs = join(targetDir, hostTriple, 'debug')
+  const outputs = join(targetDir, hostTriple(), 'debug')
   copyLibraries('plugins', outputs, shippedPlugins)
   copyLibraries('fixtures', join(outputs, 'examples'), fixturePlugins)
 
   step('wasm: AssemblyScript plugins')
   buildWasm()
 
+  buildFacade()
+}
+
+/** Compiles the TypeScript facade to dist/ (needs binding.d.ts from a napi build). The CLI's
+ * shebang comes from src/cli.ts; npm makes `bin` files executable when it installs them. */
+export function buildFacade() {
   step('tsc: the TypeScript facade')
   run(bin('tsc'), ['-p', 'tsconfig.json'], { timed: true })
-  const cli = join(root, 'dist', 'src', 'cli.js')
-  const text = readFileSync(cli, 'utf8')
-  if (!text.startsWith('#!')) writeFileSync(cli, `#!/usr/bin/env node\n${text}`, { mode: 0o755 })
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    build()
+    if (process.argv.includes('--facade')) buildFacade()
+    else build()
   } catch (error) {
     console.error(`build failed: ${error.message}`)
     process.exit(1)

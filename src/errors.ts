@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'RESPONSE_TOO_LARGE'
   | 'PLUGIN_ERROR'
+  /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
+  | 'UNSUPPORTED_PLATFORM'
+  /** This platform is supported, but its binary package is missing or would not load. */
+  | 'BINDING_LOAD_FAILED'
 
 /** The fields a `ModelportError` carries besides its message. */
 export interface ModelportErrorInfo {

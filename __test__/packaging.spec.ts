@@ -1,0 +1,120 @@
+// The packages as npm sees them (file lists, platform fields) and the loader's behaviour when no
+// binary fits. The registry install of the staged release packages is scripts/install-test.mjs.
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import test from 'ava'
+
+import { root, tempFile, wasm } from './helpers'
+
+interface PackageManifest {
+  name: string
+  version: string
+  main?: string
+  files?: string[]
+  os?: string[]
+  cpu?: string[]
+  libc?: string[]
+  napi: { targets: string[] }
+  optionalDependencies?: Record<string, string>
+}
+
+type PackageContents = {
+  mainPackageFiles(root: string): string[]
+  platformPackageFiles(platform: string, options: { staged: boolean }): string[]
+}
+// A plain ES module shared with scripts/install-test.mjs (a variable path: TypeScript has no types for it).
+const contentsModule = '../scripts/package-contents.mjs'
+const contents = import(contentsModule) as Promise<PackageContents>
+
+const manifest = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageManifest
+const mainManifest = manifest(root)
+const platforms = readdirSync(join(root, 'npm')).sort()
+
+function packedFiles(dir: string): string[] {
+  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) throw new Error(result.stderr)
+  const [pack] = JSON.parse(result.stdout) as Array<{ files: Array<{ path: string }> }>
+  return pack!.files.map((file) => file.path).sort()
+}
+
+/** Runs `code` in a child Node that loads the built package (dist/), optionally after `preload`. */
+function runPackage(code: string, env: Record<string, string> = {}, preload?: string) {
+  const args = [...(preload ? ['--require', preload] : []), '-e', code]
+  return spawnSync(process.execPath, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, MODELPORT_BINDING_PATH: '', ...env },
+  })
+}
+
+test('the main package holds only the compiled facade, the loader, README, LICENSE and package.json', async (t) => {
+  const { mainPackageFiles } = await contents
+  t.deepEqual(packedFiles(root), mainPackageFiles(root))
+  // Written at publish time (scripts/stage-packages.mjs), never committed.
+  t.is(mainManifest.optionalDependencies, undefined)
+})
+
+test('there is one platform package per napi target, each holding only its binary', async (t) => {
+  const { platformPackageFiles } = await contents
+  t.is(platforms.length, mainManifest.napi.targets.length)
+  for (const platform of platforms) {
+    const dir = join(root, 'npm', platform)
+    const pkg = manifest(dir)
+    t.is(pkg.name, `modelport-${platform}`)
+    t.is(pkg.version, mainManifest.version, `${platform} version`)
+    t.is(pkg.main, `modelport.${platform}.node`)
+    t.deepEqual(pkg.files, [pkg.main])
+    const [os, cpu, abi] = platform.split('-')
+    t.deepEqual(pkg.os, [os])
+    t.deepEqual(pkg.cpu, [cpu])
+    t.deepEqual(
+      pkg.libc,
+      abi === 'gnu' ? ['glibc'] : abi === 'musl' ? ['musl'] : undefined,
+      `${platform} libc`,
+    )
+    // The main package's own os/cpu let npm refuse an unsupported machine at install time.
+    t.true(mainManifest.os!.includes(os!) && mainManifest.cpu!.includes(cpu!), `${platform} allowed by main`)
+    t.deepEqual(packedFiles(dir), platformPackageFiles(platform, { staged: false }))
+  }
+})
+
+test('on a platform without a binary, importing modelport fails with UNSUPPORTED_PLATFORM naming it', (t) => {
+  const preload = tempFile('fake-arch.cjs', "Object.defineProperty(process, 'arch', { value: 'mips' })\n")
+  const result = runPackage("require('./dist/index.js')", {}, preload)
+  t.not(result.status, 0)
+  t.regex(result.stderr, /ModelportError: modelport has no prebuilt binary for linux-mips-gnu/)
+  t.regex(result.stderr, /supported: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl/)
+  t.regex(result.stderr, /code: 'UNSUPPORTED_PLATFORM'/)
+  t.regex(
+    result.stderr,
+    /Unsupported architecture on Linux: mips/,
+    'the loader’s own reason is in the causes',
+  )
+})
+
+test('MODELPORT_BINDING_PATH loads the binary it names', (t) => {
+  const binary = join(root, 'modelport.linux-x64-gnu.node')
+  const code = `const { ExtismPlugin } = require('./dist/index.js')
+ExtismPlugin.load(${JSON.stringify(wasm('count_vowels'))}).then((p) => {
+  console.log(Buffer.from(p.callSync('count_vowels', 'a binary path override')).toString())
+})`
+  // A preload that makes the generated loader's own candidates fail: only the override can work.
+  const preload = tempFile('fake-arch.cjs', "Object.defineProperty(process, 'arch', { value: 'mips' })\n")
+  const result = runPackage(code, { MODELPORT_BINDING_PATH: binary }, preload)
+  t.is(result.status, 0, result.stderr)
+  t.regex(result.stdout, /"count":\s*8/)
+})
+
+test('a MODELPORT_BINDING_PATH that does not load fails with BINDING_LOAD_FAILED and the path', (t) => {
+  const missing = join(root, 'build', 'no-such-binding.node')
+  const result = runPackage("require('./dist/index.js')", { MODELPORT_BINDING_PATH: missing })
+  t.not(result.status, 0)
+  t.regex(result.stderr, /code: 'BINDING_LOAD_FAILED'/)
+  t.true(result.stderr.includes(`path: '${missing}'`), result.stderr)
+})

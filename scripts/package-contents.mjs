@@ -1,0 +1,32 @@
+// What each published package must hold, derived from the sources. The packaging tests compare
+// `npm pack --dry-run` against these lists, for the repo and for the staged release tarballs.
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The main package: the compiled facade (.js + .d.ts for each .ts of index.ts and src/), the
+ * generated loader, README, LICENSE and package.json. No tests, fixtures, Rust or TypeScript
+ * sources, source maps, build info or binaries. */
+export function mainPackageFiles(root) {
+  const sources = ['index.ts']
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`
+      if (entry.isDirectory()) walk(path)
+      else if (entry.name.endsWith('.ts')) sources.push(path)
+    }
+  }
+  walk('src')
+  const compiled = sources.flatMap((file) => [
+    `dist/${file.replace(/\.ts$/, '.js')}`,
+    `dist/${file.replace(/\.ts$/, '.d.ts')}`,
+  ])
+  return [...compiled, 'binding.js', 'binding.d.ts', 'README.md', 'LICENSE', 'package.json'].sort()
+}
+
+/** A platform package: its binary only, with README, LICENSE and package.json. In the repo
+ * (`staged: false`) the binary and the licence copy are not there yet. */
+export function platformPackageFiles(platform, { staged }) {
+  const files = ['README.md', 'package.json']
+  if (staged) files.push('LICENSE', `modelport.${platform}.node`)
+  return files.sort()
+}
