@@ -118,3 +118,25 @@ test('a MODELPORT_BINDING_PATH that does not load fails with BINDING_LOAD_FAILED
   t.regex(result.stderr, /code: 'BINDING_LOAD_FAILED'/)
   t.true(result.stderr.includes(`path: '${missing}'`), result.stderr)
 })
+
+test('the plugin SDK crate packages only its sources, and builds from its package', (t) => {
+  const cargo = (args: string[]) =>
+    spawnSync('cargo', ['package', '-p', 'modelport-plugin', '--allow-dirty', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+    })
+  const listed = cargo(['--list'])
+  t.is(listed.status, 0, listed.stderr)
+  const files = listed.stdout.trim().split('\n')
+  const allowed =
+    /^(src\/[a-z_]+\.rs|build\.rs|README\.md|Cargo\.toml|Cargo\.toml\.orig|Cargo\.lock|\.cargo_vcs_info\.json)$/
+  t.deepEqual(
+    files.filter((file) => !allowed.test(file)),
+    [],
+  )
+  for (const required of ['src/lib.rs', 'build.rs', 'README.md', 'Cargo.toml'])
+    t.true(files.includes(required), required)
+  // Packs it and compiles the packed crate alone, with its dependencies from crates.io.
+  const packaged = cargo([])
+  t.is(packaged.status, 0, packaged.stderr)
+})

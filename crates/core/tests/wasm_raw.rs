@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use modelport_core::ErrorCode;
 use modelport_core::wasm::{ModuleCache, RawWasmPlugin, WasmOptions};
 
+/// Found through the `CARGO_MANIFEST_DIR` cargo sets when it *runs* the test, not the one baked
+/// in at compile time: the build cache is shared between clones, and a test binary built in
+/// another clone of the same sources is reused as up to date.
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wasm/wat/hostile.wat")
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test");
+    PathBuf::from(crate_dir).join("../../wasm/wat/hostile.wat")
 }
 
 fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
