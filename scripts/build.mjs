@@ -34,6 +34,8 @@ export function run(command, args, options = {}) {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, CARGO_TARGET_DIR: targetDir, ...options.env },
+    // npm and node_modules/.bin tools are .cmd files on Windows, which only a shell can start.
+    shell: process.platform === 'win32',
   })
   if (result.error) throw result.error
   if (result.status !== 0) {

@@ -24,8 +24,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { root } from './build.mjs'
-import { mainPackageFiles, platformPackageFiles } from './package-contents.mjs'
-import { mainPackageDir, packedFiles, stageHostPackages, stagePackages } from './stage-packages.mjs'
+import { mainPackageFiles, packedFiles, platformPackageFiles } from './package-contents.mjs'
+import { mainPackageDir, stageHostPackages, stagePackages } from './stage-packages.mjs'
 
 const { currentPlatform } = createRequire(import.meta.url)('../dist/src/platform.js')
 
@@ -134,7 +134,10 @@ async function startRegistry(dir) {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`verdaccio did not start within 60 s:\n${log}`)
+    if (Date.now() > deadline) {
+      child.kill()
+      throw new Error(`verdaccio did not start within 60 s:\n${log}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   return { url, port, stop: () => child.kill(), log: () => log }

@@ -1,5 +1,6 @@
 // What each published package must hold, derived from the sources. The packaging tests compare
 // `npm pack --dry-run` against these lists, for the repo and for the staged release tarballs.
+import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -29,4 +30,17 @@ export function platformPackageFiles(platform, { staged }) {
   const files = ['README.md', 'package.json']
   if (staged) files.push('LICENSE', `modelport.${platform}.node`)
   return files.sort()
+}
+
+/** The files `npm pack` puts in the package at `dir` (paths relative to it, sorted). */
+export function packedFiles(dir) {
+  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: dir,
+    encoding: 'utf8',
+    shell: process.platform === 'win32', // npm is npm.cmd there
+  })
+  if (result.status !== 0) throw new Error(`npm pack --dry-run in ${dir} failed:\n${result.stderr}`)
+  return JSON.parse(result.stdout)[0]
+    .files.map((file) => file.path)
+    .sort()
 }

@@ -9,13 +9,13 @@
 //
 //   node scripts/stage-packages.mjs                       release build for this machine, then stage
 //   node scripts/stage-packages.mjs --artifacts DIR [--require-all]
-import { spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { hostTriple, root, run } from './build.mjs'
+import { packedFiles } from './package-contents.mjs'
 
 export const stageDir = join(root, 'build', 'packages')
 export const mainPackageDir = join(stageDir, 'modelport')
@@ -50,18 +50,6 @@ export function buildReleaseBinary(outputDir, triple = hostTriple()) {
   const binary = readdirSync(outputDir).find((name) => name.endsWith('.node'))
   if (!binary) throw new Error(`napi build --release left no .node file in ${outputDir}`)
   return join(outputDir, binary)
-}
-
-/** The files `npm pack` puts in the package at `dir` (paths relative to it, sorted). */
-export function packedFiles(dir) {
-  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-    cwd: dir,
-    encoding: 'utf8',
-  })
-  if (result.status !== 0) throw new Error(`npm pack --dry-run in ${dir} failed:\n${result.stderr}`)
-  return JSON.parse(result.stdout)[0]
-    .files.map((file) => file.path)
-    .sort()
 }
 
 /** Stages the packages from the `.node` files in `artifactsDir` (searched recursively: CI
