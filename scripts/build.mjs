@@ -13,9 +13,10 @@ import { buildWasm } from '../wasm/build.mjs'
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
 let cachedHostTriple
-/** The Rust host triple (asked of rustc once). napi builds with an explicit `--target`, which puts artifacts under
- * target/<triple>/; building and testing the workspace in the same invocation shape (same triple,
- * same package selection) lets every step share one compilation of the dependencies. */
+/** The Rust host triple (asked of rustc once, when first needed). napi builds with an explicit
+ * `--target`, which puts artifacts under target/<triple>/; building and testing the workspace in
+ * the same invocation shape (same triple, same package selection) lets every step share one
+ * compilation of the dependencies. */
 export function hostTriple() {
   if (cachedHostTriple) return cachedHostTriple
   const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
