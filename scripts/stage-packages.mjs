@@ -53,8 +53,8 @@ export function buildReleaseBinary(outputDir, triple = hostTriple()) {
 }
 
 /** Stages the packages from the `.node` files in `artifactsDir` (searched recursively: CI
- * downloads each target's binaries into a folder of its own). With `requireAll`, every target in package.json must have its binary.
- * Returns the staged platform packages that hold a binary. */
+ * downloads each target's binaries into a folder of its own). With `requireAll`, every target in
+ * package.json must have its binary. Returns the staged platform packages that hold a binary. */
 export function stagePackages({ artifactsDir, requireAll = false }) {
   rmSync(stageDir, { recursive: true, force: true })
   mkdirSync(mainPackageDir, { recursive: true })
