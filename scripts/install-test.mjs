@@ -15,7 +15,16 @@
 // Runs on Linux and macOS (POSIX shell and paths).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { delimiter, join, relative } from 'node:path'
@@ -71,7 +80,15 @@ function pathWithoutRust() {
 function userEnvironment(npmrc) {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([key]) => !/^npm_/i.test(key) && !['CARGO_HOME', 'RUSTUP_HOME', 'CARGO_TARGET_DIR'].includes(key),
+      ([key]) =>
+        !/^npm_/i.test(key) &&
+        ![
+          'CARGO_HOME',
+          'RUSTUP_HOME',
+          'CARGO_TARGET_DIR',
+          'MODELPORT_BINDING_PATH',
+          'NAPI_RS_NATIVE_LIBRARY_PATH',
+        ].includes(key),
     ),
   )
   return { ...env, PATH: pathWithoutRust(), npm_config_userconfig: npmrc }
@@ -240,7 +257,10 @@ const binary = require.resolve('modelport-${platform}')`),
 function runCheck(node, project, file, env) {
   const output = mustExec(node, [file], { cwd: project, env })
   const result = JSON.parse(output.trim().split('\n').pop())
-  const inProject = (path) => path.replace(/^file:\/\//, '').startsWith(join(project, 'node_modules'))
+  // Real paths: on macOS the temporary folder is reached through a symlink (/var → /private/var).
+  const modules = realpathSync(join(project, 'node_modules'))
+  const inProject = (path) =>
+    realpathSync(path.startsWith('file:') ? fileURLToPath(path) : path).startsWith(modules)
   assert.ok(inProject(result.resolved), `modelport resolved outside the project: ${result.resolved}`)
   assert.ok(inProject(result.binary), `the binary resolved outside the project: ${result.binary}`)
   for (const name of ['native', 'wasm']) {
