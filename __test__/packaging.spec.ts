@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { currentPlatform } from '../src/platform'
-import { root, tempFile, wasm } from './helpers'
+import { root, tempDir, tempFile, wasm } from './helpers'
 
 interface PackageManifest {
   name: string
@@ -131,4 +131,13 @@ test('the plugin SDK crate packages only its sources, and builds from its packag
   // Packs it and compiles the packed crate alone, with its dependencies from crates.io.
   const packaged = cargo([])
   t.is(packaged.status, 0, packaged.stderr)
+})
+
+test('staging for a release refuses to go on without every target’s binary', async (t) => {
+  const stageModule = '../scripts/stage-packages.mjs'
+  const { stagePackages } = (await import(stageModule)) as {
+    stagePackages(options: { artifactsDir: string; requireAll: boolean }): unknown
+  }
+  const error = t.throws(() => stagePackages({ artifactsDir: tempDir(), requireAll: true }))
+  for (const platform of platforms) t.true(error?.message.includes(platform), platform)
 })
