@@ -56,6 +56,6 @@ export function wasm(name: 'echo' | 'count_vowels' | 'hostile'): string {
 }
 
 /** A Wasm provider plugin built by `npm run build` (wasm/as). */
-export function wasmProvider(name: 'openai_v2' | 'openai_v1' | 'hostile_v2'): string {
+export function wasmProvider(name: 'openai_v2' | 'openai_v1' | 'hostile_v2' | 'echo_provider'): string {
   return join(root, 'wasm', 'build', `${name}.wasm`)
 }

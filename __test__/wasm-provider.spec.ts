@@ -292,6 +292,27 @@ test('a v1 Wasm provider does its HTTP through qmt_http_request', async (t) => {
   t.deepEqual(await registry.listModels('v1'), ['mock-gpt-1', 'mock-embed-1'])
 })
 
+test('a v1 Wasm provider without network answers from the plugin alone (the benchmark echo provider)', async (t) => {
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'echo', path: wasmProvider('echo_provider'), config: { model: 'echo' } }],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const provider = await registry.builder('echo').build()
+  const answers = await Promise.all(
+    ['first', 'sécond "quoted"', ''].map((text) => provider.chat([{ role: 'user', content: text }])),
+  )
+  t.deepEqual(
+    answers.map(({ text, finishReason }) => [text, finishReason]),
+    [
+      ['first', 'stop'],
+      ['sécond "quoted"', 'stop'],
+      ['', 'stop'],
+    ],
+  )
+  t.deepEqual(await registry.listModels('echo'), ['echo'])
+})
+
 test.serial('registry.close() interrupts a running Wasm call with ABORTED, promptly', async (t) => {
   const server = await mock(t)
   // No timeout: only the interrupt can end this call.

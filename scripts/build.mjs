@@ -128,6 +128,15 @@ export function build() {
   buildFacade()
 }
 
+/** Builds the shipped plugins in the release profile into build/release/plugins (what the
+ * benchmarks load next to the release binding). */
+export function buildReleasePlugins() {
+  step('cargo build --release: the shipped plugins')
+  const packages = shippedPlugins.flatMap((name) => ['-p', `modelport-${name}`])
+  run('cargo', ['build', '--release', '--target', hostTriple(), ...packages], { timed: true })
+  copyLibraries(join('release', 'plugins'), join(targetDir, hostTriple(), 'release'), shippedPlugins)
+}
+
 /** Compiles the TypeScript facade to dist/ (needs binding.d.ts from a napi build). The CLI's
  * shebang comes from src/cli.ts; npm makes `bin` files executable when it installs them. */
 export function buildFacade() {

@@ -5,16 +5,19 @@ use std::sync::Arc;
 
 use modelport_core::wasm::RawWasmPlugin;
 use modelport_core::{ErrorCode, ModelportError};
-use napi::Either;
+use napi::bindgen_prelude::Object;
+use napi::{Either, Env};
 use napi::bindgen_prelude::{Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
 
+use crate::call_thread::CallThread;
 use crate::error::{napi_result, to_napi};
 use crate::types::wasm_options::BindingWasmOptions;
 
 #[napi]
 pub struct BindingExtismPlugin {
     inner: Arc<RawWasmPlugin>,
+    calls: CallThread,
 }
 
 fn bytes_of<'a>(input: &'a Either<String, Uint8ArraySlice<'_>>) -> &'a [u8] {
@@ -50,22 +53,26 @@ impl BindingExtismPlugin {
         })
         .await
         .map_err(join_error)?;
+        let calls = CallThread::spawn("modelport-wasm-call").map_err(join_error)?;
         Ok(BindingExtismPlugin {
             inner: Arc::new(napi_result(plugin)?),
+            calls,
         })
     }
 
     /// Calls the exported function `name` on the JS thread (for tiny, fast calls); the input is read in place.
+    /// The output is copied once, from plugin memory straight into a JS-owned buffer.
     #[napi]
-    pub fn call_sync(
+    pub fn call_sync<'env>(
         &self,
+        env: &'env Env,
         name: String,
         input: Either<String, Uint8ArraySlice>,
-    ) -> napi::Result<Uint8Array> {
+    ) -> napi::Result<Uint8ArraySlice<'env>> {
         let id = self.inner.new_call();
         napi_result(self.inner.call_with(id, &name, bytes_of(&input), |output| {
-            Uint8Array::new(output.to_vec())
-        }))
+            Uint8ArraySlice::copy_from(env, output)
+        }))?
     }
 
     /// A new call id for `call` and `cancel`.
@@ -80,25 +87,29 @@ impl BindingExtismPlugin {
         self.inner.cancel(id as u64);
     }
 
-    /// Calls the exported function `name` off the JS thread.
-    #[napi]
-    pub async fn call(
+    /// Calls the exported function `name` off the JS thread, on the plugin's call thread.
+    #[napi(ts_return_type = "Promise<Uint8Array>")]
+    pub fn call<'env>(
         &self,
+        env: &'env Env,
         id: i64,
         name: String,
         input: Either<String, Uint8Array>,
-    ) -> napi::Result<Uint8Array> {
+    ) -> napi::Result<Object<'env>> {
         let input = match input {
             Either::A(text) => text.into_bytes(),
             Either::B(bytes) => bytes.to_vec(),
         };
+        let (deferred, promise) = env.create_deferred()?;
         let plugin = self.inner.clone();
-        let output = napi::tokio::task::spawn_blocking(move || {
-            plugin.call_with(id as u64, &name, &input, <[u8]>::to_vec)
-        })
-        .await
-        .map_err(join_error)?;
-        Ok(Uint8Array::new(napi_result(output)?))
+        let job = Box::new(move || {
+            let output = plugin.call_with(id as u64, &name, &input, <[u8]>::to_vec);
+            deferred.resolve(move |_| napi_result(output).map(Uint8Array::new));
+        });
+        if self.calls.run(job).is_err() {
+            return Err(join_error("the plugin's call thread has ended"));
+        }
+        Ok(promise)
     }
 
     /// Whether the module exports a function `name`.

@@ -2,10 +2,12 @@
 //! conversions and scheduling live here; every behaviour is in `modelport-core`.
 #![deny(clippy::all)]
 
+mod call_thread;
 mod call_token;
 mod chat_stream;
 mod error;
 mod extism_plugin;
+mod inline_poll;
 mod provider;
 mod registry;
 mod types;

@@ -1,12 +1,16 @@
-//! `BindingProvider`: a provider as JS sees it. Every call runs on the async runtime, off the JS thread.
+//! `BindingProvider`: a provider as JS sees it. A call that must wait (HTTP, Wasm, timers) runs
+//! on the async runtime, off the JS thread, and returns a promise; one that completes at once
+//! returns its value (see `inline_poll`).
 use modelport_core::Provider;
 use modelport_core::sdk::CompletionRequest;
+use napi::Env;
 use napi::bindgen_prelude::Float32Array;
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::chat_stream::BindingChatStream;
 use crate::error::napi_result;
+use crate::inline_poll::{Answer, answer};
 use crate::types::call_options::BindingCallOptions;
 use crate::types::chat_response::BindingChatResponse;
 use crate::types::message::{conversation, tools};
@@ -45,17 +49,21 @@ impl BindingProvider {
 
     /// One chat turn; `messages` and `tools` use the facade's camelCase shapes.
     #[napi]
-    pub async fn chat(
+    pub fn chat<'env>(
         &self,
+        env: &'env Env,
         messages: Value,
         tool_list: Option<Value>,
         options: Option<BindingCallOptions>,
-    ) -> napi::Result<BindingChatResponse> {
+    ) -> napi::Result<Answer<'env, BindingChatResponse>> {
         let (messages, system) = napi_result(conversation(messages))?;
         let tools = napi_result(tools(tool_list))?;
         let options = napi_result(options.unwrap_or_default().into_core(system))?;
-        let response = napi_result(self.inner.chat(&messages, tools.as_deref(), &options).await)?;
-        Ok(BindingChatResponse::from(response))
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let response = provider.chat(&messages, tools.as_deref(), &options).await;
+            Ok(BindingChatResponse::from(napi_result(response)?))
+        })
     }
 
     /// A streamed chat turn: resolves once the stream is started; errors come from `next()`.
@@ -75,23 +83,28 @@ impl BindingProvider {
 
     /// One vector per input.
     #[napi]
-    pub async fn embed(
+    pub fn embed<'env>(
         &self,
+        env: &'env Env,
         inputs: Vec<String>,
         options: Option<BindingCallOptions>,
-    ) -> napi::Result<Vec<Float32Array>> {
+    ) -> napi::Result<Answer<'env, Vec<Float32Array>>> {
         let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
-        let vectors = napi_result(self.inner.embed(&inputs, &options).await)?;
-        Ok(vectors.into_iter().map(Float32Array::new).collect())
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let vectors = napi_result(provider.embed(&inputs, &options).await)?;
+            Ok(vectors.into_iter().map(Float32Array::new).collect())
+        })
     }
 
     /// A text completion.
     #[napi]
-    pub async fn complete(
+    pub fn complete<'env>(
         &self,
+        env: &'env Env,
         request: BindingCompletionRequest,
         options: Option<BindingCallOptions>,
-    ) -> napi::Result<BindingCompletion> {
+    ) -> napi::Result<Answer<'env, BindingCompletion>> {
         let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
         let request = CompletionRequest {
             prompt: request.prompt,
@@ -99,19 +112,24 @@ impl BindingProvider {
             max_tokens: request.max_tokens,
             temperature: request.temperature.map(|t| t as f32),
         };
-        let response = napi_result(self.inner.complete(&request, &options).await)?;
-        Ok(BindingCompletion {
-            text: response.text,
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let response = napi_result(provider.complete(&request, &options).await)?;
+            Ok(BindingCompletion {
+                text: response.text,
+            })
         })
     }
 
     /// The models available under this provider's config.
     #[napi]
-    pub async fn list_models(
+    pub fn list_models<'env>(
         &self,
+        env: &'env Env,
         options: Option<BindingCallOptions>,
-    ) -> napi::Result<Vec<String>> {
+    ) -> napi::Result<Answer<'env, Vec<String>>> {
         let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
-        napi_result(self.inner.list_models(&options).await)
+        let provider = self.inner.clone();
+        answer(env, async move { napi_result(provider.list_models(&options).await) })
     }
 }

@@ -1,0 +1,103 @@
+// Case 2: a provider's per-call overhead without network. `chat()` on the `scripted` native
+// provider and on an echo Wasm provider, against the floor: a plain async JS function doing the
+// same JSON work (request to wire JSON and back, answer to JSON and back).
+import { modelport, nativePlugin, wasmPlugin } from '../lib/env.mjs'
+import { interleave, medianOf, timeCalls } from '../lib/stats.mjs'
+
+const messages = [{ role: 'user', content: 'hello there, how are you today?' }]
+const targetOverheadUs = 15
+
+/** What a provider call does with JSON, in plain JS: the messages in QueryMT's wire shape out,
+ * parsed back, an answer built from the last message, serialized and parsed into the response. */
+async function floorChat(input) {
+  const wire = JSON.stringify({
+    cfg: { model: 'echo' },
+    messages: input.map((m) => ({
+      role: m.role === 'user' ? 'User' : 'Assistant',
+      content: [{ type: 'text', text: m.content }],
+    })),
+    tools: null,
+  })
+  const request = JSON.parse(wire)
+  const last = request.messages
+    .at(-1)
+    .content.map((part) => part.text)
+    .join('')
+  const answer = JSON.parse(JSON.stringify({ text: last, finish_reason: 'Stop' }))
+  return { text: answer.text, toolCalls: [], thinking: null, usage: null, finishReason: 'stop' }
+}
+
+export async function run({ quick }) {
+  const { PluginRegistry } = modelport()
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      {
+        name: 'scripted',
+        path: nativePlugin('scripted'),
+        config: { default_reply: '{{input}}', models: ['echo'] },
+      },
+      { name: 'echo-wasm', path: wasmPlugin('echo_provider'), max_instances: 1 },
+    ],
+  })
+  const scripted = await registry.builder('scripted').model('echo').build()
+  const wasm = await registry.builder('echo-wasm').model('echo').build()
+  for (const [name, provider] of [
+    ['scripted', scripted],
+    ['echo-wasm', wasm],
+    ['floor', { chat: floorChat }],
+  ]) {
+    const { text } = await provider.chat(messages)
+    if (text !== messages[0].content) throw new Error(`${name} answered ${JSON.stringify(text)}`)
+  }
+  const batch = quick ? 300 : 3000
+  const rounds = quick ? 3 : 9
+  const contenders = [
+    {
+      name: 'plain async JS (floor)',
+      measure: async () => ({ us: await timeCalls(batch, () => floorChat(messages)) }),
+    },
+    {
+      name: 'scripted (native)',
+      measure: async () => ({ us: await timeCalls(batch, () => scripted.chat(messages)) }),
+    },
+    { name: 'echo (Wasm)', measure: async () => ({ us: await timeCalls(batch, () => wasm.chat(messages)) }) },
+  ]
+  for (const contender of contenders) await contender.measure()
+  const results = await interleave(contenders, rounds)
+  await registry.close()
+
+  const floor = results['plain async JS (floor)']
+  const overheadOf = (name) =>
+    medianOf(
+      results[name].map((round, i) => ({ us: round.us - floor[i].us })),
+      'us',
+    )
+  const rows = contenders.map(({ name }) => [
+    name,
+    medianOf(results[name], 'us'),
+    name === 'plain async JS (floor)' ? '—' : overheadOf(name),
+  ])
+  const providers = ['scripted (native)', 'echo (Wasm)']
+  return {
+    title: 'Provider overhead without network (chat() per call, concurrency 1)',
+    method: `${rounds} interleaved rounds of ${batch} sequential awaited calls; overhead = median over rounds of (provider µs − floor µs) in the same round.`,
+    tables: [{ columns: ['contender', 'µs per call', 'overhead over the floor, µs'], rows }],
+    checks: providers.map((name) => ({
+      name: `${name} chat() overhead over plain JS`,
+      value: overheadOf(name),
+      unit: 'µs',
+      target: `< ${targetOverheadUs} µs`,
+      met: overheadOf(name) < targetOverheadUs,
+    })),
+    chart: {
+      title: 'Provider chat() overhead over the plain-JS floor (µs, lower is better; target 15 µs)',
+      lowerIsBetter: true,
+      bars: providers.map((name) => ({
+        group: 'chat() overhead',
+        label: name,
+        value: overheadOf(name),
+        target: targetOverheadUs,
+      })),
+    },
+  }
+}
