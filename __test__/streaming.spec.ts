@@ -472,6 +472,30 @@ test('a ChatStream is read once', async (t) => {
   t.is((await failure(t, stream.collect()))?.code, 'INVALID_REQUEST')
 })
 
+test('next() called again before the last call settled hands out the events in order, once each', async (t) => {
+  const words = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ')
+  const { provider } = await setup(t, 'native', { reply: () => words })
+  const expected = await collectEvents(provider.chatStream(user('x')))
+  const iterator = provider.chatStream(user('x'))[Symbol.asyncIterator]()
+  // All requested at once, as a reader that does not await between calls would.
+  const results = await Promise.all(Array.from({ length: expected.length + 2 }, () => iterator.next()))
+  t.deepEqual(
+    results.filter((r) => !r.done).map((r) => r.value),
+    expected,
+  )
+  t.true(results.slice(expected.length).every((r) => r.done))
+})
+
+test('leaving a stream early (return) ends it: later next() calls are done', async (t) => {
+  const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')
+  const { server, provider } = await setup(t, 'native', { reply: () => words, chunkDelayMs: 5 })
+  const iterator = provider.chatStream(user('x'))[Symbol.asyncIterator]()
+  t.false((await iterator.next()).done)
+  t.deepEqual(await iterator.return!(), { value: undefined, done: true })
+  t.deepEqual(await iterator.next(), { value: undefined, done: true })
+  t.true(await eventually(() => server.openConnections() === 0), 'the connection stayed open')
+})
+
 test('a slow reader does not make the host buffer the stream (host memory measured in a child process)', async (t) => {
   // 50,000 events of 2 KB: a 100 MB answer. While the reader sleeps, the host must stop reading.
   const word = 'x'.repeat(2000)

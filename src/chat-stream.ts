@@ -30,22 +30,60 @@ export class ChatStream implements AsyncIterable<ChatStreamEvent> {
     )
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ChatStreamEvent> {
-    if (this.#read) {
-      throw new ModelportError({ code: 'INVALID_REQUEST', message: 'a ChatStream can be read only once' })
-    }
+  /**
+   * Events come from the binding in batches; `next()` hands out a batch's events from memory
+   * (an already-settled promise each) and asks the binding only when the batch is used up. A hand
+   * written iterator, not an async generator: a generator's queue and resumption cost more than
+   * parsing the event.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<ChatStreamEvent> {
+    const first = !this.#read
     this.#read = true
-    try {
-      const stream = await this.#started
-      for (;;) {
-        const batch = await callBinding(() => stream.next())
-        if (batch === null) return
-        const events = JSON.parse(batch) as ChatStreamEvent[]
-        for (const event of events) yield event
-      }
-    } finally {
+    let batch: ChatStreamEvent[] = []
+    let position = 0
+    let ended = !first
+    let pulling: Promise<IteratorResult<ChatStreamEvent>> | undefined
+    const end = (): IteratorResult<ChatStreamEvent> => {
+      ended = true
       this.close()
+      return { value: undefined, done: true }
     }
+    const pull = async (): Promise<IteratorResult<ChatStreamEvent>> => {
+      try {
+        const stream = await this.#started
+        while (!ended) {
+          const json = await callBinding(() => stream.next())
+          if (json === null) break
+          batch = JSON.parse(json) as ChatStreamEvent[]
+          position = 0
+          if (batch.length > 0) return { value: batch[position++]!, done: false }
+        }
+        return end()
+      } catch (error) {
+        end()
+        throw error
+      } finally {
+        pulling = undefined
+      }
+    }
+    const iterator: AsyncIterator<ChatStreamEvent> = {
+      next: () => {
+        if (!first) {
+          return Promise.reject(
+            new ModelportError({ code: 'INVALID_REQUEST', message: 'a ChatStream can be read only once' }),
+          )
+        }
+        // Calls made while a batch is being fetched wait for it, in order.
+        if (pulling) return pulling.then(() => iterator.next())
+        if (ended) return Promise.resolve({ value: undefined, done: true })
+        if (position < batch.length) return Promise.resolve({ value: batch[position++]!, done: false })
+        pulling = pull()
+        return pulling
+      },
+      // `break`, `return` or an exception in a `for await` loop: close the stream.
+      return: () => Promise.resolve(first ? end() : { value: undefined, done: true }),
+    }
+    return iterator
   }
 
   /** Reads the whole stream into the answer `chat()` would have given. */

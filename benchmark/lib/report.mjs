@@ -5,7 +5,7 @@ export function formatNumber(value) {
   if (typeof value !== 'number') return String(value)
   if (!Number.isFinite(value)) return String(value)
   const abs = Math.abs(value)
-  if (abs >= 1000) return Math.round(value).toLocaleString('en')
+  if (Number.isInteger(value) || abs >= 1000) return Math.round(value).toLocaleString('en')
   if (abs >= 100) return value.toFixed(0)
   if (abs >= 10) return value.toFixed(1)
   if (abs >= 1) return value.toFixed(2)
@@ -30,7 +30,7 @@ export function resultsMarkdown({ machine, cases, quick }) {
     '',
     'Written by `npm run bench` (benchmark/run.mjs); do not edit. Release build of modelport;',
     'every figure is a median over interleaved rounds, every ratio the median of per-round ratios.',
-    quick ? '\n**Quick run (`--quick`): fewer rounds and requests; not for comparison.**' : '',
+    ...(quick ? ['', '**Quick run (`--quick`): fewer rounds and requests; not for comparison.**'] : []),
     '',
     '| machine | |',
     '|---|---|',

@@ -130,6 +130,8 @@ impl BindingProvider {
     ) -> napi::Result<Answer<'env, Vec<String>>> {
         let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
         let provider = self.inner.clone();
-        answer(env, async move { napi_result(provider.list_models(&options).await) })
+        answer(env, async move {
+            napi_result(provider.list_models(&options).await)
+        })
     }
 }
