@@ -38,23 +38,10 @@ export async function chatClients(baseUrl) {
     'modelport native': viaProvider(native),
     'modelport Wasm': viaProvider(wasm),
     'fetch + JSON.parse': {
-      chat: async (text) => {
-        const response = await fetch(`${baseUrl}/chat/completions`, {
-          method: 'POST',
-          headers,
-          body: body(text, false),
-        })
-        if (!response.ok) throw new Error(`HTTP ${response.status}`)
-        return JSON.parse(await response.text()).choices[0].message.content
-      },
+      chat: async (text) => JSON.parse(await (await post(text, false)).text()).choices[0].message.content,
       // fetch + eventsource-parser, the way a hand-written streaming client reads SSE.
       stream: async (text) => {
-        const response = await fetch(`${baseUrl}/chat/completions`, {
-          method: 'POST',
-          headers,
-          body: body(text, true),
-        })
-        if (!response.ok) throw new Error(`HTTP ${response.status}`)
+        const response = await post(text, true)
         let chunks = 0
         const parser = createParser({
           onEvent: ({ data }) => {

@@ -4,7 +4,8 @@ import './abort'
 
 import { JSON } from 'assemblyscript-json/assembly'
 
-import { inputJson, output, quote, str } from './lib/io'
+import { inputJson, output, quote } from './lib/io'
+import { textOf } from './lib/openai'
 
 const SCHEMA = '{"type":"object","properties":{"model":{"type":"string"}},"additionalProperties":false}'
 
@@ -24,20 +25,11 @@ export function supports_streaming(): i32 {
   return output('false')
 }
 
-/** The text parts of the last message, joined. */
+/** The text of the last message. */
 function lastText(messages: JSON.Arr | null): string {
   if (messages === null || messages.valueOf().length == 0) return ''
   const list = messages.valueOf()
-  const content = (<JSON.Obj>list[list.length - 1]).getArr('content')
-  if (content === null) return ''
-  let text = ''
-  const parts = content.valueOf()
-  for (let i = 0; i < parts.length; i++) {
-    const part = <JSON.Obj>parts[i]
-    const type = str(part, 'type')
-    if (type !== null && type == 'text') text += str(part, 'text')!
-  }
-  return text
+  return textOf((<JSON.Obj>list[list.length - 1]).getArr('content'))
 }
 
 export function chat(): i32 {

@@ -18,7 +18,8 @@ export function baseUrl(cfg: JSON.Obj): string {
   return base
 }
 
-function textOf(parts: JSON.Arr | null): string {
+/** The text parts of a QueryMT message content array, joined. */
+export function textOf(parts: JSON.Arr | null): string {
   if (parts === null) return ''
   let text = ''
   const values = parts.valueOf()
