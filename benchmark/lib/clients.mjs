@@ -21,8 +21,15 @@ export async function chatClients(baseUrl) {
   const wasm = await registry.builder('openai-wasm').build()
   const openai = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
-  const body = (text, stream) =>
-    JSON.stringify({ model, messages: [{ role: 'user', content: text }], stream })
+  const post = async (text, stream) => {
+    const response = await fetch(`${baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: text }], stream }),
+    })
+    if (!response.ok) throw new Error(`HTTP ${response.status}`)
+    return response
+  }
 
   const viaProvider = (provider) => ({
     chat: async (text) => (await provider.chat([{ role: 'user', content: text }])).text,
