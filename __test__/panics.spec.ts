@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 import { startMockOpenAI } from 'modelport/testing'
 
-import { failure, fixture, plugin } from './helpers'
+import { failure, fixture, plugin, root, tempDir, wasm } from './helpers'
 
 for (const method of ['from_config', 'chat_request', 'parse_chat', 'classify_error'] as const) {
   test(`a panic in ${method} is PLUGIN_PANICKED and the process keeps serving`, async (t) => {
@@ -53,3 +56,40 @@ test('a panic in a provider’s destructor is contained', async (t) => {
   }
   t.pass()
 })
+
+// Native code runs in-process: abort() and segfaults cannot be contained. They are tested in a
+// child process: the process ends by the signal, and says which native plugins it was running.
+for (const [crash, signal, name] of [
+  ['abort', 'SIGABRT', 'SIGABRT (abort)'],
+  ['segfault', 'SIGSEGV', 'SIGSEGV (invalid memory access)'],
+] as const) {
+  test(`a native plugin's ${crash} ends the process with ${signal} and a report naming the plugin`, async (t) => {
+    const child = spawnSync(
+      process.execPath,
+      [
+        join(root, '__test__', 'children', 'native-crash.mjs'),
+        fixture('panicky'),
+        wasm('hostile'),
+        crash,
+        tempDir(),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    )
+    // Wasm traps before the crash stayed ordinary errors: no report for them.
+    t.deepEqual(child.stdout.trim().split('\n'), [
+      ...Array(3).fill('wasm trap: PLUGIN_TRAPPED'),
+      'v8 wasm trap: RuntimeError',
+      'chatting',
+    ])
+    t.is(child.signal, signal)
+    const reports = child.stderr.split('\n').filter((line) => line.startsWith('modelport: fatal signal'))
+    t.is(reports.length, 1, child.stderr)
+    t.true(
+      reports[0]!.startsWith(
+        `modelport: fatal signal ${name} in a process running native plugins: crasher (`,
+      ),
+    )
+    t.true(reports[0]!.includes(fixture('panicky')))
+    t.true(reports[0]!.includes('cannot be contained'))
+  })
+}

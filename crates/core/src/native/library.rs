@@ -70,6 +70,7 @@ impl NativeLibrary {
         // native plugin by configuring it (see the README's security model).
         let library = unsafe { libloading::Library::new(path) }
             .map_err(|err| fail("the dynamic loader refused it".into()).with_cause(err))?;
+        super::crash_report::register(plugin, path);
 
         let plugin_version =
             read_descriptor(&library).map_err(|err| err.with_plugin(plugin).with_path(path))?;

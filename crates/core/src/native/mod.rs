@@ -1,5 +1,6 @@
 //! Native plugins: shared libraries loaded with dlopen, checked by ABI descriptor, called only
 //! through the SDK's panic-guarded boundary.
+mod crash_report;
 mod elf;
 mod host_logger;
 mod library;
