@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use modelport_core::wasm::RawWasmPlugin;
 use modelport_core::{ErrorCode, ModelportError};
-use napi::bindgen_prelude::Object;
-use napi::bindgen_prelude::{Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Object, Uint8Array, Uint8ArraySlice};
 use napi::{Either, Env};
 use napi_derive::napi;
 
