@@ -90,6 +90,7 @@ for (const [crash, signal, name] of [
       ),
     )
     t.true(reports[0]!.includes(fixture('panicky')))
+    t.is(reports[0]!.split(fixture('panicky')).length, 2, 'each loaded plugin is named once')
     t.true(reports[0]!.includes('cannot be contained'))
   })
 }

@@ -26,7 +26,8 @@ export function hostTriple() {
   return cachedHostTriple
 }
 const dllPrefix = process.platform === 'win32' ? '' : 'lib'
-const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
+/** The file extension of a shared library (a native plugin) on this platform. */
+export const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
 /** Runs a command in the repo, inheriting stdio; throws on failure. */
 export function run(command, args, options = {}) {

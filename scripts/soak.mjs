@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { build, buildReleasePlugins, root } from './build.mjs'
+import { build, buildReleasePlugins, dllExt, root } from './build.mjs'
 import { buildReleaseBinary } from './stage-packages.mjs'
 
 const { values } = parseArgs({ options: { scale: { type: 'string' }, child: { type: 'boolean' } } })
@@ -39,7 +39,7 @@ async function soak() {
   const { ExtismPlugin, PluginRegistry } = await import(join(root, 'dist', 'index.js'))
   const { startMockOpenAI } = await import(join(root, 'dist', 'src', 'testing', 'index.js'))
   const wasmFile = (name) => join(root, 'wasm', 'build', `${name}.wasm`)
-  const nativeFile = (name) => join(root, 'build', 'release', 'plugins', `${name}.so`)
+  const nativeFile = (name) => join(root, 'build', 'release', 'plugins', `${name}.${dllExt}`)
   let total = 0
 
   // 1. Raw Wasm calls.

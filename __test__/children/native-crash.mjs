@@ -18,10 +18,11 @@ const trap = async (wasm) => {
 // came before the crash reporter (installed by the first native load) or after it.
 const before = await ExtismPlugin.load(hostileWat, { cacheDir })
 await trap(before)
-const registry = await PluginRegistry.fromConfig({
-  providers: [{ name: 'crasher', path: fixture, config: { panic_in: crash } }],
-})
+const config = { providers: [{ name: 'crasher', path: fixture, config: { panic_in: crash } }] }
+const registry = await PluginRegistry.fromConfig(config)
 await registry.loadAll()
+// The same plugin loaded again by another registry: the report names it once.
+await (await PluginRegistry.fromConfig(config)).loadAll()
 await trap(before)
 await trap(await ExtismPlugin.load(hostileWat, { cacheDir }))
 // A fault in V8's own WebAssembly (an out-of-bounds load): a RangeError, handled by V8.

@@ -4,16 +4,16 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { dllExt } from '../../scripts/build.mjs'
+
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const releaseDir = join(root, 'build', 'release')
 export const releasePluginsDir = join(releaseDir, 'plugins')
 export const require = createRequire(join(root, 'package.json'))
 
-const libraryExtension = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
-
 /** A release-built native plugin (build/release/plugins/<name>.<ext>). */
 export function nativePlugin(name) {
-  return join(releasePluginsDir, `${name}.${libraryExtension}`)
+  return join(releasePluginsDir, `${name}.${dllExt}`)
 }
 
 /** A Wasm fixture built from wasm/as/<name>.ts. */

@@ -26,7 +26,7 @@ export async function interleave(contenders, rounds) {
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const { name, measure } = contenders[(round + i) % contenders.length]
-      results[name].push(await measure(round))
+      results[name].push(await measure())
     }
   }
   return results

@@ -52,10 +52,9 @@ impl BindingExtismPlugin {
         })
         .await
         .map_err(join_error)?;
-        let calls = CallThread::spawn("modelport-wasm-call").map_err(join_error)?;
         Ok(BindingExtismPlugin {
             inner: Arc::new(napi_result(plugin)?),
-            calls,
+            calls: CallThread::new("modelport-wasm-call"),
         })
     }
 
@@ -105,9 +104,7 @@ impl BindingExtismPlugin {
             let output = plugin.call_with(id as u64, &name, &input, <[u8]>::to_vec);
             deferred.resolve(move |_| napi_result(output).map(Uint8Array::new));
         });
-        if self.calls.run(job).is_err() {
-            return Err(join_error("the plugin's call thread has ended"));
-        }
+        self.calls.run(job).map_err(join_error)?;
         Ok(promise)
     }
 

@@ -12,7 +12,8 @@
 //! context); elsewhere the process ends as it would without modelport.
 use std::path::Path;
 
-/// Adds a loaded native plugin to the report, installing the handlers with the first one.
+/// Adds a loaded native plugin to the report (once per name and path), installing the handlers
+/// with the first one.
 pub fn register(plugin: &str, path: &Path) {
     imp::register(plugin, path);
 }
@@ -47,7 +48,12 @@ mod imp {
 
     pub fn register(plugin: &str, path: &Path) {
         let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
-        state.0.push(format!("{plugin} ({})", path.display()));
+        let entry = format!("{plugin} ({})", path.display());
+        // A plugin loaded again (a new registry, say) is named once.
+        if state.0.contains(&entry) {
+            return;
+        }
+        state.0.push(entry);
         let mut text = format!(
             " in a process running native plugins: {}. Native plugins run inside the process and \
              cannot be contained (README: Security model).\n",
