@@ -49,6 +49,12 @@ pub(crate) fn load_error(err: extism::Error) -> ModelportError {
     error
 }
 
+/// A failure of a module's start-up code (its start function or initializer export), which
+/// runs as a call on each new instance.
+pub(crate) fn startup_error(err: extism::Error) -> ModelportError {
+    call_error(err, "the module's start-up code", false)
+}
+
 /// A failed call of `function`. `cancelled` says whether the host interrupted it on purpose.
 pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) -> ModelportError {
     let (code, message) = if is_out_of_memory(&err) {

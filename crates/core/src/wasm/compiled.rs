@@ -3,15 +3,17 @@ use std::path::{Path, PathBuf};
 
 use extism::{Function, Manifest, Plugin, PluginBuilder, Wasm};
 
-use super::call_error::load_error;
+use super::call_error::{load_error, startup_error};
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
+use super::startup::{DeferredStartup, defer_startup};
 use crate::error::{ErrorCode, ModelportError, Result};
 
 /// A Wasm module, its sandbox and its host functions. Each [`CompiledWasm::instantiate`] builds
 /// an instance with its own engine; wasmtime's disk cache serves every compilation after the first.
 pub struct CompiledWasm {
     manifest: Manifest,
+    startup: DeferredStartup,
     wasi: bool,
     cache: ModuleCache,
     path: Option<PathBuf>,
@@ -55,6 +57,7 @@ impl CompiledWasm {
                 reason,
             )));
         }
+        let (bytes, startup) = defer_startup(bytes).map_err(located)?;
         let mut manifest = Manifest::new([Wasm::data(bytes)])
             .with_memory_max(options.max_pages)
             .with_config(options.config.clone().into_iter())
@@ -66,6 +69,7 @@ impl CompiledWasm {
         let entries_before = cache.entry_count();
         let mut compiled = Self {
             manifest,
+            startup,
             wasi: options.wasi,
             cache,
             path: path.map(Path::to_path_buf),
@@ -81,20 +85,25 @@ impl CompiledWasm {
         self.manifest.config.insert(key.to_string(), value);
     }
 
-    /// A new, independent instance (own engine, store and memory) linked to `functions`.
+    /// A new, independent instance (own engine, store and memory) linked to `functions`, its
+    /// start-up code run under the call timeout.
     pub fn instantiate(&self, functions: Vec<Function>) -> Result<Plugin> {
-        PluginBuilder::new(self.manifest.clone())
+        let located = |err: ModelportError| match &self.path {
+            Some(path) => err.with_path(path),
+            None => err,
+        };
+        let mut plugin = PluginBuilder::new(self.manifest.clone())
             .with_wasi(self.wasi)
             .with_cache_config(self.cache.config_file())
             .with_functions(functions)
             .build()
-            .map_err(|err| {
-                let err = load_error(err);
-                match &self.path {
-                    Some(path) => err.with_path(path),
-                    None => err,
-                }
-            })
+            .map_err(|err| located(load_error(err)))?;
+        for function in self.startup.functions() {
+            plugin
+                .call::<&[u8], &[u8]>(function, b"")
+                .map_err(|err| located(startup_error(err)))?;
+        }
+        Ok(plugin)
     }
 
     /// Whether the first compilation was served from the disk cache (no new cache entry written).

@@ -10,6 +10,7 @@ use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
+use super::startup::RESERVED_PREFIX;
 use crate::error::{ErrorCode, ModelportError, Result};
 
 /// Identifies one call, so it can be cancelled whether it is waiting or running.
@@ -100,6 +101,9 @@ impl RawWasmPlugin {
     /// Whether the module exports `function`.
     pub fn function_exists(&self, function: &str) -> Result<bool> {
         self.check_open()?;
+        if function.starts_with(RESERVED_PREFIX) {
+            return Ok(false);
+        }
         let mut slot = lock(&self.instance);
         Ok(self.instance_in(&mut slot)?.function_exists(function))
     }
@@ -121,6 +125,12 @@ impl RawWasmPlugin {
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
         self.check_open()?;
+        if function.starts_with(RESERVED_PREFIX) {
+            return Err(ModelportError::new(
+                ErrorCode::Unsupported,
+                format!("{function} is the host's start-up entry point, not the plugin's"),
+            ));
+        }
         let mut slot = lock(&self.instance);
         let plugin = self.instance_in(&mut slot)?;
         {
@@ -138,6 +148,11 @@ impl RawWasmPlugin {
             calls.running = None;
             calls.cancelled.remove(&id)
         };
+        if function == "_start" {
+            // A WASI command's `_start` ends its instance's life (Extism would reset the store):
+            // the next call gets a fresh instance, with its start-up code run again.
+            *slot = None;
+        }
         match outcome {
             Ok(value) => Ok(value),
             Err(err) => {
