@@ -8,7 +8,7 @@ export interface ExtismPluginOptions {
   config?: Record<string, string>
   /** Hosts reachable through modelport's HTTP host functions (none by default). */
   allowedHosts?: string[]
-  /** Host folder → guest path (WASI only); prefix the host folder with `ro:` for read-only. */
+  /** Host folder → guest path (WASI only), writable by the plugin; read-only `ro:` grants are refused (UNSUPPORTED). */
   allowedPaths?: Record<string, string>
   /** Longest a call may run, in ms (default 30000; 0 = no limit). */
   timeoutMs?: number

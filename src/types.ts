@@ -150,7 +150,7 @@ export interface ProviderEntry {
   max_instances?: number
   /** Wasm only: give the plugin WASI (default false). */
   wasi?: boolean
-  /** Wasm only (with WASI): host folder → guest path; prefix `ro:` for read-only. */
+  /** Wasm only (with WASI): host folder → guest path, writable by the plugin; `ro:` grants are refused (UNSUPPORTED). */
   allowed_paths?: Record<string, string>
 }
 

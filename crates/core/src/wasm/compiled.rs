@@ -6,6 +6,7 @@ use extism::{Function, Manifest, Plugin, PluginBuilder, Wasm};
 use super::call_error::{load_error, startup_error};
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
+use super::read_only_grant::refuse_read_only_grants;
 use super::startup::{DeferredStartup, defer_startup};
 use crate::error::{ErrorCode, ModelportError, Result};
 
@@ -57,6 +58,7 @@ impl CompiledWasm {
                 reason,
             )));
         }
+        refuse_read_only_grants(&options.allowed_paths)?;
         let (bytes, startup) = defer_startup(bytes).map_err(located)?;
         let mut manifest = Manifest::new([Wasm::data(bytes)])
             .with_memory_max(options.max_pages)

@@ -15,6 +15,7 @@ mod options;
 mod pool;
 mod provider;
 mod raw_plugin;
+mod read_only_grant;
 mod startup;
 mod stream_parser;
 

@@ -15,8 +15,8 @@ pub struct WasmOptions {
     pub config: BTreeMap<String, String>,
     /// Hosts the plugin may reach through the host's HTTP functions; empty = none.
     pub allowed_hosts: Vec<String>,
-    /// Host directories granted to the plugin (WASI only): host path → guest path. A host path
-    /// prefixed with `ro:` is mounted read-only.
+    /// Host directories granted to the plugin (WASI only): host path → guest path, writable. A
+    /// read-only grant (`ro:` prefix) is refused at load (see `read_only_grant`).
     pub allowed_paths: BTreeMap<String, PathBuf>,
     /// Longest a call may run; `None` = no limit.
     pub timeout: Option<Duration>,

@@ -14,7 +14,7 @@ pub struct BindingWasmOptions {
     pub config: Option<HashMap<String, String>>,
     /// Hosts reachable through modelport's HTTP host functions (none by default).
     pub allowed_hosts: Option<Vec<String>>,
-    /// Host folder → guest path (WASI only); prefix the host folder with `ro:` for read-only.
+    /// Host folder → guest path (WASI only), writable by the plugin; `ro:` grants are refused.
     pub allowed_paths: Option<HashMap<String, String>>,
     /// Longest a call may run, in ms (default 30000; 0 = no limit).
     pub timeout_ms: Option<u32>,
