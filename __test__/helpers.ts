@@ -48,14 +48,19 @@ export function failureSync(t: ExecutionContext, work: () => unknown): Modelport
   return t.throws(work, { instanceOf: ModelportError })
 }
 
+/** WAT fixtures (wasm/wat), loaded as text. */
+const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'files'] as const
+
 /** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
-export function wasm(name: 'echo' | 'count_vowels' | 'hostile'): string {
-  return name === 'hostile'
-    ? join(root, 'wasm', 'wat', 'hostile.wat')
+export function wasm(name: 'echo' | 'count_vowels' | (typeof WAT_FIXTURES)[number]): string {
+  return (WAT_FIXTURES as readonly string[]).includes(name)
+    ? join(root, 'wasm', 'wat', `${name}.wat`)
     : join(root, 'wasm', 'build', `${name}.wasm`)
 }
 
 /** A Wasm provider plugin built by `npm run build` (wasm/as). */
-export function wasmProvider(name: 'openai_v2' | 'openai_v1' | 'hostile_v2' | 'echo_provider'): string {
+export function wasmProvider(
+  name: 'openai_v2' | 'openai_v1' | 'hostile_v2' | 'echo_provider' | 'flood_v1',
+): string {
   return join(root, 'wasm', 'build', `${name}.wasm`)
 }

@@ -1,5 +1,5 @@
 ;; A raw Extism plugin written in WAT: a well-behaved `echo`, and exports that misbehave on purpose
-;; (loop forever, trap three ways, grow memory without end). Extism loads WAT text directly.
+;; (loop forever, trap three ways, grow memory without end, set an output of 300 MiB). Extism loads WAT text directly.
 (module
   (import "extism:host/env" "input_length" (func $input_length (result i64)))
   (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
@@ -33,6 +33,10 @@
 
   (func (export "out_of_bounds") (result i32)
     (i32.load (i32.const 0x7ffffff0)))
+
+  (func (export "huge_output") (result i32)
+    (call $output_set (call $alloc (i64.const 314572800)) (i64.const 314572800))
+    (i32.const 0))
 
   (func (export "grow") (result i32)
     (loop $more

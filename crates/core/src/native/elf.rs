@@ -1,5 +1,6 @@
-//! A look at an ELF header before dlopen, to say "built for aarch64" instead of a loader riddle.
-use std::io::Read;
+//! A look at an ELF file before dlopen, to say "built for aarch64" instead of a loader riddle,
+//! and to refuse a truncated library: the loader maps segments past the end of a cut-off file,
+//! and touching them kills the process with SIGBUS.
 use std::path::Path;
 
 const EM_386: u16 = 3;
@@ -31,40 +32,123 @@ fn host_machine() -> Option<u16> {
 }
 
 /// On ELF platforms, why `path` cannot be a loadable library for this host, if that is visible
-/// from its header: empty, not ELF, not a shared object, other architecture.
+/// from its headers: empty, not ELF, not a shared object, other architecture, or segments that
+/// reach past the end of the file (truncated) or a program header table that does not fit.
 pub fn precheck(path: &Path) -> Option<String> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let mut header = [0u8; 20];
-    let mut file = std::fs::File::open(path).ok()?;
-    let read = file.read(&mut header).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    let header = &bytes[..bytes.len().min(64)];
+    let read = header.len();
     if read == 0 {
         return Some("the file is empty".into());
     }
-    if read < header.len() || &header[..4] != b"\x7fELF" {
+    if read < 20 || &header[..4] != b"\x7fELF" {
         return Some("not a shared library (no ELF header)".into());
     }
-    let little_endian = header[5] == 1;
-    let field = |at: usize| {
-        let bytes = [header[at], header[at + 1]];
-        if little_endian {
-            u16::from_le_bytes(bytes)
-        } else {
-            u16::from_be_bytes(bytes)
-        }
+    let elf = Elf {
+        little_endian: header[5] == 1,
+        wide: header[4] == 2,
     };
     const ET_DYN: u16 = 3;
-    if field(16) != ET_DYN {
+    if elf.u16(header, 16) != ET_DYN {
         return Some("an ELF file but not a shared library".into());
     }
-    let machine = field(18);
-    match host_machine() {
-        Some(host) if host != machine => Some(format!(
-            "built for {}, but this host is {}",
-            machine_name(machine),
-            std::env::consts::ARCH
-        )),
-        _ => None,
+    let machine = elf.u16(header, 18);
+    if let Some(host) = host_machine() {
+        if host != machine {
+            return Some(format!(
+                "built for {}, but this host is {}",
+                machine_name(machine),
+                std::env::consts::ARCH
+            ));
+        }
+    }
+    if read < elf.header_len() {
+        return Some("a truncated ELF header".into());
+    }
+    elf.check_segments(&bytes)
+}
+
+/// How to read one ELF file's fields.
+struct Elf {
+    little_endian: bool,
+    /// ELFCLASS64.
+    wide: bool,
+}
+
+impl Elf {
+    fn u16(&self, bytes: &[u8], at: usize) -> u16 {
+        let raw = [bytes[at], bytes[at + 1]];
+        if self.little_endian {
+            u16::from_le_bytes(raw)
+        } else {
+            u16::from_be_bytes(raw)
+        }
+    }
+
+    fn u32(&self, bytes: &[u8], at: usize) -> u32 {
+        let raw = bytes[at..at + 4].try_into().expect("4 bytes");
+        if self.little_endian {
+            u32::from_le_bytes(raw)
+        } else {
+            u32::from_be_bytes(raw)
+        }
+    }
+
+    /// An address-sized field.
+    fn word(&self, bytes: &[u8], at: usize) -> u64 {
+        if !self.wide {
+            return u64::from(self.u32(bytes, at));
+        }
+        let raw = bytes[at..at + 8].try_into().expect("8 bytes");
+        if self.little_endian {
+            u64::from_le_bytes(raw)
+        } else {
+            u64::from_be_bytes(raw)
+        }
+    }
+
+    fn header_len(&self) -> usize {
+        if self.wide { 64 } else { 52 }
+    }
+
+    /// Checks the program header table and that every segment's file bytes are in the file.
+    fn check_segments(&self, bytes: &[u8]) -> Option<String> {
+        let file_len = bytes.len() as u64;
+        // (e_phoff, e_phentsize, e_phnum) offsets, the expected entry size, and where p_offset
+        // and p_filesz sit in an entry.
+        let (phoff_at, phentsize_at, phnum_at, entry_len, offset_at, filesz_at) = if self.wide {
+            (0x20, 0x36, 0x38, 56, 8, 32)
+        } else {
+            (0x1c, 0x2a, 0x2c, 32, 4, 16)
+        };
+        let phoff = self.word(bytes, phoff_at);
+        let entry_size = self.u16(bytes, phentsize_at);
+        let count = self.u16(bytes, phnum_at);
+        if usize::from(entry_size) != entry_len {
+            return Some(format!(
+                "a corrupt ELF header (program header entries of {entry_size} bytes, not {entry_len})"
+            ));
+        }
+        let table_end = phoff.checked_add(u64::from(count) * u64::from(entry_size));
+        if table_end.is_none_or(|end| end > file_len) {
+            return Some(
+                "a corrupt or truncated ELF file (its program headers are missing)".into(),
+            );
+        }
+        for index in 0..usize::from(count) {
+            let entry = usize::try_from(phoff).ok()? + index * entry_len;
+            let offset = self.word(bytes, entry + offset_at);
+            let size = self.word(bytes, entry + filesz_at);
+            if offset.checked_add(size).is_none_or(|end| end > file_len) {
+                return Some(format!(
+                    "a truncated or corrupt ELF file: segment {index} needs bytes up to {} but the file has {file_len}",
+                    offset.saturating_add(size)
+                ));
+            }
+        }
+        None
     }
 }
