@@ -175,7 +175,7 @@ fn broken_modules_are_load_failures() {
     for (bytes, reason) in [
         (Vec::new(), "empty"),
         (b"hello world".to_vec(), "not a Wasm module"),
-        (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "could not be loaded"),
+        (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "malformed"),
     ] {
         let err = RawWasmPlugin::load(bytes, &options, cache(), None)
             .err()

@@ -1,6 +1,7 @@
 //! A look at an ELF file before dlopen, to say "built for aarch64" instead of a loader riddle,
 //! and to refuse a truncated library: the loader maps segments past the end of a cut-off file,
 //! and touching them kills the process with SIGBUS.
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 const EM_386: u16 = 3;
@@ -38,9 +39,11 @@ pub fn precheck(path: &Path) -> Option<String> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let bytes = std::fs::read(path).ok()?;
-    let header = &bytes[..bytes.len().min(64)];
-    let read = header.len();
+    let mut file = std::fs::File::open(path).ok()?;
+    let file_len = file.metadata().ok()?.len();
+    let mut buffer = [0u8; 64];
+    let read = file.by_ref().take(64).read(&mut buffer).ok()?;
+    let header = &buffer[..read];
     if read == 0 {
         return Some("the file is empty".into());
     }
@@ -68,7 +71,7 @@ pub fn precheck(path: &Path) -> Option<String> {
     if read < elf.header_len() {
         return Some("a truncated ELF header".into());
     }
-    elf.check_segments(&bytes)
+    elf.check_segments(header, &mut file, file_len)
 }
 
 /// How to read one ELF file's fields.
@@ -115,8 +118,12 @@ impl Elf {
     }
 
     /// Checks the program header table and that every segment's file bytes are in the file.
-    fn check_segments(&self, bytes: &[u8]) -> Option<String> {
-        let file_len = bytes.len() as u64;
+    fn check_segments(
+        &self,
+        header: &[u8],
+        file: &mut std::fs::File,
+        file_len: u64,
+    ) -> Option<String> {
         // (e_phoff, e_phentsize, e_phnum) offsets, the expected entry size, and where p_offset
         // and p_filesz sit in an entry.
         let (phoff_at, phentsize_at, phnum_at, entry_len, offset_at, filesz_at) = if self.wide {
@@ -124,9 +131,9 @@ impl Elf {
         } else {
             (0x1c, 0x2a, 0x2c, 32, 4, 16)
         };
-        let phoff = self.word(bytes, phoff_at);
-        let entry_size = self.u16(bytes, phentsize_at);
-        let count = self.u16(bytes, phnum_at);
+        let phoff = self.word(header, phoff_at);
+        let entry_size = self.u16(header, phentsize_at);
+        let count = self.u16(header, phnum_at);
         if usize::from(entry_size) != entry_len {
             return Some(format!(
                 "a corrupt ELF header (program header entries of {entry_size} bytes, not {entry_len})"
@@ -138,10 +145,12 @@ impl Elf {
                 "a corrupt or truncated ELF file (its program headers are missing)".into(),
             );
         }
-        for index in 0..usize::from(count) {
-            let entry = usize::try_from(phoff).ok()? + index * entry_len;
-            let offset = self.word(bytes, entry + offset_at);
-            let size = self.word(bytes, entry + filesz_at);
+        let mut table = vec![0u8; usize::from(count) * entry_len];
+        file.seek(SeekFrom::Start(phoff)).ok()?;
+        file.read_exact(&mut table).ok()?;
+        for (index, entry) in table.chunks_exact(entry_len).enumerate() {
+            let offset = self.word(entry, offset_at);
+            let size = self.word(entry, filesz_at);
             if offset.checked_add(size).is_none_or(|end| end > file_len) {
                 return Some(format!(
                     "a truncated or corrupt ELF file: segment {index} needs bytes up to {} but the file has {file_len}",
