@@ -94,6 +94,22 @@ test('close() interrupts a running call and refuses new ones', async (t) => {
   t.is(failureSync(t, () => plugin.callSync('echo', 'x'))?.code, 'ABORTED')
 })
 
+test('start-up code runs once per instance, under the host; its entry points are not callable', async (t) => {
+  const plugin = await load('start_counter')
+  t.teardown(() => plugin.close())
+  // The start function, then `_initialize`, each once.
+  t.is(text(plugin.callSync('runs')), '11')
+  t.is(text(plugin.callSync('runs')), '11')
+  // A command's `_start` ends the instance: the next call gets a fresh one, started again once.
+  plugin.callSync('_start')
+  t.is(text(plugin.callSync('runs')), '11')
+  t.true(plugin.functionExists('runs'))
+  t.false(plugin.functionExists('__modelport_start'))
+  const error = failureSync(t, () => plugin.callSync('__modelport_start'))
+  t.is(error?.code, 'UNSUPPORTED')
+  t.is(text(plugin.callSync('runs')), '11')
+})
+
 test('broken modules are PLUGIN_LOAD_FAILED with the path', async (t) => {
   const cases: Array<[string, RegExp]> = [
     [tempFile('empty.wasm', ''), /empty/],

@@ -49,7 +49,7 @@ export function failureSync(t: ExecutionContext, work: () => unknown): Modelport
 }
 
 /** WAT fixtures (wasm/wat), loaded as text. */
-const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'files'] as const
+const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'start_counter', 'files'] as const
 
 /** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
 export function wasm(name: 'echo' | 'count_vowels' | (typeof WAT_FIXTURES)[number]): string {

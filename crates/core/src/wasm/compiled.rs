@@ -38,6 +38,14 @@ fn precheck(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// `err`, naming the module's file when it came from one.
+fn located(err: ModelportError, path: Option<&Path>) -> ModelportError {
+    match path {
+        Some(path) => err.with_path(path),
+        None => err,
+    }
+}
+
 impl CompiledWasm {
     /// Checks and compiles `bytes` (binary Wasm or WAT text) once, through the cache, and returns
     /// the recipe with its first instance, linked to `functions`. Blocking.
@@ -48,18 +56,14 @@ impl CompiledWasm {
         cache: ModuleCache,
         path: Option<&Path>,
     ) -> Result<(Self, Plugin)> {
-        let located = |err: ModelportError| match path {
-            Some(path) => err.with_path(path),
-            None => err,
-        };
         if let Some(reason) = precheck(&bytes) {
-            return Err(located(ModelportError::new(
-                ErrorCode::PluginLoadFailed,
-                reason,
-            )));
+            return Err(located(
+                ModelportError::new(ErrorCode::PluginLoadFailed, reason),
+                path,
+            ));
         }
         refuse_read_only_grants(&options.allowed_paths)?;
-        let (bytes, startup) = defer_startup(bytes).map_err(located)?;
+        let (bytes, startup) = defer_startup(bytes).map_err(|err| located(err, path))?;
         let mut manifest = Manifest::new([Wasm::data(bytes)])
             .with_memory_max(options.max_pages)
             .with_config(options.config.clone().into_iter())
@@ -77,7 +81,7 @@ impl CompiledWasm {
             path: path.map(Path::to_path_buf),
             compiled_from_cache: false,
         };
-        let first = compiled.instantiate(functions).map_err(located)?;
+        let first = compiled.instantiate(functions)?;
         compiled.compiled_from_cache = compiled.cache.entry_count() == entries_before;
         Ok((compiled, first))
     }
@@ -90,20 +94,17 @@ impl CompiledWasm {
     /// A new, independent instance (own engine, store and memory) linked to `functions`, its
     /// start-up code run under the call timeout.
     pub fn instantiate(&self, functions: Vec<Function>) -> Result<Plugin> {
-        let located = |err: ModelportError| match &self.path {
-            Some(path) => err.with_path(path),
-            None => err,
-        };
+        let path = self.path.as_deref();
         let mut plugin = PluginBuilder::new(self.manifest.clone())
             .with_wasi(self.wasi)
             .with_cache_config(self.cache.config_file())
             .with_functions(functions)
             .build()
-            .map_err(|err| located(load_error(err)))?;
+            .map_err(|err| located(load_error(err), path))?;
         for function in self.startup.functions() {
             plugin
                 .call::<&[u8], &[u8]>(function, b"")
-                .map_err(|err| located(startup_error(err)))?;
+                .map_err(|err| located(startup_error(err), path))?;
         }
         Ok(plugin)
     }
