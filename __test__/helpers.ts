@@ -8,6 +8,36 @@ import { ModelportError, type ProviderEntry } from 'modelport'
 export const root = resolve(__dirname, '..')
 export const ext = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
+/**
+ * The slack a timing bound gets. Tests run on loaded 2-core machines (ava runs files in parallel
+ * next to CPU-heavy tests; CI starts while the machine is still busy; `npm run test:stress` adds
+ * two CPU burners), so an upper bound in a test only tells "stopped by the mechanism under test,
+ * not by the slow path it replaces": the slow path is always several times this slack away.
+ * How fast things are is measured in benchmark/, never here.
+ */
+export const SLACK_MS = 3000
+
+/** A timeout short enough to keep tests quick, long enough that a healthy Wasm call (micro- to
+ * milliseconds of work) never reaches it while its thread waits for a busy CPU. */
+export const WASM_TIMEOUT_MS = 1000
+
+/** Runs `work` and returns its result with the wall time it took, in milliseconds. */
+export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now()
+  const value = await work()
+  return [value, performance.now() - start]
+}
+
+/** Waits until `check()` holds; false if it still does not after `ms` (a wait, not a bound). */
+export async function eventually(check: () => boolean, ms = 20_000): Promise<boolean> {
+  const until = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > until) return false
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return true
+}
+
 /** A shipped plugin built by `npm run build`. */
 export function plugin(name: 'openai' | 'scripted'): string {
   return join(root, 'build', 'plugins', `${name}.${ext}`)

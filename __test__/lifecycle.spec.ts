@@ -3,20 +3,21 @@ import { execFile } from 'node:child_process'
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { failure, fixture, plugin, root } from './helpers'
+import { failure, fixture, plugin, root, SLACK_MS, timed } from './helpers'
 
 test('close() aborts calls in flight with ABORTED, promptly, and refuses new ones', async (t) => {
   const registry = await PluginRegistry.fromConfig({
-    providers: [{ name: 'bot', path: plugin('scripted'), config: { latency_ms: 5000 } }],
+    providers: [{ name: 'bot', path: plugin('scripted'), config: { latency_ms: 60_000 } }],
   })
   const provider = await registry.builder('bot').build()
   const inFlight = provider.chat([{ role: 'user', content: 'x' }])
   await new Promise((resolve) => setTimeout(resolve, 50))
-  const started = Date.now()
-  await registry.close()
-  const error = await failure(t, inFlight)
+  const [error, ms] = await timed(async () => {
+    await registry.close()
+    return failure(t, inFlight)
+  })
   t.is(error?.code, 'ABORTED')
-  t.true(Date.now() - started < 500, `took ${Date.now() - started} ms`)
+  t.true(ms < SLACK_MS, `took ${ms} ms (the answer was 60 s away)`)
   t.is((await failure(t, provider.chat([{ role: 'user', content: 'y' }])))?.code, 'ABORTED')
   t.is((await failure(t, registry.builder('bot').build()))?.code, 'ABORTED')
 })
@@ -46,7 +47,7 @@ function node(
     execFile(
       process.execPath,
       ['-e', script],
-      { cwd: root, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } },
+      { cwd: root, encoding: 'utf8', timeout: 40_000, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         const status = error ? (typeof error.code === 'number' ? error.code : null) : 0
         resolve({ status, stdout, stderr })
@@ -65,11 +66,10 @@ test('after close(), a process with calls in flight ends them with ABORTED and e
       setTimeout(() => registry.close(), 50)
       console.log((await Promise.all(calls)).join(','))
     })()`
-  const started = Date.now()
+  // The answers are a minute away; the child is killed after 40 s (see `node`).
   const child = await node(script)
   t.is(child.status, 0, child.stderr)
   t.is(child.stdout.trim(), 'ABORTED,ABORTED,ABORTED')
-  t.true(Date.now() - started < 10_000)
 })
 
 test('plugin log records reach the host logger (MODELPORT_LOG)', async (t) => {

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava'
 import { PluginRegistry, type Provider, type ToolDefinition } from 'modelport'
 import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
 
-import { failure, openaiEntry } from './helpers'
+import { failure, openaiEntry, SLACK_MS, timed } from './helpers'
 
 async function setup(t: ExecutionContext, config: Record<string, unknown> = {}, server?: MockOpenAI) {
   const mock = server ?? (await startMockOpenAI())
@@ -186,19 +186,16 @@ test('transport failures: refused connection, request timeout, response over the
   t.is(transport?.code, 'TRANSPORT')
   t.is(transport?.plugin, 'openai')
 
-  const slow = await startMockOpenAI({ latencyMs: 2000 })
+  const slow = await startMockOpenAI({ latencyMs: 10_000 })
 
   t.teardown(() => slow.close())
   const registry = await PluginRegistry.fromConfig({
     providers: [{ ...openaiEntry(slow.url), request_timeout_ms: 150 }],
   })
-  const started = Date.now()
-  const timeout = await failure(
-    t,
-    (await registry.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
-  )
+  const provider = await registry.builder('openai').build()
+  const [timeout, ms] = await timed(() => failure(t, provider.chat([{ role: 'user', content: 'x' }])))
   t.is(timeout?.code, 'TIMEOUT')
-  t.true(Date.now() - started < 1500)
+  t.true(ms >= 150 && ms < 150 + SLACK_MS, `${ms} ms (the answer was 10 s away)`)
 
   const big = await startMockOpenAI({ reply: () => 'word '.repeat(50_000) })
 

@@ -3,7 +3,7 @@
 // copies the plugin libraries to build/. Cargo artifacts go to a cache outside the clone
 // ($CARGO_TARGET_DIR, default ~/.cache/modelport/target), so a fresh clone rebuilds incrementally.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,19 +53,42 @@ function step(text) {
   console.log(`\n▶ ${text}`)
 }
 
-/** Installs npm packages when node_modules is missing or older than package-lock.json. */
+/** Installs npm packages when node_modules is missing or older than package-lock.json: exactly
+ * the lock's versions with `npm ci`, which never rewrites the lock (a clone stays clean). */
 function ensureNodeModules() {
   const marker = join(root, 'node_modules', '.package-lock.json')
   const lock = join(root, 'package-lock.json')
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
-  // `npm install`, not `npm ci`: npm 11 writes a lock that its own `ci` rejects for
-  // @napi-rs/cli's optional @napi-rs/lzma platform packages. `install` still follows the lock.
-  step('npm install (the build and test tools, as pinned in package-lock.json)')
-  run('npm', ['install', '--no-audit', '--no-fund'], { timed: true })
+  if (existsSync(lock)) {
+    if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+    step('npm ci (the build and test tools, as pinned in package-lock.json)')
+    run('npm', ['ci', '--no-audit', '--no-fund'], { timed: true })
+  } else {
+    step('npm install (no package-lock.json: resolving the tools afresh)')
+    run('npm', ['install', '--no-audit', '--no-fund'], { timed: true })
+  }
 }
 
 function bin(name) {
   return join(root, 'node_modules', '.bin', name)
+}
+
+/** Files @napi-rs/cli's transactional writes can leave beside what it writes (a prepared copy
+ * `.<file>.<token>.<n>.prepared.tmp`, an atomic-write temporary `.<file>.<pid>.<uuid>.tmp`, its
+ * lock and journal `.napi-rs-filesystem-*.swp`) when a step of its clean-up is skipped. */
+const NAPI_LEFTOVER = /^\.(napi-rs-filesystem-.*|.+\.tmp)$/
+
+/** Runs `napi build` with `args`, then removes what it left behind in the repo and in
+ * `outputDir`, so a build leaves the clone as clean as it found it. */
+export function napiBuild(args, outputDir = root) {
+  try {
+    run(bin('napi'), ['build', ...args], { timed: true })
+  } finally {
+    for (const dir of new Set([root, outputDir])) {
+      for (const name of readdirSync(dir)) {
+        if (NAPI_LEFTOVER.test(name)) rmSync(join(dir, name), { recursive: true, force: true })
+      }
+    }
+  }
 }
 
 /** Copies built libraries to build/<folder>/<name>.<ext> (stable names the configs use). */
@@ -95,30 +118,25 @@ export function build() {
   ensureNodeModules()
   // One cargo invocation for the binding, the plugins and the fixtures (see `hostTriple`).
   step(`napi build: the Node binding, plugins and fixtures (target dir ${targetDir})`)
-  run(
-    bin('napi'),
-    [
-      'build',
-      '--platform',
-      '--target',
-      hostTriple(),
-      '--manifest-path',
-      'crates/node/Cargo.toml',
-      '--package-json-path',
-      'package.json',
-      '--output-dir',
-      '.',
-      '--js',
-      'binding.js',
-      '--dts',
-      'binding.d.ts',
-      '--',
-      ...workspaceSelection,
-      '--lib',
-      '--examples',
-    ],
-    { timed: true },
-  )
+  napiBuild([
+    '--platform',
+    '--target',
+    hostTriple(),
+    '--manifest-path',
+    'crates/node/Cargo.toml',
+    '--package-json-path',
+    'package.json',
+    '--output-dir',
+    '.',
+    '--js',
+    'binding.js',
+    '--dts',
+    'binding.d.ts',
+    '--',
+    ...workspaceSelection,
+    '--lib',
+    '--examples',
+  ])
   const outputs = join(targetDir, hostTriple(), 'debug')
   copyLibraries('plugins', outputs, shippedPlugins)
   copyLibraries('fixtures', join(outputs, 'examples'), fixturePlugins)

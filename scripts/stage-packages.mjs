@@ -14,23 +14,20 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { hostTriple, root, run } from './build.mjs'
+import { hostTriple, napiBuild, root } from './build.mjs'
 import { packedFiles } from './package-contents.mjs'
 
 export const stageDir = join(root, 'build', 'packages')
 export const mainPackageDir = join(stageDir, 'modelport')
 export const platformPackagesDir = join(mainPackageDir, 'npm')
-const napi = join(root, 'node_modules', '.bin', 'napi')
 
 /** Builds the Node binding in the release profile (LTO, one codegen unit, stripped symbols: see
  * the workspace Cargo.toml) for `triple`, into `outputDir`; returns the .node file's path. The
  * generated loader and type definitions of the debug build are left alone. */
 export function buildReleaseBinary(outputDir, triple = hostTriple()) {
   mkdirSync(outputDir, { recursive: true })
-  run(
-    napi,
+  napiBuild(
     [
-      'build',
       '--platform',
       '--release',
       '--target',
@@ -45,7 +42,7 @@ export function buildReleaseBinary(outputDir, triple = hostTriple()) {
       '--dts',
       'binding.d.ts',
     ],
-    { timed: true },
+    outputDir,
   )
   const binary = readdirSync(outputDir).find((name) => name.endsWith('.node'))
   if (!binary) throw new Error(`napi build --release left no .node file in ${outputDir}`)

@@ -43,7 +43,7 @@ export class ExtismPlugin {
     return new ExtismPlugin(await callBinding(() => binding.BindingExtismPlugin.load(source, options)))
   }
 
-  /** Whether compiling this module was served from the on-disk cache. */
+  /** Whether the module was found compiled in the on-disk cache when it was loaded (wasmtime's own hit accounting). */
   get compiledFromCache(): boolean {
     return this.#binding.compiledFromCache
   }

@@ -175,7 +175,7 @@ export interface PluginInfo {
   apiKeyName?: string
   /** Whether modelport performs the plugin's HTTP (true) or the plugin works by itself. */
   hostHttp: boolean
-  /** Wasm only: whether compiling the module was served from the on-disk cache. */
+  /** Wasm only: whether the module was found compiled in the on-disk cache when it was loaded. */
   compiledFromCache?: boolean
 }
 

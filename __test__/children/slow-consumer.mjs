@@ -1,7 +1,9 @@
 // A slow stream reader, run as a child process so its memory is the host's alone: it reads ten
-// events, stops reading for two seconds (reporting its RSS before and after), then reads the rest.
+// events, stops reading until a line arrives on stdin (reporting its RSS before and after), then
+// reads the rest.
 // Usage: node slow-consumer.mjs <base_url> <plugin path> <cache dir>
-import { setTimeout as sleep } from 'node:timers/promises'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 
 import { PluginRegistry } from '../../dist/index.js'
 
@@ -22,8 +24,11 @@ for await (const event of provider.chatStream([{ role: 'user', content: 'a long 
   count++
   characters += event.text.length
   if (count === 10) {
+    const input = createInterface({ input: process.stdin })
+    const resume = once(input, 'line')
     report({ phase: 'paused', rss: rss() })
-    await sleep(2000)
+    await resume
+    input.close()
     report({ phase: 'resumed', rss: rss() })
   }
 }

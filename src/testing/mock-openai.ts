@@ -47,6 +47,13 @@ export interface MockOpenAIOptions {
   /** Delay between the events of a streamed answer. */
   chunkDelayMs?: number
   /**
+   * Called before each event of a streamed chat answer is written (after `chunkDelayMs`), with
+   * the event's index in its answer (0: the role); the event waits for the returned promise. A
+   * test can hold a stream at a point until it has seen what the client did with the events so
+   * far — an ordering that holds however busy the machine is, where a delay would only be likely.
+   */
+  beforeEvent?: (index: number) => Promise<void> | void
+  /**
    * A raw body for a streamed chat answer instead of a well-formed one: each piece is written
    * separately (after `chunkDelayMs`), then the response ends — or the connection is reset if
    * `reset` is set. For malformed-stream and fault tests.
@@ -244,8 +251,10 @@ async function streamChat(
   const created = Math.floor(Date.now() / 1000)
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+  let index = 0
   const emit = async (text: string) => {
     if (options.chunkDelayMs) await new Promise((r) => setTimeout(r, options.chunkDelayMs))
+    await options.beforeEvent?.(index++)
     await write(res, text, counter)
   }
   await emit(chunk({ role: 'assistant', content: '' }))

@@ -114,7 +114,7 @@ impl BindingExtismPlugin {
         napi_result(self.inner.function_exists(&name))
     }
 
-    /// Whether compiling the module was served from the on-disk cache.
+    /// Whether the module was found compiled in the on-disk cache when it was loaded.
     #[napi(getter)]
     pub fn compiled_from_cache(&self) -> bool {
         self.inner.compiled_from_cache()

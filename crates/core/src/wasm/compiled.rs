@@ -64,6 +64,7 @@ impl CompiledWasm {
         }
         refuse_read_only_grants(&options.allowed_paths)?;
         let (bytes, startup) = defer_startup(bytes).map_err(|err| located(err, path))?;
+        let compiled_from_cache = cache.compile_cached(&bytes).unwrap_or(false);
         let mut manifest = Manifest::new([Wasm::data(bytes)])
             .with_memory_max(options.max_pages)
             .with_config(options.config.clone().into_iter())
@@ -72,17 +73,15 @@ impl CompiledWasm {
         if let Some(timeout) = options.timeout {
             manifest = manifest.with_timeout(timeout);
         }
-        let entries_before = cache.entry_count();
-        let mut compiled = Self {
+        let compiled = Self {
             manifest,
             startup,
             wasi: options.wasi,
             cache,
             path: path.map(Path::to_path_buf),
-            compiled_from_cache: false,
+            compiled_from_cache,
         };
         let first = compiled.instantiate(functions)?;
-        compiled.compiled_from_cache = compiled.cache.entry_count() == entries_before;
         Ok((compiled, first))
     }
 
@@ -109,7 +108,8 @@ impl CompiledWasm {
         Ok(plugin)
     }
 
-    /// Whether the first compilation was served from the disk cache (no new cache entry written).
+    /// Whether the module was found compiled in the disk cache when it was loaded (wasmtime's own
+    /// hit accounting; see [`ModuleCache::compile_cached`]).
     pub fn compiled_from_cache(&self) -> bool {
         self.compiled_from_cache
     }

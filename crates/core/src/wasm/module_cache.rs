@@ -1,6 +1,8 @@
 //! The on-disk cache of compiled Wasm modules (wasmtime's cache, keyed by a hash of the module
 //! and the compiler settings), in the user's cache folder unless configured otherwise.
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{ErrorCode, ModelportError, Result};
 
@@ -62,30 +64,76 @@ impl ModuleCache {
         &self.config_file
     }
 
-    /// How many compiled modules the cache holds (wasmtime writes them synchronously, so a
-    /// compilation that added none was served from the cache).
-    pub fn entry_count(&self) -> usize {
-        fn count(dir: &Path) -> usize {
-            std::fs::read_dir(dir)
-                .map(|entries| {
-                    entries
-                        .flatten()
-                        .map(|entry| {
-                            let path = entry.path();
-                            if path.is_dir() {
-                                count(&path)
-                            } else if path.extension().is_none_or(|ext| ext != "stats") {
-                                1
-                            } else {
-                                0
-                            }
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
-        }
-        count(&self.directory.join("modules"))
+    /// Compiles `module` (binary Wasm or WAT) through this cache with the engine settings Extism
+    /// gives each instance, and says whether wasmtime served it from the cache (its own hit
+    /// accounting). A miss leaves the compiled module in the cache, so the instances built next
+    /// load it from there. `None` when wasmtime cannot compile the module or the cache cannot be
+    /// opened: the instance build that follows reports why.
+    pub fn compile_cached(&self, module: &[u8]) -> Option<bool> {
+        let lookup = CacheLookup::for_config(&self.config_file)?;
+        // One compilation at a time per cache folder: the hit counter is the folder's.
+        let engine = lookup.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let hits = lookup.cache.cache_hits();
+        wasmtime::Module::new(&engine, module).ok()?;
+        Some(lookup.cache.cache_hits() > hits)
     }
+}
+
+/// wasmtime's cache of one folder, with an engine configured as Extism configures the engine of
+/// each plugin instance (see [`extism_engine_config`]): both hash a module to the same entry.
+struct CacheLookup {
+    cache: wasmtime::Cache,
+    engine: Mutex<wasmtime::Engine>,
+}
+
+impl CacheLookup {
+    /// The lookup for a cache config file, made once per process (each wasmtime `Cache` starts a
+    /// worker thread of its own).
+    fn for_config(config_file: &Path) -> Option<Arc<Self>> {
+        static LOOKUPS: OnceLock<Mutex<HashMap<PathBuf, Arc<CacheLookup>>>> = OnceLock::new();
+        let mut lookups = LOOKUPS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(lookup) = lookups.get(config_file) {
+            return Some(lookup.clone());
+        }
+        let cache = wasmtime::Cache::from_file(Some(config_file))
+            .map_err(|err| {
+                log::warn!(
+                    "cannot open the Wasm cache {}: {err}",
+                    config_file.display()
+                )
+            })
+            .ok()?;
+        let mut config = extism_engine_config();
+        config.cache(Some(cache.clone()));
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(|err| log::warn!("cannot make the Wasm cache lookup engine: {err}"))
+            .ok()?;
+        let lookup = Arc::new(Self {
+            cache,
+            engine: Mutex::new(engine),
+        });
+        lookups.insert(config_file.to_path_buf(), lookup.clone());
+        Some(lookup)
+    }
+}
+
+/// The compiler settings extism 1.30's `CompiledPlugin::new` gives every instance's engine
+/// without debug options, profiling or fuel (modelport uses none of them). They are part of the
+/// cache key: `the_cache_lookup_and_extism_share_entries` (tests/wasm_raw.rs) fails if they drift.
+fn extism_engine_config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::default();
+    config
+        .epoch_interruption(true)
+        .debug_info(false)
+        .coredump_on_trap(false)
+        .profiler(wasmtime::ProfilingStrategy::None)
+        .wasm_tail_call(true)
+        .wasm_function_references(true)
+        .wasm_gc(true);
+    config
 }
 
 fn toml_string(path: &Path) -> String {
