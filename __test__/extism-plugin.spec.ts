@@ -57,7 +57,8 @@ test('count_vowels reads its config and keeps vars between calls', async (t) => 
   t.deepEqual(JSON.parse(text(bare.callSync('count_vowels', 'xyz'))), { count: 0, total: 0, thing: null })
 })
 
-test('an endless loop hits the timeout, and the next call works', async (t) => {
+// Timed tests run serially: no other test of this file compiles or blocks the event loop beside them.
+test.serial('an endless loop hits the timeout, and the next call works', async (t) => {
   const plugin = await load('hostile', { timeoutMs: WASM_TIMEOUT_MS })
   const [error, ms] = await timed(() => failure(t, plugin.call('spin')))
   t.is(error?.code, 'PLUGIN_TIMEOUT')
@@ -81,7 +82,7 @@ test('growing memory past maxPages is PLUGIN_OUT_OF_MEMORY', async (t) => {
   t.is(text(plugin.callSync('echo', 'still here')), 'still here')
 })
 
-test('an AbortSignal stops a running call with ABORTED', async (t) => {
+test.serial('an AbortSignal stops a running call with ABORTED', async (t) => {
   // No timeout: only the abort can end the spin.
   const plugin = await load('hostile', { timeoutMs: 0 })
   const controller = new AbortController()

@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process'
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { failure, fixture, plugin, root, SLACK_MS, timed } from './helpers'
+import { failure, fixture, plugin, root, SLACK_MS, SLOW_PATH_MS, timed } from './helpers'
 
-test('close() aborts calls in flight with ABORTED, promptly, and refuses new ones', async (t) => {
+test.serial('close() aborts calls in flight with ABORTED, promptly, and refuses new ones', async (t) => {
   const registry = await PluginRegistry.fromConfig({
-    providers: [{ name: 'bot', path: plugin('scripted'), config: { latency_ms: 60_000 } }],
+    providers: [{ name: 'bot', path: plugin('scripted'), config: { latency_ms: SLOW_PATH_MS } }],
   })
   const provider = await registry.builder('bot').build()
   const inFlight = provider.chat([{ role: 'user', content: 'x' }])

@@ -60,22 +60,25 @@ test('embed, complete and listModels', async (t) => {
   t.deepEqual(await registry.listModels('bot'), ['a', 'b'])
 })
 
-test('simulated latency runs on the plugin’s own timers, concurrently, off the JS thread', async (t) => {
-  const { provider } = await scripted({ latency_ms: 1000 })
-  let ticks = 0
-  const timer = setInterval(() => ticks++, 10)
-  const [answers, ms] = await timed(() =>
-    Promise.all(Array.from({ length: 20 }, (_, i) => provider.chat([{ role: 'user', content: `n${i}` }]))),
-  )
-  clearInterval(timer)
-  t.deepEqual(
-    answers.map((a) => a.text),
-    Array.from({ length: 20 }, (_, i) => `n${i}`),
-  )
-  // One after the other, the twenty would take 20 s.
-  t.true(ms >= 999 && ms < 1000 + SLACK_MS, `took ${ms} ms`)
-  t.true(ticks >= 5, `the event loop kept running (${ticks} ticks)`)
-})
+test.serial(
+  'simulated latency runs on the plugin’s own timers, concurrently, off the JS thread',
+  async (t) => {
+    const { provider } = await scripted({ latency_ms: 1000 })
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 10)
+    const [answers, ms] = await timed(() =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => provider.chat([{ role: 'user', content: `n${i}` }]))),
+    )
+    clearInterval(timer)
+    t.deepEqual(
+      answers.map((a) => a.text),
+      Array.from({ length: 20 }, (_, i) => `n${i}`),
+    )
+    // One after the other, the twenty would take 20 s.
+    t.true(ms >= 999 && ms < 1000 + SLACK_MS, `took ${ms} ms`)
+    t.true(ticks >= 5, `the event loop kept running (${ticks} ticks)`)
+  },
+)
 
 test('require_api_key makes a missing key an AUTH error', async (t) => {
   const { provider } = await scripted({ require_api_key: 'secret' })

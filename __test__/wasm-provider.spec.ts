@@ -228,35 +228,38 @@ test.serial('the plugin sees only the environment variables its entry declares',
   })
 })
 
-test('a looping call hits timeout_ms and the next call works; a memory bomb and a trap are typed', async (t) => {
-  const server = await mock(t)
-  const registry = await PluginRegistry.fromConfig({
-    providers: [
-      {
-        name: 'hostile',
-        path: wasmProvider('hostile_v2'),
-        config: { base_url: server.url },
-        timeout_ms: WASM_TIMEOUT_MS,
-        max_memory_pages: 256,
-      },
-    ],
-    cache_dir: tempDir(),
-  })
-  t.teardown(() => registry.close())
-  const spin = await registry.builder('hostile').parameter('mode', 'spin').build()
-  const [error, ms] = await timed(() => failure(t, spin.chat([{ role: 'user', content: 'x' }])))
-  t.is(error?.code, 'PLUGIN_TIMEOUT')
-  t.true(ms >= WASM_TIMEOUT_MS - 1 && ms < WASM_TIMEOUT_MS + SLACK_MS, `took ${ms} ms`)
-  const fine = await registry.builder('hostile').parameter('mode', 'exfiltrate').build()
-  t.regex((await fine.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
-  const grow = await registry.builder('hostile').parameter('mode', 'grow').build()
-  t.is((await failure(t, grow.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_OUT_OF_MEMORY')
-  const trap = await registry.builder('hostile').parameter('mode', 'trap').build()
-  t.is((await failure(t, trap.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TRAPPED')
-  // The same provider serves again after each failure (its instance was rebuilt).
-  t.is((await failure(t, spin.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TIMEOUT')
-  t.regex((await fine.chat([{ role: 'user', content: 'after' }])).text ?? '', /Echo: probe/)
-})
+test.serial(
+  'a looping call hits timeout_ms and the next call works; a memory bomb and a trap are typed',
+  async (t) => {
+    const server = await mock(t)
+    const registry = await PluginRegistry.fromConfig({
+      providers: [
+        {
+          name: 'hostile',
+          path: wasmProvider('hostile_v2'),
+          config: { base_url: server.url },
+          timeout_ms: WASM_TIMEOUT_MS,
+          max_memory_pages: 256,
+        },
+      ],
+      cache_dir: tempDir(),
+    })
+    t.teardown(() => registry.close())
+    const spin = await registry.builder('hostile').parameter('mode', 'spin').build()
+    const [error, ms] = await timed(() => failure(t, spin.chat([{ role: 'user', content: 'x' }])))
+    t.is(error?.code, 'PLUGIN_TIMEOUT')
+    t.true(ms >= WASM_TIMEOUT_MS - 1 && ms < WASM_TIMEOUT_MS + SLACK_MS, `took ${ms} ms`)
+    const fine = await registry.builder('hostile').parameter('mode', 'exfiltrate').build()
+    t.regex((await fine.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
+    const grow = await registry.builder('hostile').parameter('mode', 'grow').build()
+    t.is((await failure(t, grow.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_OUT_OF_MEMORY')
+    const trap = await registry.builder('hostile').parameter('mode', 'trap').build()
+    t.is((await failure(t, trap.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TRAPPED')
+    // The same provider serves again after each failure (its instance was rebuilt).
+    t.is((await failure(t, spin.chat([{ role: 'user', content: 'x' }])))?.code, 'PLUGIN_TIMEOUT')
+    t.regex((await fine.chat([{ role: 'user', content: 'after' }])).text ?? '', /Echo: probe/)
+  },
+)
 
 test('a second loadAll in a new process is served from the compiled cache', async (t) => {
   const cacheDir = tempDir()
@@ -319,7 +322,7 @@ test('a v1 Wasm provider without network answers from the plugin alone (the benc
   t.deepEqual(await registry.listModels('echo'), ['echo'])
 })
 
-test('registry.close() interrupts a running Wasm call with ABORTED, promptly', async (t) => {
+test.serial('registry.close() interrupts a running Wasm call with ABORTED, promptly', async (t) => {
   const server = await mock(t)
   // No timeout: only the interrupt can end this call.
   const registry = await PluginRegistry.fromConfig({

@@ -82,7 +82,7 @@ export interface MockOpenAI {
   failNext(...failures: MockFailure[]): void
   /** Bytes of streamed answers written so far (the server waits for the client to read: `drain`). */
   streamedBytes(): number
-  /** Stops the server and drops open connections. */
+  /** Stops the server, drops open connections and the answers still waiting for `latencyMs`. */
   close(): Promise<void>
 }
 
@@ -313,11 +313,23 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
   const streamed = { bytes: 0 }
   let sequence = 0
 
+  const delays = new Set<NodeJS.Timeout>()
+  /** Waits `ms`; a wait still pending when the server closes never ends (its request is dropped),
+   * so a long `latencyMs` does not keep the process alive after `close()`. */
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        delays.delete(timer)
+        resolve()
+      }, ms)
+      delays.add(timer)
+    })
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     const body = await readJson(req)
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs))
+    if (options.latencyMs) await delay(options.latencyMs)
     const failure = failures.shift()
     if (failure) {
       const text =
@@ -454,6 +466,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     streamedBytes: () => streamed.bytes,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of delays) clearTimeout(timer)
+        delays.clear()
         server.close(() => resolve())
         server.closeAllConnections()
       }),

@@ -342,7 +342,7 @@ mod tests {
     async fn request_timeout_applies() {
         let uri = serve(
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
-            Duration::from_secs(10),
+            Duration::from_secs(60),
         )
         .await;
         let options = HttpOptions {
@@ -355,10 +355,10 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::Timeout);
-        // The answer is 10 s away; a wide bound holds on a loaded machine.
+        // The answer is a minute away; a wide bound holds on a loaded machine.
         let took = started.elapsed();
         assert!(
-            took >= Duration::from_millis(100) && took < Duration::from_secs(4),
+            took >= Duration::from_millis(100) && took < Duration::from_secs(10),
             "{took:?}"
         );
     }
