@@ -1,7 +1,7 @@
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { failure, failureSync, fixture, plugin } from './helpers'
+import { failure, failureSync, fixture, plugin, tempFile } from './helpers'
 
 /** The scripted plugin's `{{config}}` template shows exactly the config the plugin received. */
 async function receivedConfig(staticConfig: Record<string, unknown>, fields: Record<string, unknown> = {}) {
@@ -86,6 +86,24 @@ test('schema violations never echo secret values', async (t) => {
   t.false(error?.message.includes('987654321'))
 })
 
+test('config errors never echo a value that may be a secret', async (t) => {
+  const file = tempFile(
+    'plugins.toml',
+    '[[providers]]\nname = "p"\npath = "x.so"\nmax_retries = "sk-live-secret"\n',
+  )
+  const error = await failure(t, PluginRegistry.fromFile(file))
+  t.like(error, { code: 'CONFIG_INVALID', path: file, line: 4 })
+  t.false(error?.message.includes('sk-live-secret'), error?.message)
+  const fromObject = await failure(
+    t,
+    PluginRegistry.fromConfig({
+      providers: [{ name: 'p', path: 'x.so', max_retries: 'sk-live-secret' as unknown as number }],
+    }),
+  )
+  t.is(fromObject?.code, 'CONFIG_INVALID')
+  t.false(fromObject?.message.includes('sk-live-secret'), fromObject?.message)
+})
+
 test('configSchema returns the plugin’s JSON Schema', async (t) => {
   const registry = await PluginRegistry.fromConfig({
     providers: [{ name: 'openai', path: plugin('openai') }],
@@ -95,5 +113,5 @@ test('configSchema returns the plugin’s JSON Schema', async (t) => {
   const schema = registry.configSchema('openai') as { properties: Record<string, unknown> }
   t.truthy(schema.properties['base_url'])
   t.truthy(schema.properties['api_key'])
-  t.is(registry.list()[0]?.apiKeyName, 'OPENAI_API_KEY')
+  t.like(registry.list()[0], { apiKeyName: 'OPENAI_API_KEY', apiKeyEnv: 'OPENAI_API_KEY' })
 })

@@ -77,7 +77,7 @@ test('traps are PLUGIN_TRAPPED and the instance is rebuilt', async (t) => {
 })
 
 test('growing memory past maxPages is PLUGIN_OUT_OF_MEMORY', async (t) => {
-  const plugin = await load('hostile', { maxPages: 32 })
+  const plugin = await load('hostile', { maxPages: 64 })
   t.is((await failure(t, plugin.call('grow')))?.code, 'PLUGIN_OUT_OF_MEMORY')
   t.is(text(plugin.callSync('echo', 'still here')), 'still here')
 })

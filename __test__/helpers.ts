@@ -84,7 +84,7 @@ export function failureSync(t: ExecutionContext, work: () => unknown): Modelport
 }
 
 /** WAT fixtures (wasm/wat), loaded as text. */
-const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'start_counter', 'files'] as const
+const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'start_counter', 'files', 'bounds'] as const
 
 /** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
 export function wasm(name: 'echo' | 'count_vowels' | (typeof WAT_FIXTURES)[number]): string {
@@ -95,7 +95,14 @@ export function wasm(name: 'echo' | 'count_vowels' | (typeof WAT_FIXTURES)[numbe
 
 /** A Wasm provider plugin built by `npm run build` (wasm/as). */
 export function wasmProvider(
-  name: 'openai_v2' | 'openai_v1' | 'hostile_v2' | 'echo_provider' | 'flood_v1',
+  name:
+    | 'openai_v2'
+    | 'openai_v1'
+    | 'hostile_v2'
+    | 'echo_provider'
+    | 'flood_v1'
+    | 'key_thief_v2'
+    | 'stream_hoarder_v1',
 ): string {
   return join(root, 'wasm', 'build', `${name}.wasm`)
 }

@@ -186,6 +186,19 @@ test.serial('transport failures: refused connection, request timeout, response o
   t.is(transport?.code, 'TRANSPORT')
   t.is(transport?.plugin, 'openai')
 
+  // A URL that carries secrets (user information, a key in the query) is shown without them.
+  const keyed = await PluginRegistry.fromConfig({
+    providers: [openaiEntry('http://user:sk-userinfo-secret@127.0.0.1:9/v1?key=sk-query-secret')],
+  })
+  const redacted = await failure(
+    t,
+    (await keyed.builder('openai').build()).chat([{ role: 'user', content: 'x' }]),
+  )
+  t.is(redacted?.code, 'TRANSPORT')
+  const shown = [redacted?.message, ...(redacted?.causes ?? []), String(redacted?.stack)].join('\n')
+  t.false(/sk-userinfo-secret|sk-query-secret/.test(shown), shown)
+  t.regex(redacted?.message ?? '', /127\.0\.0\.1:9/)
+
   const slow = await startMockOpenAI({ latencyMs: SLOW_PATH_MS })
 
   t.teardown(() => slow.close())

@@ -168,6 +168,26 @@ test.serial('2. memory.grow until refused is PLUGIN_OUT_OF_MEMORY, and host RSS 
   await bystandersUnaffected(t)
 })
 
+test("2. a module's initial memory and its tables count against the cap; tables cannot grow unbounded", async (t) => {
+  const number = (bytes: Uint8Array) => Number(Buffer.from(bytes).readBigUInt64LE())
+  // 1000 pages to start with, Extism's 16 and a table's page count against the cap: 1000 pages
+  // more fit in 2048, 1000 more again do not.
+  const raw = await ExtismPlugin.load(wasm('bounds'), { maxPages: 2048, cacheDir })
+  t.teardown(() => raw.close())
+  t.is(number(raw.callSync('grow_memory_1000')), 2000)
+  t.is((await failure(t, raw.call('grow_memory_1000')))?.code, 'PLUGIN_OUT_OF_MEMORY')
+  // A table without a maximum stays at its size (it would otherwise take 8 bytes an element,
+  // up to 2³² elements, outside the memory cap).
+  const before = process.memoryUsage().rss
+  t.is(number(raw.callSync('grow_table')), 1)
+  t.true(process.memoryUsage().rss - before < 64 * 2 ** 20)
+  // Its start and as much growth do not fit 1024 pages: the module does not load.
+  const error = await failure(t, ExtismPlugin.load(wasm('bounds'), { maxPages: 1024, cacheDir }))
+  t.is(error?.code, 'PLUGIN_LOAD_FAILED')
+  t.regex(error?.message ?? '', /memories start at 1000 pages.*max_memory_pages >= 2033, not 1024/)
+  await bystandersUnaffected(t)
+})
+
 // 3. Huge output, a million tiny chunks ------------------------------------------------------
 
 test('3. a 300 MiB output is refused by the memory cap (PLUGIN_OUT_OF_MEMORY), never copied', async (t) => {

@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
+import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
 import { PluginRegistry, type Provider, type ProviderEntry } from 'modelport'
 import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
 
 import {
+  eventually,
   failure,
   openaiEntry,
   root,
   SLACK_MS,
+  SLOW_PATH_MS,
   tempDir,
   timed,
   WASM_TIMEOUT_MS,
@@ -59,6 +62,7 @@ test('a v2 Wasm provider: chat, tools, embed, complete, listModels against the e
     hostHttp: true,
     apiKeyName: 'OPENAI_API_KEY',
   })
+  t.is(registry.list()[0]?.apiKeyEnv, undefined, 'a Wasm plugin is given no variable it chose')
   const answer = await provider.chat([{ role: 'user', content: 'hello wasm' }])
   t.is(answer.text, 'Echo: hello wasm')
   t.is(answer.finishReason, 'stop')
@@ -218,14 +222,142 @@ test.serial('the plugin sees only the environment variables its entry declares',
   )
   await provider.chat([{ role: 'user', content: 'x' }])
   const body = server.requests.at(-1)?.body as { seen: Record<string, string | null> }
-  // Its own API-key variable and the declared one; nothing else from the environment.
+  // The declared one only: not even the API-key variable the plugin names.
   t.deepEqual(body.seen, {
     MODELPORT_CANARY: null,
     DECLARED_FOR_PLUGIN: 'visible-value',
-    HOSTILE_API_KEY: 'the-plugins-own-key',
+    HOSTILE_API_KEY: null,
     PATH: null,
     HOME: null,
   })
+})
+
+test.serial('a Wasm plugin chooses neither which secret it gets nor where it sends it', async (t) => {
+  // The fixture names another provider's key variable and defaults its base_url to its own
+  // address; it sends whatever key it gets (config and Extism config) wherever it may.
+  const stolen = 'MODELPORT_TEST_OTHER_PROVIDER_KEY'
+  process.env[stolen] = 'sk-other-provider-secret'
+  t.teardown(() => delete process.env[stolen])
+  const server = await mock(t)
+  const thief = (name: string, entry: Partial<ProviderEntry> = {}): ProviderEntry => ({
+    name,
+    path: wasmProvider('key_thief_v2'),
+    ...entry,
+  })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      thief('own-destination'),
+      thief('own-destination-keyed', { config: { api_key: 'sk-app-key' } }),
+      thief('entry-destination', { config: { base_url: server.url } }),
+      thief('granted', { config: { base_url: server.url }, api_key_env: stolen }),
+    ],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  t.true((await registry.loadAll()).every((report) => report.ok))
+  t.like(registry.list()[0], { apiKeyName: stolen, apiKeyEnv: undefined })
+  t.like(registry.list()[3], { apiKeyName: stolen, apiKeyEnv: stolen })
+  const chat = async (name: string) =>
+    (await registry.builder(name).build()).chat([{ role: 'user', content: 'x' }])
+
+  // Its own default destination (an IP literal over http) is refused before anything is sent.
+  for (const name of ['own-destination', 'own-destination-keyed']) {
+    t.is((await failure(t, chat(name)))?.code, 'HOST_NOT_ALLOWED', name)
+  }
+  // At the entry's server: nothing of the other provider's key, in its config or its Extism config.
+  await chat('entry-destination')
+  const sent = server.requests.at(-1)!
+  t.deepEqual((sent.body as { stolen: unknown }).stolen, { config_api_key: null, extism_config: null })
+  t.is(sent.headers['authorization'], undefined)
+  // The entry names the variable: the key arrives in the config (only there).
+  await chat('granted')
+  t.deepEqual((server.requests.at(-1)!.body as { stolen: unknown }).stolen, {
+    config_api_key: 'sk-other-provider-secret',
+    extism_config: null,
+  })
+  t.is(server.requests.length, 2)
+})
+
+test('one call cannot hold more than 16 HTTP streams open: PLUGIN_LIMIT_EXCEEDED; they close with the call', async (t) => {
+  const server = await mock(t)
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      { name: 'hoarder', path: wasmProvider('stream_hoarder_v1'), config: { base_url: server.url } },
+    ],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const within = await registry.builder('hoarder').parameter('streams', 16).build()
+  t.is((await within.chat([{ role: 'user', content: 'x' }])).text, 'opened 16')
+  t.true(await eventually(() => server.openConnections() <= 16), `${server.openConnections()} connections`)
+  const hoarding = await registry.builder('hoarder').parameter('streams', 3000).build()
+  const error = await failure(t, hoarding.chat([{ role: 'user', content: 'x' }]))
+  t.is(error?.code, 'PLUGIN_LIMIT_EXCEEDED')
+  t.is(error?.plugin, 'hoarder')
+  t.is(server.requests.length, 32)
+  // The streams of the failed call were closed with it; the provider serves again.
+  t.true(await eventually(() => server.openConnections() <= 16), `${server.openConnections()} connections`)
+  t.is((await within.chat([{ role: 'user', content: 'x' }])).text, 'opened 16')
+})
+
+test.serial('timeout_ms covers the time a call waits inside host functions (v1 HTTP)', async (t) => {
+  const server = await mock(t, { latencyMs: SLOW_PATH_MS })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ ...wasmEntry(server.url), path: wasmProvider('openai_v1'), timeout_ms: WASM_TIMEOUT_MS }],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const provider = await registry.builder('wasm').build()
+  const [error, ms] = await timed(() => failure(t, provider.chat([{ role: 'user', content: 'x' }])))
+  t.is(error?.code, 'PLUGIN_TIMEOUT')
+  t.regex(error?.message ?? '', /qmt_http_request ran past the plugin's timeout/)
+  t.true(
+    ms >= WASM_TIMEOUT_MS - 1 && ms < WASM_TIMEOUT_MS + SLACK_MS,
+    `${ms} ms (the answer was a minute away)`,
+  )
+  t.true(await eventually(() => server.openConnections() === 0), 'the request stayed open')
+})
+
+test('a response too large for the guest is RESPONSE_TOO_LARGE before it is copied; host memory stays near the body size', async (t) => {
+  // 48 MiB of text: about 190 MiB as the guest's JSON input, over the default 64 MiB memory cap.
+  const MiB = 2 ** 20
+  const large = 'x'.repeat(48 * MiB)
+  const server = await mock(t, { reply: ({ lastUserText }) => (lastUserText === 'large' ? large : 'fine') })
+  const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      process.execPath,
+      [
+        join(root, '__test__', 'children', 'large-response.mjs'),
+        server.url,
+        wasmProvider('openai_v2'),
+        tempDir(),
+      ],
+      { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => resolve({ status: error ? 1 : 0, stdout, stderr }),
+    ),
+  )
+  t.is(child.status, 0, child.stderr)
+  const report = JSON.parse(child.stdout) as { code: string; grown: number; after: string }
+  t.is(report.code, 'RESPONSE_TOO_LARGE')
+  t.is(report.after, 'fine')
+  // The body itself (read whole) and little more; as a JSON value of numbers it took ~40×.
+  t.true(report.grown < 3 * large.length, `peak RSS grew ${(report.grown / MiB).toFixed(0)} MiB`)
+  t.log(`peak RSS grew ${(report.grown / MiB).toFixed(0)} MiB for a ${large.length / MiB} MiB body`)
+})
+
+test('a plugin-set Host header naming another host is refused; one naming its own address is replaced', async (t) => {
+  const server = await mock(t)
+  const own = `127.0.0.1:${server.port}`
+  for (const hosts of [['internal-admin.example'], [own, 'internal-admin.example'], [own, own]]) {
+    const spoofing = await hostile(t, { mode: 'host', base_url: server.url, host_header: hosts })
+    const error = await failure(t, spoofing.chat([{ role: 'user', content: 'x' }]))
+    t.is(error?.code, 'INVALID_REQUEST', hosts.join(', '))
+    t.regex(error?.message ?? '', /Host header/)
+  }
+  t.is(server.requests.length, 0)
+  const honest = await hostile(t, { mode: 'host', base_url: server.url, host_header: [own.toUpperCase()] })
+  t.regex((await honest.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
+  t.is(server.requests.at(-1)?.headers['host'], own)
 })
 
 test.serial(

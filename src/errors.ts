@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'RESPONSE_TOO_LARGE'
   | 'PLUGIN_ERROR'
+  /** A Wasm plugin went over a per-instance limit of its sandbox (open host streams). */
+  | 'PLUGIN_LIMIT_EXCEEDED'
   /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
   | 'UNSUPPORTED_PLATFORM'
   /** This platform is supported, but its binary package is missing or would not load. */

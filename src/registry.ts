@@ -24,7 +24,7 @@ export class ProviderBuilder {
     return this.parameter('model', model)
   }
 
-  /** Sets the API key (otherwise read from the plugin's `apiKeyName` env var, or the static config). */
+  /** Sets the API key (otherwise the static config's, else the `api_key_env` variable's: see `ProviderEntry`). */
   apiKey(key: string): this {
     return this.parameter('api_key', key)
   }

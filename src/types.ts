@@ -128,6 +128,12 @@ export interface ProviderEntry {
   path: string
   /** Static config handed to the plugin (validated against its schema). */
   config?: Record<string, unknown>
+  /**
+   * The environment variable whose value becomes `config.api_key` when neither `config` nor the
+   * builder sets one. Default: the variable a native plugin names (`apiKeyName`); none for a Wasm
+   * plugin, which is never given a variable it chose. `""`: none.
+   */
+  api_key_env?: string
   connect_timeout_ms?: number
   request_timeout_ms?: number
   /** Largest HTTP response accepted, in bytes (alias: `max_http_response_bytes`). */
@@ -138,7 +144,11 @@ export interface ProviderEntry {
   retry_base_delay_ms?: number
   /** Longest backoff wait, in ms (default 8000). */
   retry_max_delay_ms?: number
-  /** Wasm only: hosts reachable besides the host of the configured `base_url` (empty: none). */
+  /**
+   * Wasm only: destinations reachable besides the configured `base_url` (its scheme, host and
+   * port): `api.example.com` (any scheme and port), `*.example.com`, `api.example.com:8080`,
+   * `https://api.example.com` (that scheme, its default port), `127.0.0.1`. Empty: none.
+   */
   allowed_hosts?: string[]
   /** Wasm only: environment variables copied into the plugin's Extism config. */
   env?: string[]
@@ -172,7 +182,10 @@ export interface PluginInfo {
   version?: string
   /** The provider name the plugin reports, e.g. 'openai'. */
   provider: string
+  /** The environment variable the plugin says its API key is in. */
   apiKeyName?: string
+  /** The environment variable the host reads this entry's API key from (see `api_key_env`). */
+  apiKeyEnv?: string
   /** Whether modelport performs the plugin's HTTP (true) or the plugin works by itself. */
   hostHttp: boolean
   /** Wasm only: whether the module was found compiled in the on-disk cache when it was loaded. */

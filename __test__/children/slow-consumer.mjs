@@ -10,7 +10,9 @@ import { PluginRegistry } from '../../dist/index.js'
 const [url, path, cacheDir] = process.argv.slice(2)
 const registry = await PluginRegistry.fromConfig({
   // The answer is larger than the default 64 MiB response cap.
-  providers: [{ name: 'p', path, config: { base_url: url, model: 'mock-gpt-1' }, max_response_bytes: 2 ** 30 }],
+  providers: [
+    { name: 'p', path, config: { base_url: url, model: 'mock-gpt-1' }, max_response_bytes: 2 ** 30 },
+  ],
   cache_dir: cacheDir,
 })
 const provider = await registry.builder('p').build()

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     ResponseTooLarge,
     /// A Wasm plugin's function failed with an error of its own (not a trap).
     PluginError,
+    /// A Wasm plugin went over a per-instance limit of its sandbox (open host streams).
+    PluginLimitExceeded,
 }
 
 impl ErrorCode {

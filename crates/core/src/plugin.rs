@@ -40,14 +40,40 @@ pub struct PluginInfo {
     pub version: Option<String>,
     /// The provider name the plugin reports (e.g. `"openai"`).
     pub provider: String,
-    /// The environment variable its API key is read from, if any.
+    /// The environment variable the plugin says its API key is in, if it names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_name: Option<String>,
+    /// The environment variable the host reads this entry's API key from, if any (see
+    /// [`api_key_env`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
     /// Whether the host performs its HTTP (`true`) or the plugin works by itself.
     pub host_http: bool,
     /// Wasm only: whether its compilation was served from the on-disk cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compiled_from_cache: Option<bool>,
+}
+
+/// The environment variable an entry's API key is read from: the entry's `api_key_env` (`""`:
+/// none); else, for a native plugin (unsandboxed: it could read any variable itself), the one
+/// the plugin names. A Wasm plugin is never given a variable it chose: a hostile plugin naming
+/// another provider's variable would otherwise receive that provider's key.
+fn api_key_env(entry: &ProviderEntry, kind: PluginKind, declared: Option<&str>) -> Option<String> {
+    match (&entry.api_key_env, kind) {
+        (Some(chosen), _) => Some(chosen.clone()).filter(|name| !name.is_empty()),
+        (None, PluginKind::Native) => declared.map(String::from),
+        (None, PluginKind::Wasm) => {
+            if let Some(declared) = declared {
+                if !entry.config.contains_key("api_key") && std::env::var_os(declared).is_some() {
+                    log::warn!(
+                        "[{}] the plugin names {declared} as its API key variable; a Wasm plugin is given no environment variable its entry does not name: set api_key_env = \"{declared}\" to pass it",
+                        entry.name
+                    );
+                }
+            }
+            None
+        }
+    }
 }
 
 /// Where a loaded plugin's code lives. Field order matters: the factory (plugin code) drops
@@ -108,6 +134,7 @@ impl LoadedPlugin {
                     version: None,
                     provider: factory.provider_name().to_string(),
                     api_key_name: factory.api_key_name().map(String::from),
+                    api_key_env: api_key_env(entry, PluginKind::Wasm, factory.api_key_name()),
                     host_http: factory.generation() == crate::wasm::Generation::V2,
                     compiled_from_cache: Some(factory.compiled_from_cache()),
                 };
@@ -148,15 +175,17 @@ impl LoadedPlugin {
         };
         let schema =
             ConfigSchema::compile(&schema_text.map_err(with_context)?).map_err(with_context)?;
+        let api_key_name = api_key_name
+            .map_err(with_context)?
+            .filter(|n| !n.is_empty());
         let info = PluginInfo {
             name: name.to_string(),
             kind: PluginKind::Native,
             path: path.display().to_string(),
             version: library.plugin_version().map(String::from),
             provider: provider.map_err(with_context)?,
-            api_key_name: api_key_name
-                .map_err(with_context)?
-                .filter(|n| !n.is_empty()),
+            api_key_env: api_key_env(entry, PluginKind::Native, api_key_name.as_deref()),
+            api_key_name,
             host_http,
             compiled_from_cache: None,
         };
@@ -203,7 +232,7 @@ impl LoadedPlugin {
     pub fn config_for(&self, overrides: &Map<String, Value>) -> Result<Map<String, Value>> {
         let merged = merge_config(
             &self.static_config,
-            self.info.api_key_name.as_deref(),
+            self.info.api_key_env.as_deref(),
             |var| std::env::var(var).ok(),
             overrides,
         );

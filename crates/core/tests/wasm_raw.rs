@@ -200,6 +200,25 @@ fn the_cache_lookup_and_extism_share_entries() {
 }
 
 #[test]
+fn the_kernel_memory_is_counted() {
+    // hostile.wat starts at 1 page; Extism's kernel at 16. The limiter admits that start at
+    // instantiation only if the growth budget (the cap minus the start) holds it: 34 pages is the
+    // least cap that does. A larger kernel would make this instantiation fail.
+    let cache_dir = tempfile::tempdir().unwrap();
+    let options = |max_pages| WasmOptions {
+        max_pages,
+        ..WasmOptions::default()
+    };
+    let cache = || ModuleCache::at(cache_dir.path()).unwrap();
+    let plugin = RawWasmPlugin::load_file(&fixture(), &options(34), cache()).unwrap();
+    assert_eq!(plugin.call("echo", b"fits").unwrap(), b"fits");
+    let err = RawWasmPlugin::load_file(&fixture(), &options(33), cache())
+        .err()
+        .unwrap();
+    assert_eq!(err.code, ErrorCode::PluginLoadFailed);
+}
+
+#[test]
 fn broken_modules_are_load_failures() {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = || ModuleCache::at(cache_dir.path()).unwrap();

@@ -37,6 +37,11 @@ pub struct ProviderEntry {
     /// Static config handed to the plugin (merged with the API key and builder fields).
     #[serde(default)]
     pub config: Map<String, Value>,
+    /// The environment variable whose value becomes the config's `api_key` when neither this
+    /// entry's `config` nor the builder sets one. Default: the variable a native plugin names
+    /// (`api_key_name`); none for a Wasm plugin, which never chooses what it is given. `""`: none.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
     /// Connect timeout of this provider's HTTP requests, in milliseconds.
     #[serde(default)]
     pub connect_timeout_ms: Option<u64>,
@@ -263,8 +268,9 @@ impl RegistryConfig {
 
     /// Parses the JSON form (as `PluginRegistry.fromConfig` receives it) and checks it.
     pub fn from_value(value: Value) -> Result<Self> {
-        let config: Self = serde_json::from_value(value)
-            .map_err(|err| ModelportError::new(ErrorCode::ConfigInvalid, err.to_string()))?;
+        let config: Self = serde_json::from_value(value).map_err(|err| {
+            ModelportError::new(ErrorCode::ConfigInvalid, without_values(&err.to_string()))
+        })?;
         config.check()?;
         Ok(config)
     }
@@ -301,8 +307,30 @@ impl RegistryConfig {
     }
 }
 
+/// A parser's message without the values it quotes (`invalid type: string "sk-…"`): a config
+/// line may hold a secret. Names (quoted with backticks) and positions stay.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 fn syntax_error(message: &str, line: Option<usize>, column: Option<usize>) -> ModelportError {
-    let mut err = ModelportError::new(ErrorCode::ConfigInvalid, message.trim().to_string());
+    let mut err = ModelportError::new(ErrorCode::ConfigInvalid, without_values(message.trim()));
     err.line = line;
     err.column = column;
     err
@@ -354,6 +382,28 @@ temperature = 0.2
                 Some(Duration::from_millis(5000))
             );
         }
+    }
+
+    #[test]
+    fn values_never_appear_in_parse_errors() {
+        let toml = "[[providers]]\nname = \"p\"\npath = \"x.so\"\nmax_retries = \"sk-live-123\"\n";
+        let json = r#"{"providers":[{"name":"p","path":"x.so","max_retries":"sk-live-123"}]}"#;
+        let yaml = "providers:\n  - name: p\n    path: x.so\n    max_retries: sk-live-123\n";
+        for (text, format) in [
+            (toml, Format::Toml),
+            (json, Format::Json),
+            (yaml, Format::Yaml),
+        ] {
+            let err = RegistryConfig::parse(text, format).unwrap_err();
+            assert!(
+                !err.to_string().contains("sk-live-123"),
+                "{format:?}: {err}"
+            );
+            assert!(err.line.is_some(), "{format:?}: {err}");
+        }
+        let value = serde_json::from_str(json).unwrap();
+        let err = RegistryConfig::from_value(value).unwrap_err();
+        assert!(!err.to_string().contains("sk-live-123"), "{err}");
     }
 
     #[test]

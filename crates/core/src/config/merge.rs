@@ -1,18 +1,18 @@
 //! Building a provider's config: static config → API key from its env var → builder fields.
 use serde_json::{Map, Value};
 
-/// Merges in QueryMT's order: the entry's static `config`; then, only if it has no `api_key`,
-/// the value of the one environment variable the plugin names (`api_key_name`) — no other
-/// variable is read; then the builder's fields, which override both.
+/// Merges in QueryMT's order: the entry's static `config`; then, only if neither it nor the
+/// builder has an `api_key`, the value of the one environment variable the entry's key comes from
+/// (`api_key_env`) — no other variable is read; then the builder's fields, which override both.
 pub fn merge_config(
     static_config: &Map<String, Value>,
-    api_key_name: Option<&str>,
+    api_key_env: Option<&str>,
     read_env: impl Fn(&str) -> Option<String>,
     overrides: &Map<String, Value>,
 ) -> Map<String, Value> {
     let mut merged = static_config.clone();
-    if !merged.contains_key("api_key") {
-        if let Some(key) = api_key_name
+    if !merged.contains_key("api_key") && !overrides.contains_key("api_key") {
+        if let Some(key) = api_key_env
             .filter(|name| !name.is_empty())
             .and_then(&read_env)
         {
@@ -64,6 +64,17 @@ mod tests {
             &map(json!({"api_key": "static"})),
             Some("K"),
             env,
+            &map(json!({"api_key": "builder"})),
+        );
+        assert_eq!(merged["api_key"], "builder");
+    }
+
+    #[test]
+    fn a_key_given_by_the_builder_reads_no_variable() {
+        let merged = merge_config(
+            &Map::new(),
+            Some("K"),
+            |_| panic!("no variable may be read"),
             &map(json!({"api_key": "builder"})),
         );
         assert_eq!(merged["api_key"], "builder");

@@ -25,6 +25,24 @@ fn is_secret(json_path: &str) -> bool {
         .any(|word| lower.contains(word))
 }
 
+/// The values under secret-looking keys anywhere in `value`, as they would print (an error
+/// message that shows `value` would show them).
+fn secret_values(value: &Value, secret: bool, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                secret_values(value, secret || is_secret(key), out);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| secret_values(item, secret, out)),
+        Value::String(text) if secret && !text.is_empty() => out.push(text.clone()),
+        Value::Number(number) if secret => out.push(number.to_string()),
+        _ => {}
+    }
+}
+
 impl ConfigSchema {
     /// Parses and compiles the schema text a plugin returned.
     pub fn compile(text: &str) -> Result<Self> {
@@ -74,7 +92,13 @@ impl ConfigSchema {
         let detail = if is_secret(&json_path) {
             "the value violates the schema (value hidden)".to_string()
         } else {
-            first.to_string()
+            // A violation of a whole object (`not`, `oneOf`, `maxProperties`…) prints the object:
+            // its secret values are masked.
+            let mut secrets = Vec::new();
+            secret_values(first.instance(), false, &mut secrets);
+            secrets.iter().fold(first.to_string(), |message, secret| {
+                message.replace(secret.as_str(), "***")
+            })
         };
         let more = match errors.len() {
             1 => String::new(),
@@ -129,6 +153,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.json_path.as_deref(), Some("/api_key"));
         assert!(!err.message.contains("12345"), "{}", err.message);
+    }
+
+    #[test]
+    fn secrets_inside_a_violating_object_are_masked() {
+        let schema = ConfigSchema::compile(r#"{"type":"object","maxProperties":1}"#).unwrap();
+        let err = schema
+            .validate(&json!({"model": "m", "auth": {"api_key": "sk-live-123"}}))
+            .unwrap_err();
+        assert!(!err.message.contains("sk-live-123"), "{}", err.message);
+        assert!(err.message.contains("***"), "{}", err.message);
     }
 
     #[test]

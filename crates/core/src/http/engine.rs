@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use super::address_check::{AddressCheckingResolver, NonPublicAddress};
 use super::allow_list::{AllowList, host_of};
+use super::redact::redacted_uri;
 use crate::error::{ErrorCode, ModelportError, Result};
 
 /// Most redirects followed for one request.
@@ -102,16 +104,20 @@ impl HttpEngine {
             return Ok(client.clone());
         }
         install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .redirect(redirect_policy(options.allowed.clone()))
             .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("modelport/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| {
-                ModelportError::new(ErrorCode::Transport, "cannot create the HTTP client")
-                    .with_cause(err)
-            })?;
+            .user_agent(concat!("modelport/", env!("CARGO_PKG_VERSION")));
+        if let Some(allowed) = &options.allowed {
+            builder = builder.dns_resolver(Arc::new(AddressCheckingResolver {
+                allowed: allowed.clone(),
+            }));
+        }
+        let client = builder.build().map_err(|err| {
+            ModelportError::new(ErrorCode::Transport, "cannot create the HTTP client")
+                .with_cause(err)
+        })?;
         clients.insert(key, client.clone());
         Ok(client)
     }
@@ -123,10 +129,13 @@ impl HttpEngine {
         request: http::Request<Vec<u8>>,
         options: &HttpOptions,
     ) -> Result<HttpStream> {
-        let uri = request.uri().to_string();
+        let target = request.uri().to_string();
+        // What messages show of the URI: no user information, no secret query values.
+        let uri = redacted_uri(&target);
+        let request = host_from_uri(request)?;
         if let Some(list) = &options.allowed {
-            if !list.allows_uri(&uri) {
-                let host = host_of(&uri).unwrap_or_else(|| uri.clone());
+            if !list.allows_uri(&target) {
+                let host = host_of(&target).unwrap_or_else(|| uri.clone());
                 return Err(ModelportError::new(
                     ErrorCode::HostNotAllowed,
                     format!("request to {host} refused: host not in the plugin's allowed hosts"),
@@ -139,7 +148,7 @@ impl HttpEngine {
                 ErrorCode::InvalidRequest,
                 format!("the plugin built an invalid request for {uri}"),
             )
-            .with_cause(err)
+            .with_cause(err.without_url())
         })?;
         *request.timeout_mut() = options.request_timeout;
         let response = client
@@ -226,10 +235,50 @@ impl HttpStream {
     }
 }
 
+/// `request` with the `Host` header left to the engine, which sets it from the URI: a plugin's
+/// own `Host` is dropped when it names the URI's authority and refused otherwise (one request,
+/// one destination: no virtual-host confusion behind an allowed address).
+fn host_from_uri(mut request: http::Request<Vec<u8>>) -> Result<http::Request<Vec<u8>>> {
+    // The URI's host and port, without any user information.
+    let authority = request.uri().authority().map(|a| {
+        let text = a.as_str();
+        text.rsplit_once('@')
+            .map_or(text, |(_, host)| host)
+            .to_ascii_lowercase()
+    });
+    let given: Vec<String> = request
+        .headers()
+        .get_all(http::header::HOST)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).to_ascii_lowercase())
+        .collect();
+    let refused = given.len() > 1
+        || given
+            .first()
+            .is_some_and(|host| Some(host) != authority.as_ref());
+    if refused {
+        return Err(ModelportError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "the plugin set a Host header ({}) that is not its request's address ({}): the host sets Host from the URI",
+                given.join(", "),
+                authority.unwrap_or_default()
+            ),
+        ));
+    }
+    request.headers_mut().remove(http::header::HOST);
+    Ok(request)
+}
+
+/// A failed exchange with `uri` (already redacted): the error's own copy of the URL is dropped.
 fn transport_error(uri: &str, err: reqwest::Error) -> ModelportError {
+    let err = err.without_url();
     let mut source: Option<&dyn std::error::Error> = Some(&err);
     while let Some(cause) = source {
         if let Some(denied) = cause.downcast_ref::<RedirectDenied>() {
+            return ModelportError::new(ErrorCode::HostNotAllowed, denied.to_string());
+        }
+        if let Some(denied) = cause.downcast_ref::<NonPublicAddress>() {
             return ModelportError::new(ErrorCode::HostNotAllowed, denied.to_string());
         }
         source = cause.source();

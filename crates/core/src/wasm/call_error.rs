@@ -55,8 +55,17 @@ pub(crate) fn startup_error(err: extism::Error) -> ModelportError {
     call_error(err, "the module's start-up code", false)
 }
 
+/// The typed error a host function failed the call with, if one did.
+fn host_error(err: &extism::Error) -> Option<ModelportError> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<ModelportError>().cloned())
+}
+
 /// A failed call of `function`. `cancelled` says whether the host interrupted it on purpose.
 pub(crate) fn call_error(err: extism::Error, function: &str, cancelled: bool) -> ModelportError {
+    if let Some(error) = host_error(&err) {
+        return error;
+    }
     let (code, message) = if is_out_of_memory(&err) {
         (
             ErrorCode::PluginOutOfMemory,

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use extism::{Function, Manifest, Plugin, PluginBuilder, Wasm};
 
 use super::call_error::{load_error, startup_error};
+use super::limits::bound_limits;
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
 use super::read_only_grant::refuse_read_only_grants;
@@ -64,9 +65,10 @@ impl CompiledWasm {
         }
         refuse_read_only_grants(&options.allowed_paths)?;
         let (bytes, startup) = defer_startup(bytes).map_err(|err| located(err, path))?;
-        let compiled_from_cache = cache.compile_cached(&bytes).unwrap_or(false);
-        let mut manifest = Manifest::new([Wasm::data(bytes)])
-            .with_memory_max(options.max_pages)
+        let bounded = bound_limits(bytes, options.max_pages).map_err(|err| located(err, path))?;
+        let compiled_from_cache = cache.compile_cached(&bounded.bytes).unwrap_or(false);
+        let mut manifest = Manifest::new([Wasm::data(bounded.bytes)])
+            .with_memory_max(bounded.growth_pages)
             .with_config(options.config.clone().into_iter())
             .with_allowed_hosts(options.allowed_hosts.clone().into_iter())
             .with_allowed_paths(options.allowed_paths.clone().into_iter());
@@ -83,11 +85,6 @@ impl CompiledWasm {
         };
         let first = compiled.instantiate(functions)?;
         Ok((compiled, first))
-    }
-
-    /// Sets an Extism config entry for the instances made from now on.
-    pub fn set_config(&mut self, key: &str, value: String) {
-        self.manifest.config.insert(key.to_string(), value);
     }
 
     /// A new, independent instance (own engine, store and memory) linked to `functions`, its

@@ -15,7 +15,7 @@ use super::options::{DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, WasmOptions};
 use super::pool::InstancePool;
 use super::provider::{Generation, WasmProvider};
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{AllowList, HttpEngine, HttpOptions, host_of};
+use crate::http::{AllowList, HttpEngine, HttpOptions};
 
 /// Default number of instances per provider.
 pub const DEFAULT_MAX_INSTANCES: usize = 4;
@@ -37,6 +37,13 @@ pub struct WasmSandbox {
     pub max_instances: usize,
     /// Whether WASI is on.
     pub wasi: bool,
+}
+
+impl WasmSandbox {
+    /// The largest input a call may hand the plugin: its memory cap, in bytes.
+    pub fn max_input_bytes(&self) -> u64 {
+        u64::from(self.max_pages) * 65_536
+    }
 }
 
 impl Default for WasmSandbox {
@@ -92,8 +99,8 @@ fn text(bytes: Vec<u8>) -> String {
 
 impl WasmFactory {
     /// Reads, compiles (through the cache) and inspects the plugin at `path`. The plugin's Extism
-    /// config gets only the API key variable it names and the `sandbox.env` variables. Blocking;
-    /// call from a thread of the async runtime's blocking pool.
+    /// config gets only the `sandbox.env` variables. Blocking; call from a thread of the async
+    /// runtime's blocking pool.
     pub fn load(
         plugin: &str,
         path: &Path,
@@ -119,6 +126,8 @@ impl WasmFactory {
                 },
                 runtime: tokio::runtime::Handle::current(),
                 shutdown: CancellationToken::new(),
+                timeout: sandbox.timeout,
+                max_input_bytes: sandbox.max_input_bytes(),
             })
         };
         let env = sandbox
@@ -179,13 +188,6 @@ impl WasmFactory {
         }
         drop(first);
 
-        // The API key variable joins the plugin's config for every instance made from now on.
-        let mut compiled = compiled;
-        if let Some(name) = api_key_name.as_deref() {
-            if let Ok(value) = std::env::var(name) {
-                compiled.set_config(name, value);
-            }
-        }
         Ok(Self {
             compiled: Arc::new(compiled),
             generation,
@@ -204,7 +206,8 @@ impl WasmFactory {
         &self.provider_name
     }
 
-    /// The environment variable of its API key.
+    /// The environment variable the plugin says its API key is in (the host reads it only if the
+    /// entry names it: `api_key_env`).
     pub fn api_key_name(&self) -> Option<&str> {
         self.api_key_name.as_deref()
     }
@@ -224,17 +227,26 @@ impl WasmFactory {
         self.compiled.compiled_from_cache()
     }
 
-    /// The hosts a provider with `config` may reach: its `base_url` host (or the plugin's own
-    /// `base_url`) plus the entry's `allowed_hosts`.
+    /// Where a provider with `config` may send requests: the entry's `allowed_hosts`, plus the
+    /// scheme, host and port of the configured `base_url`. Without one, the plugin's own
+    /// `base_url` is added only if it is an `https://` URL of a public DNS name, and then only
+    /// at public addresses: the plugin never chooses to reach a private or loopback address.
     fn allow_list(&self, config: &Map<String, Value>) -> AllowList {
-        let base = config
-            .get("base_url")
-            .and_then(Value::as_str)
-            .map(String::from)
-            .or_else(|| self.base_url.clone());
-        let mut hosts: Vec<String> = self.sandbox.allowed_hosts.clone();
-        hosts.extend(base.as_deref().and_then(host_of));
-        AllowList::new(hosts)
+        let mut list = AllowList::new(&self.sandbox.allowed_hosts);
+        match config.get("base_url").and_then(Value::as_str) {
+            Some(base_url) => list = list.with_base_url(base_url),
+            None => {
+                if let Some(own) = &self.base_url {
+                    if !list.add_public_base_url(own) {
+                        log::warn!(
+                            "[{}] the plugin's own base_url {own} is not an https URL of a public host name: it is not reachable unless the entry sets base_url or allowed_hosts",
+                            self.plugin
+                        );
+                    }
+                }
+            }
+        }
+        list
     }
 
     /// A provider for a validated `config`: its own instance pool and network allow-list; the
@@ -253,6 +265,8 @@ impl WasmFactory {
             http,
             runtime: tokio::runtime::Handle::current(),
             shutdown,
+            timeout: self.sandbox.timeout,
+            max_input_bytes: self.sandbox.max_input_bytes(),
         });
         let pool = InstancePool::new(self.compiled.clone(), shared, self.sandbox.max_instances);
         let provider = WasmProvider::new(

@@ -1,8 +1,11 @@
 //! The `extism:host/user` functions QueryMT plugins import: HTTP through the host engine (with
 //! the plugin's allow-list), streamed HTTP, streamed chat chunks, and logging. They never trap
 //! for HTTP problems: a denied host answers 403, a cancelled call 499, a transport error 500.
+//! A host function waits at most until the call's deadline (`timeout_ms` from the call's start):
+//! then it fails the call with `PLUGIN_TIMEOUT`, as the guest's own code would be stopped.
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use extism::{CurrentPlugin, Function, PTR, UserData, Val};
 use modelport_plugin::StreamChunk;
@@ -11,38 +14,53 @@ use serde_json::json;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::http_wire::{WireRequest, WireResponse, wire_headers};
-use crate::error::ErrorCode;
+use super::http_wire::{WireRequest, WireResponse, guest_json, wire_headers};
+use crate::error::{ErrorCode, ModelportError};
 use crate::http::{HttpEngine, HttpOptions, HttpStream};
 use crate::stream::ChunkSender;
 
 /// Namespace of QueryMT's host functions.
 pub const NAMESPACE: &str = "extism:host/user";
 
-/// What every instance of one provider shares: who it is and how it may reach the network.
+/// Most HTTP streams one instance may hold open at a time (`qmt_http_stream_open`); one more
+/// fails the call with `PLUGIN_LIMIT_EXCEEDED`. A call's streams are closed when it ends.
+pub const MAX_OPEN_STREAMS: usize = 16;
+
+/// What every instance of one provider shares: who it is, how it may reach the network, and how
+/// long one call may take.
 pub struct SharedHost {
     pub plugin: String,
     pub engine: HttpEngine,
     pub http: HttpOptions,
     pub runtime: Handle,
     pub shutdown: CancellationToken,
+    /// The plugin's call timeout, which host functions' waits count against too.
+    pub timeout: Option<Duration>,
+    /// The largest input a call may hand the guest: its memory cap, in bytes.
+    pub max_input_bytes: u64,
 }
 
-/// One instance's host state: the running call's cancel token, its open HTTP streams, and where
-/// its `qmt_yield_chunk` chunks go.
+/// One instance's host state: the running call's cancel token and deadline, its open HTTP
+/// streams, and where its `qmt_yield_chunk` chunks go.
 pub struct InstanceHost {
     shared: Arc<SharedHost>,
     /// Cancelled when the running call is abandoned: host functions stop waiting at once.
     call_cancel: CancellationToken,
+    /// When the running call's timeout ends.
+    deadline: Option<tokio::time::Instant>,
     streams: HashMap<i64, HttpStream>,
     next_stream: i64,
     chunk_sink: Option<ChunkSender>,
 }
 
 impl InstanceHost {
-    /// Starts a call that `cancel` can end.
+    /// Starts a call that `cancel` can end, and that may last the plugin's timeout from now.
     pub fn begin_call(&mut self, cancel: CancellationToken) {
         self.call_cancel = cancel;
+        self.deadline = self
+            .shared
+            .timeout
+            .map(|timeout| tokio::time::Instant::now() + timeout);
     }
 
     /// Where `qmt_yield_chunk` sends chunks (a v1 `chat_stream` call), or nowhere.
@@ -71,10 +89,19 @@ fn with_host<R>(
 }
 
 /// What a host function needs besides its arguments: the provider's shared state and the
-/// running call's cancel token.
+/// running call's cancel token and deadline.
 struct CallContext {
     shared: Arc<SharedHost>,
     cancel: CancellationToken,
+    deadline: Option<tokio::time::Instant>,
+}
+
+/// Why a host function stopped waiting.
+enum Stopped {
+    /// The call was abandoned or the registry shut down.
+    Cancelled,
+    /// The call's timeout ran out.
+    Deadline,
 }
 
 impl CallContext {
@@ -82,20 +109,39 @@ impl CallContext {
         with_host(data, |host| Self {
             shared: host.shared.clone(),
             cancel: host.call_cancel.clone(),
+            deadline: host.deadline,
         })
     }
 
-    /// Runs `work` on the provider's runtime from this (blocking) call thread; `None` if the
-    /// call is abandoned or the registry shuts down first.
-    fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+    /// Runs `work` on the provider's runtime from this (blocking) call thread, until it ends,
+    /// the call is abandoned (or the registry shuts down), or the call's deadline passes.
+    fn until_stopped<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Stopped> {
+        let deadline = async {
+            match self.deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
         self.shared.runtime.block_on(async {
             tokio::select! {
                 biased;
-                _ = self.shared.shutdown.cancelled() => None,
-                _ = self.cancel.cancelled() => None,
-                result = work => Some(result),
+                _ = self.shared.shutdown.cancelled() => Err(Stopped::Cancelled),
+                _ = self.cancel.cancelled() => Err(Stopped::Cancelled),
+                _ = deadline => Err(Stopped::Deadline),
+                result = work => Ok(result),
             }
         })
+    }
+
+    /// The error that fails the call when `function` ran out of time waiting for the host.
+    fn deadline_error(&self, function: &str) -> extism::Error {
+        extism::Error::new(
+            ModelportError::new(
+                ErrorCode::PluginTimeout,
+                format!("{function} ran past the plugin's timeout waiting for the host"),
+            )
+            .with_plugin(&self.shared.plugin),
+        )
     }
 }
 
@@ -124,13 +170,22 @@ fn http_request(
     let shared = &call.shared;
     let response = match read_request(plugin, &inputs[0])? {
         Err(err) => WireResponse::synthetic(500, &err.to_string()),
-        Ok(request) => match call.until_cancelled(shared.engine.execute(request, &shared.http)) {
-            None => WireResponse::synthetic(499, "cancelled"),
-            Some(Ok(response)) => WireResponse::from_http(&response),
-            Some(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
+        Ok(request) => match call.until_stopped(shared.engine.execute(request, &shared.http)) {
+            Err(Stopped::Cancelled) => WireResponse::synthetic(499, "cancelled"),
+            Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_request")),
+            Ok(Ok(response)) => {
+                let bytes = guest_json(
+                    &WireResponse::from_http(&response),
+                    shared.max_input_bytes,
+                    "qmt_http_request",
+                )
+                .map_err(|err| extism::Error::new(err.with_plugin(&shared.plugin)))?;
+                return output(plugin, outputs, &bytes);
+            }
+            Ok(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
                 WireResponse::synthetic(403, &err.message)
             }
-            Some(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
+            Ok(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
         },
     };
     let bytes = serde_json::to_vec(&response)?;
@@ -145,14 +200,25 @@ fn http_stream_open(
 ) -> HostResult {
     let call = CallContext::of(&data)?;
     let shared = &call.shared;
+    let open = with_host(&data, |host| host.streams.len())?;
+    if open >= MAX_OPEN_STREAMS {
+        return Err(extism::Error::new(
+            ModelportError::new(
+                ErrorCode::PluginLimitExceeded,
+                format!("qmt_http_stream_open: the plugin already holds {open} open HTTP streams, the most one instance may"),
+            )
+            .with_plugin(&shared.plugin),
+        ));
+    }
     let answer = match read_request(plugin, &inputs[0])? {
         Err(err) => json!({"status": "error", "message": err.to_string()}),
-        Ok(request) => match call.until_cancelled(shared.engine.open(request, &shared.http)) {
-            None => json!({"status": "cancelled"}),
-            Some(Err(err)) => {
+        Ok(request) => match call.until_stopped(shared.engine.open(request, &shared.http)) {
+            Err(Stopped::Cancelled) => json!({"status": "cancelled"}),
+            Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_stream_open")),
+            Ok(Err(err)) => {
                 json!({"status": "error", "code": err.code, "message": err.message})
             }
-            Some(Ok(stream)) => {
+            Ok(Ok(stream)) => {
                 let status = stream.status().as_u16();
                 let headers = wire_headers(stream.headers());
                 let id = with_host(&data, |host| {
@@ -186,9 +252,11 @@ fn http_stream_next(
     let Some(mut stream) = with_host(&data, |host| host.streams.remove(&id))? else {
         return output(plugin, outputs, b"");
     };
-    let Some(next) = call.until_cancelled(stream.next_chunk()) else {
+    let next = match call.until_stopped(stream.next_chunk()) {
+        Ok(next) => next,
         // Abandoned: end the call rather than hand the plugin a fake end of body.
-        return Err(extism::Error::msg("cancelled"));
+        Err(Stopped::Cancelled) => return Err(extism::Error::msg("cancelled")),
+        Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_stream_next")),
     };
     match next {
         Ok(Some(bytes)) => {
@@ -227,10 +295,11 @@ fn yield_chunk(
         ));
     };
     // Waits while the consumer is behind: a v1 stream cannot race ahead of its reader either.
-    match call.until_cancelled(sink.send(vec![chunk])) {
-        Some(Ok(())) => Ok(()),
-        Some(Err(err)) => Err(extism::Error::msg(err.to_string())),
-        None => Err(extism::Error::msg("cancelled")),
+    match call.until_stopped(sink.send(vec![chunk])) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(extism::Error::msg(err.to_string())),
+        Err(Stopped::Cancelled) => Err(extism::Error::msg("cancelled")),
+        Err(Stopped::Deadline) => Err(call.deadline_error("qmt_yield_chunk")),
     }
 }
 
@@ -266,6 +335,7 @@ pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<I
     let data = UserData::new(InstanceHost {
         shared,
         call_cancel: CancellationToken::new(),
+        deadline: None,
         streams: HashMap::new(),
         next_stream: 0,
         chunk_sink: None,

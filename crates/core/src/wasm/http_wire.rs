@@ -1,4 +1,5 @@
 //! QueryMT's HTTP wire format (http-serde-ext): `{"head":{…},"body":[bytes as numbers]}`.
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -31,11 +32,12 @@ pub struct WireRequestHead {
     pub version: Option<String>,
 }
 
-/// A response as the host hands it to a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireResponse {
+/// A response as the host hands it to a plugin. It borrows the body it describes: serialized
+/// straight from the bytes, a body is never copied into an intermediate form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WireResponse<'a> {
     pub head: WireResponseHead,
-    pub body: Vec<u8>,
+    pub body: Cow<'a, [u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,16 +112,16 @@ pub(crate) fn wire_headers(headers: &http::HeaderMap) -> BTreeMap<String, Header
     out
 }
 
-impl WireResponse {
-    /// The wire form of a response the host read.
-    pub fn from_http(response: &http::Response<Vec<u8>>) -> Self {
+impl<'a> WireResponse<'a> {
+    /// The wire form of a response the host read, borrowing its body.
+    pub fn from_http(response: &'a http::Response<Vec<u8>>) -> Self {
         Self {
             head: WireResponseHead {
                 status: response.status().as_u16(),
                 headers: wire_headers(response.headers()),
                 version: version_name(response.version()).into(),
             },
-            body: response.body().clone(),
+            body: Cow::Borrowed(response.body()),
         }
     }
 
@@ -136,9 +138,51 @@ impl WireResponse {
                 headers,
                 version: "HTTP/1.1".into(),
             },
-            body: body.as_bytes().to_vec(),
+            body: Cow::Owned(body.as_bytes().to_vec()),
         }
     }
+}
+
+/// Counts the bytes written through it.
+#[derive(Default)]
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `input` as the JSON a guest function receives, if it is at most `limit` bytes long: measured
+/// first without allocating, so an input too large is refused (`RESPONSE_TOO_LARGE`) before any
+/// copy of it is made. Byte arrays (response bodies, stream lines) take up to 4 bytes a byte.
+pub fn guest_json(input: &impl Serialize, limit: u64, function: &str) -> Result<Vec<u8>> {
+    let unserializable = |err: serde_json::Error| {
+        ModelportError::new(
+            ErrorCode::InvalidRequest,
+            format!("cannot encode the input of {function}"),
+        )
+        .with_cause(err)
+    };
+    let mut counter = ByteCounter::default();
+    serde_json::to_writer(&mut counter, input).map_err(unserializable)?;
+    if counter.0 as u64 > limit {
+        return Err(ModelportError::new(
+            ErrorCode::ResponseTooLarge,
+            format!(
+                "the input of {function} would be {} bytes of JSON, more than the plugin's memory cap of {limit} bytes (max_memory_pages) could hold",
+                counter.0
+            ),
+        ));
+    }
+    let mut json = Vec::with_capacity(counter.0);
+    serde_json::to_writer(&mut json, input).map_err(unserializable)?;
+    Ok(json)
 }
 
 #[cfg(test)]
@@ -174,5 +218,15 @@ mod tests {
             serde_json::to_value(WireResponse::from_http(&response)).unwrap(),
             json!({"head": {"status": 201, "headers": {"a": "1", "b": ["2", "3"]}, "version": "HTTP/1.1"}, "body": [111, 107]})
         );
+    }
+
+    #[test]
+    fn guest_inputs_are_measured_before_they_are_made() {
+        let body = vec![200u8; 1000];
+        let json = guest_json(&json!({"body": body}), 4010, "f").unwrap();
+        assert_eq!(json.len(), 4010);
+        let err = guest_json(&json!({"body": body}), 4009, "parse_chat_response").unwrap_err();
+        assert_eq!(err.code, ErrorCode::ResponseTooLarge);
+        assert!(err.message.contains("parse_chat_response"), "{err}");
     }
 }

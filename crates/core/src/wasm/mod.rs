@@ -10,6 +10,7 @@ mod compiled;
 mod factory;
 mod host_functions;
 mod http_wire;
+mod limits;
 mod module_cache;
 mod options;
 mod pool;

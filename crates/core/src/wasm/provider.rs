@@ -5,6 +5,7 @@ use std::sync::Arc;
 use modelport_plugin::{
     ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, PluginError, Tool,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::blocking::on_blocking_thread;
 use super::factory::cfg_only;
 use super::host_functions::SharedHost;
-use super::http_wire::{WireRequest, WireResponse};
+use super::http_wire::{WireRequest, WireResponse, guest_json};
 use super::pool::{InstancePool, Lease};
 use super::stream_parser::GuestStreamParser;
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -47,6 +48,15 @@ struct RequestOut {
 #[derive(serde::Deserialize)]
 struct ErrorOut {
     payload: PluginError,
+}
+
+/// What a v2 parser receives: the config (but for `parse_list_models_response`) and the
+/// response, serialized straight from the response's bytes.
+#[derive(Serialize)]
+struct ParseInput<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cfg: Option<&'a Value>,
+    resp: WireResponse<'a>,
 }
 
 impl WasmProvider {
@@ -102,10 +112,20 @@ impl WasmProvider {
             .map_err(|err| err.with_plugin(&self.host().plugin))
     }
 
+    /// `input` as JSON for `function`, refused (`RESPONSE_TOO_LARGE`) before it is made if the
+    /// plugin's memory could not hold it.
+    pub(crate) fn guest_input(&self, function: &str, input: &impl Serialize) -> Result<Vec<u8>> {
+        guest_json(input, self.host().max_input_bytes, function)
+            .map_err(|err| err.with_plugin(&self.host().plugin))
+    }
+
     /// Calls `function` with JSON `input` on a pooled instance.
-    pub(crate) async fn call_json(&self, function: &str, input: &Value) -> Result<Vec<u8>> {
-        let bytes = serde_json::to_vec(input)
-            .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+    pub(crate) async fn call_json(
+        &self,
+        function: &str,
+        input: &impl Serialize,
+    ) -> Result<Vec<u8>> {
+        let bytes = self.guest_input(function, input)?;
         let lease = self.pool.lease().await?;
         let name = function.to_string();
         let (_lease, output) = self
@@ -116,7 +136,11 @@ impl WasmProvider {
         output
     }
 
-    async fn call_parsed<T: DeserializeOwned>(&self, function: &str, input: &Value) -> Result<T> {
+    async fn call_parsed<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        input: &impl Serialize,
+    ) -> Result<T> {
         let output = self.call_json(function, input).await?;
         serde_json::from_slice(&output).map_err(|err| {
             ModelportError::new(
@@ -149,22 +173,23 @@ impl WasmProvider {
         Err(self.error_of(&response).await)
     }
 
-    /// v2: asks the plugin for a request, performs it, and returns the 2xx response as the
-    /// plugin's parsers read it, or the response's error.
-    async fn exchange(&self, function: &str, input: &Value) -> Result<WireResponse> {
-        let response = self
-            .open_ok(function, input)
+    /// v2: asks the plugin for a request, performs it, and returns the 2xx response, or the
+    /// response's error.
+    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
+        self.open_ok(function, input)
             .await?
             .into_response()
             .await
-            .map_err(|e| e.with_plugin(&self.host().plugin))?;
-        Ok(WireResponse::from_http(&response))
+            .map_err(|e| e.with_plugin(&self.host().plugin))
     }
 
     /// v2: a non-2xx response as the plugin classifies it (`classify_chat_error`), or the host.
     async fn error_of(&self, response: &http::Response<Vec<u8>>) -> ModelportError {
         if self.has("classify_chat_error") {
-            let input = json!({"cfg": self.cfg, "resp": WireResponse::from_http(response)});
+            let input = ParseInput {
+                cfg: Some(&self.cfg),
+                resp: WireResponse::from_http(response),
+            };
             if let Ok(out) = self
                 .call_parsed::<ErrorOut>("classify_chat_error", &input)
                 .await
@@ -183,9 +208,12 @@ impl WasmProvider {
         input: &Value,
         parse: &str,
     ) -> Result<T> {
-        let resp = self.exchange(build, input).await?;
-        self.call_parsed(parse, &json!({"cfg": self.cfg, "resp": resp}))
-            .await
+        let response = self.exchange(build, input).await?;
+        let input = ParseInput {
+            cfg: Some(&self.cfg),
+            resp: WireResponse::from_http(&response),
+        };
+        self.call_parsed(parse, &input).await
     }
 
     /// One chat turn.
@@ -328,11 +356,14 @@ impl WasmProvider {
                         return Ok(models);
                     }
                 }
-                let resp = self
+                let response = self
                     .exchange("list_models_request", &cfg_only(&self.cfg))
                     .await?;
-                self.call_parsed("parse_list_models_response", &json!({"resp": resp}))
-                    .await
+                let input = ParseInput {
+                    cfg: None,
+                    resp: WireResponse::from_http(&response),
+                };
+                self.call_parsed("parse_list_models_response", &input).await
             }
         }
     }

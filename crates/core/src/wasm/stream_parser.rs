@@ -1,12 +1,18 @@
 //! A QueryMT v2 plugin's stream parser: its state lives in one guest instance, so every call of
 //! one stream goes to the same (pinned) instance.
 use modelport_plugin::{StreamChunk, Usage};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::pool::Lease;
 use super::provider::WasmProvider;
 use crate::error::{ErrorCode, ModelportError, Result};
+
+/// What `chat_stream_parser_parse` receives: one line, serialized straight from its bytes.
+#[derive(Serialize)]
+struct ChunkInput<'a> {
+    parser_id: i64,
+    chunk: &'a [u8],
+}
 
 /// One element of what `chat_stream_parser_parse` / `_finish` return.
 #[derive(Deserialize)]
@@ -93,14 +99,16 @@ impl GuestStreamParser {
         lines: Vec<Vec<u8>>,
     ) -> Result<Vec<StreamChunk>> {
         let id = self.id;
-        let inputs: Vec<Vec<u8>> = lines
-            .into_iter()
+        let inputs = lines
+            .iter()
             .map(|line| {
-                json!({"parser_id": id, "chunk": line})
-                    .to_string()
-                    .into_bytes()
+                let input = ChunkInput {
+                    parser_id: id,
+                    chunk: line,
+                };
+                provider.guest_input("chat_stream_parser_parse", &input)
             })
-            .collect();
+            .collect::<Result<Vec<Vec<u8>>>>()?;
         let lease = self.take_lease()?;
         let (lease, outputs) = provider
             .on_instance(lease, move |lease, cancel| {
