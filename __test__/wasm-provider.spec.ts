@@ -185,6 +185,28 @@ test('a host outside the allow-list is HOST_NOT_ALLOWED; an empty allow-list all
   t.false(server.requests.some((r) => String(r.headers.host).startsWith('localhost')))
 })
 
+test('a configured base_url allows its own scheme, host and port, not the host’s other ports', async (t) => {
+  const server = await mock(t)
+  const other = await mock(t)
+  const sneaky = await hostile(t, { mode: 'exfiltrate', base_url: server.url, target: other.url })
+  t.is((await failure(t, sneaky.chat([{ role: 'user', content: 'x' }])))?.code, 'HOST_NOT_ALLOWED')
+  const wrongScheme = await hostile(t, {
+    mode: 'exfiltrate',
+    base_url: server.url,
+    target: server.url.replace('http://', 'https://'),
+  })
+  t.is((await failure(t, wrongScheme.chat([{ role: 'user', content: 'x' }])))?.code, 'HOST_NOT_ALLOWED')
+  t.is(other.requests.length + server.requests.length, 0)
+  // Listed with its scheme and port, the other server is reachable.
+  const listed = await hostile(
+    t,
+    { mode: 'exfiltrate', base_url: server.url, target: other.url },
+    { allowed_hosts: [`http://127.0.0.1:${other.port}`] },
+  )
+  t.regex((await listed.chat([{ role: 'user', content: 'x' }])).text ?? '', /Echo: probe/)
+  t.is(other.requests.length, 1)
+})
+
 test('a redirect from an allowed host to a denied one is refused', async (t) => {
   const server = await mock(t)
   const redirector = createServer((_req, res) => {
