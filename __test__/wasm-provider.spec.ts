@@ -219,7 +219,7 @@ test('a redirect from an allowed host to a denied one is refused', async (t) => 
   const provider = await hostile(t, { mode: 'exfiltrate', base_url: `http://127.0.0.1:${port}` })
   const error = await failure(t, provider.chat([{ role: 'user', content: 'x' }]))
   t.is(error?.code, 'HOST_NOT_ALLOWED')
-  t.regex(error?.message ?? '', /redirect to localhost refused/)
+  t.regex(error?.message ?? '', /redirect to http:\/\/localhost:\d+ refused/)
   t.is(server.requests.length, 0)
 })
 

@@ -218,10 +218,9 @@ fn normalize(host: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The host part of an absolute `http(s)://` URI.
-pub fn host_of(uri: &str) -> Option<String> {
-    let uri: http::Uri = uri.parse().ok()?;
-    uri.host().map(normalize)
+/// Where `uri` goes, as `scheme://host:port` (no user information, path or query), for messages.
+pub fn origin_of(uri: &str) -> Option<String> {
+    Target::of(uri).map(|t| format!("{}://{}:{}", t.scheme, bracketed(&t.host), t.port))
 }
 
 /// Whether `ip` is an address on the public internet: not loopback, private, link-local (where

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use super::address_check::{AddressCheckingResolver, NonPublicAddress};
-use super::allow_list::{AllowList, host_of};
+use super::allow_list::{AllowList, origin_of};
 use super::redact::redacted_uri;
 use crate::error::{ErrorCode, ModelportError, Result};
 
@@ -55,7 +55,7 @@ impl std::fmt::Display for RedirectDenied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "redirect to {} refused: host not in the plugin's allowed hosts",
+            "redirect to {} refused: not among the plugin's allowed destinations (base_url, allowed_hosts)",
             self.0
         )
     }
@@ -69,8 +69,8 @@ fn redirect_policy(allowed: Option<AllowList>) -> reqwest::redirect::Policy {
         Some(list) => reqwest::redirect::Policy::custom(move |attempt| {
             let url = attempt.url().to_string();
             if !list.allows_uri(&url) {
-                let host = host_of(&url).unwrap_or(url);
-                attempt.error(RedirectDenied(host))
+                let origin = origin_of(&url).unwrap_or_else(|| redacted_uri(&url));
+                attempt.error(RedirectDenied(origin))
             } else if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
             } else {
@@ -135,10 +135,12 @@ impl HttpEngine {
         let request = host_from_uri(request)?;
         if let Some(list) = &options.allowed {
             if !list.allows_uri(&target) {
-                let host = host_of(&target).unwrap_or_else(|| uri.clone());
+                let origin = origin_of(&target).unwrap_or_else(|| uri.clone());
                 return Err(ModelportError::new(
                     ErrorCode::HostNotAllowed,
-                    format!("request to {host} refused: host not in the plugin's allowed hosts"),
+                    format!(
+                        "request to {origin} refused: not among the plugin's allowed destinations (base_url, allowed_hosts)"
+                    ),
                 ));
             }
         }

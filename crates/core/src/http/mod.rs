@@ -5,7 +5,7 @@ mod engine;
 mod redact;
 mod status;
 
-pub use allow_list::{AllowList, host_of};
+pub use allow_list::AllowList;
 pub use engine::{HttpEngine, HttpOptions, HttpStream};
 pub use redact::redacted_uri;
 pub use status::{classify_status, retry_after};

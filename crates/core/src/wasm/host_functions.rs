@@ -168,19 +168,16 @@ fn http_request(
 ) -> HostResult {
     let call = CallContext::of(&data)?;
     let shared = &call.shared;
+    // A response the host read, kept while its wire form borrows its body.
+    let fetched;
     let response = match read_request(plugin, &inputs[0])? {
         Err(err) => WireResponse::synthetic(500, &err.to_string()),
         Ok(request) => match call.until_stopped(shared.engine.execute(request, &shared.http)) {
             Err(Stopped::Cancelled) => WireResponse::synthetic(499, "cancelled"),
             Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_request")),
             Ok(Ok(response)) => {
-                let bytes = guest_json(
-                    &WireResponse::from_http(&response),
-                    shared.max_input_bytes,
-                    "qmt_http_request",
-                )
-                .map_err(|err| extism::Error::new(err.with_plugin(&shared.plugin)))?;
-                return output(plugin, outputs, &bytes);
+                fetched = response;
+                WireResponse::from_http(&fetched)
             }
             Ok(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
                 WireResponse::synthetic(403, &err.message)
@@ -188,7 +185,8 @@ fn http_request(
             Ok(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
         },
     };
-    let bytes = serde_json::to_vec(&response)?;
+    let bytes = guest_json(&response, shared.max_input_bytes, "qmt_http_request")
+        .map_err(|err| extism::Error::new(err.with_plugin(&shared.plugin)))?;
     output(plugin, outputs, &bytes)
 }
 
