@@ -41,6 +41,36 @@ test.serial('merge order: static config, then the API key env var, then builder 
   }
 })
 
+test.serial(
+  'api_key_env names the key’s variable; "" reads none, not even the one a native plugin names',
+  async (t) => {
+    process.env['SCRIPTED_API_KEY'] = 'from-the-plugins-variable'
+    process.env['MY_BOT_KEY'] = 'from-the-entrys-variable'
+    try {
+      const keyOf = async (api_key_env: string) => {
+        const registry = await PluginRegistry.fromConfig({
+          providers: [
+            { name: 'bot', path: plugin('scripted'), config: { default_reply: '{{config}}' }, api_key_env },
+          ],
+        })
+        t.is(registry.list().length, 0)
+        await registry.loadAll()
+        const info = registry.list()[0]
+        const answer = await (await registry.builder('bot').build()).chat([{ role: 'user', content: 'x' }])
+        return {
+          env: info?.apiKeyEnv,
+          key: (JSON.parse(answer.text ?? '{}') as { api_key?: string }).api_key,
+        }
+      }
+      t.deepEqual(await keyOf('MY_BOT_KEY'), { env: 'MY_BOT_KEY', key: 'from-the-entrys-variable' })
+      t.deepEqual(await keyOf(''), { env: undefined, key: undefined })
+    } finally {
+      delete process.env['SCRIPTED_API_KEY']
+      delete process.env['MY_BOT_KEY']
+    }
+  },
+)
+
 test.serial('no other environment variable reaches the plugin’s config', async (t) => {
   process.env['MODELPORT_CANARY'] = 'canary-value-1234'
   process.env['OPENAI_API_KEY'] = 'another-plugins-key'
