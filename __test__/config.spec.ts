@@ -88,6 +88,14 @@ test('unknown keys, duplicate names, unknown formats and missing files are CONFI
   )
   t.is(duplicate?.code, 'CONFIG_INVALID')
   t.is(duplicate?.plugin, 'a')
+  const destination = await failure(
+    t,
+    PluginRegistry.fromConfig({
+      providers: [{ name: 'w', path: 'w.wasm', allowed_hosts: ['api.example.com:https'] }],
+    }),
+  )
+  t.like(destination, { code: 'CONFIG_INVALID', plugin: 'w' })
+  t.regex(destination?.message ?? '', /allowed_hosts: "api.example.com:https" is not a destination/)
   t.is((await failure(t, PluginRegistry.fromFile(tempFile('plugins.ini', 'x'))))?.code, 'CONFIG_INVALID')
   t.is((await failure(t, PluginRegistry.fromFile('/nonexistent/plugins.toml')))?.code, 'CONFIG_INVALID')
 })

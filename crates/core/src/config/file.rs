@@ -292,6 +292,19 @@ impl RegistryConfig {
                 )
                 .with_plugin(&entry.name));
             }
+            if let Some(bad) = entry
+                .allowed_hosts
+                .iter()
+                .find(|destination| !crate::http::AllowList::is_destination(destination))
+            {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!(
+                        "providers[{index}].allowed_hosts: {bad:?} is not a destination (a host, *.domain, host:port or http(s)://host[:port])"
+                    ),
+                )
+                .with_plugin(&entry.name));
+            }
             if !seen.insert(entry.name.as_str()) {
                 return Err(ModelportError::new(
                     ErrorCode::ConfigInvalid,

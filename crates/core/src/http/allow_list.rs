@@ -121,6 +121,17 @@ impl AllowList {
         list
     }
 
+    /// Whether `text` is a destination an allow-list can hold (`api.example.com`, `*.example.com`,
+    /// `host:8080`, `https://host[:port]`, an IP literal).
+    pub fn is_destination(text: &str) -> bool {
+        Destination::parse(text, false).is_some_and(|d| {
+            d.scheme
+                .as_deref()
+                .is_none_or(|s| default_port(s).is_some())
+                && !d.host.contains(['/', '@', '?', '#', ' '])
+        })
+    }
+
     /// Adds the scheme, host and port of `base_url` (what a configured `base_url` allows).
     pub fn with_base_url(mut self, base_url: &str) -> Self {
         if let Some(target) = Target::of(base_url) {
@@ -281,6 +292,25 @@ mod tests {
         assert!(!list.allows_uri("http://localhost:9999/v1"));
         assert!(list.allows_uri("http://[::1]:80/"));
         assert!(!list.allows_uri("not a uri"));
+    }
+
+    #[test]
+    fn destinations_are_recognized() {
+        for good in [
+            "api.example.com",
+            "*.example.com",
+            "127.0.0.1",
+            "::1",
+            "[::1]:80",
+            "h:8080",
+            "https://h",
+            "http://h:1",
+        ] {
+            assert!(AllowList::is_destination(good), "{good}");
+        }
+        for bad in ["", "h:port", "ftp://h", "https://", "user@h", "h:99999"] {
+            assert!(!AllowList::is_destination(bad), "{bad}");
+        }
     }
 
     #[test]
