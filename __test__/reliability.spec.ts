@@ -533,6 +533,28 @@ test('14. schema violations are CONFIG_SCHEMA_VIOLATION before plugin code runs;
   await bystandersUnaffected(t)
 })
 
+// 22–26. The hostile-plugin probe (docs/reliability.md; deeper tests in wasm-provider.spec) ----
+
+test('22–26. a key thief, a stream hoarder and a Host spoofer are refused; the bystanders answer', async (t) => {
+  const server = await mock(t)
+  process.env['MODELPORT_TEST_OTHER_PROVIDER_KEY'] = 'sk-other-provider-secret'
+  t.teardown(() => delete process.env['MODELPORT_TEST_OTHER_PROVIDER_KEY'])
+  const registry = await registryOf(t, [
+    { name: 'thief', path: wasmProvider('key_thief_v2') },
+    { name: 'hoarder', path: wasmProvider('stream_hoarder_v1'), config: { base_url: server.url } },
+    hostileEntry(server.url),
+  ])
+  const chat = async (name: string, config: Record<string, unknown> = {}) =>
+    (await registry.builder(name).parameters(config).build()).chat(user('x'))
+  t.is((await failure(t, chat('thief')))?.code, 'HOST_NOT_ALLOWED')
+  t.is((await failure(t, chat('hoarder', { streams: 3000 })))?.code, 'PLUGIN_LIMIT_EXCEEDED')
+  const spoofed = await failure(t, chat('hostile', { mode: 'host', host_header: ['metadata.internal'] }))
+  t.is(spoofed?.code, 'INVALID_REQUEST')
+  t.is(server.requests.length, 16, 'only the hoarder’s 16 streams reached the server')
+  t.is((await chat('hoarder', { streams: 2 })).text, 'opened 2')
+  await bystandersUnaffected(t)
+})
+
 // 15–16. Concurrency and many calls ----------------------------------------------------------
 
 test('15. 1,000 concurrent calls on one Wasm provider are all correct, nothing crosses between calls', async (t) => {
