@@ -338,6 +338,13 @@ test.serial('timeout_ms covers the time a call waits inside host functions (v1 H
     `${ms} ms (the answer was a minute away)`,
   )
   t.true(await eventually(() => server.openConnections() === 0), 'the request stayed open')
+  // The same for a stream the plugin opens itself (qmt_http_stream_open).
+  const [streamError, streamMs] = await timed(() =>
+    failure(t, provider.chatStream([{ role: 'user', content: 'x' }], { maxRetries: 0 }).collect()),
+  )
+  t.is(streamError?.code, 'PLUGIN_TIMEOUT')
+  t.regex(streamError?.message ?? '', /qmt_http_stream_open ran past the plugin's timeout/)
+  t.true(streamMs < WASM_TIMEOUT_MS + SLACK_MS, `${streamMs} ms (the answer was a minute away)`)
 })
 
 test('a response too large for the guest is RESPONSE_TOO_LARGE before it is copied; host memory stays near the body size', async (t) => {

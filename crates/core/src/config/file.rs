@@ -325,8 +325,13 @@ impl RegistryConfig {
 fn without_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut quoted = false;
-    for c in message.chars() {
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
         match (c, quoted) {
+            // An escaped character inside a value (`\"` included) is part of the value.
+            ('\\', true) => {
+                chars.next();
+            }
             ('"', false) => {
                 quoted = true;
                 out.push_str("\"…");
@@ -417,6 +422,10 @@ temperature = 0.2
         let value = serde_json::from_str(json).unwrap();
         let err = RegistryConfig::from_value(value).unwrap_err();
         assert!(!err.to_string().contains("sk-live-123"), "{err}");
+        // A quote inside the value does not end the hiding early.
+        let quoted = r#"{"providers":[{"name":"p","path":"x.so","max_retries":"sk-\"live-456"}]}"#;
+        let err = RegistryConfig::parse(quoted, Format::Json).unwrap_err();
+        assert!(!err.to_string().contains("live-456"), "{err}");
     }
 
     #[test]

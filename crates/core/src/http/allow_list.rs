@@ -128,7 +128,7 @@ impl AllowList {
             d.scheme
                 .as_deref()
                 .is_none_or(|s| default_port(s).is_some())
-                && !d.host.contains(['/', '@', '?', '#', ' '])
+                && !d.host.contains(['@', '?', '#', ' '])
         })
     }
 
