@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'PLUGIN_ERROR'
   /** A Wasm plugin went over a per-instance limit of its sandbox (open host streams). */
   | 'PLUGIN_LIMIT_EXCEEDED'
+  /** The account's quota or plan limit is used up (a 429 that waiting will not fix). */
+  | 'QUOTA_EXCEEDED'
+  /** The conversation is longer than the model's context window. */
+  | 'CONTEXT_WINDOW_EXCEEDED'
   /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
   | 'UNSUPPORTED_PLATFORM'
   /** This platform is supported, but its binary package is missing or would not load. */
@@ -46,6 +50,11 @@ export interface ModelportErrorInfo {
   status?: number
   /** How long the provider asked to wait before retrying, if it said. */
   retryAfterMs?: number
+  /**
+   * Whether another attempt could succeed: the plugin's classification where it gave one (a
+   * QueryMT provider failure's `kind`), else modelport's retry policy for the code and status.
+   */
+  retryable?: boolean
   /** Underlying causes, outermost first (also chained as `error.cause`). */
   causes?: string[]
 }
@@ -62,6 +71,8 @@ export class ModelportError extends Error {
   readonly column: number | undefined
   readonly status: number | undefined
   readonly retryAfterMs: number | undefined
+  /** Whether modelport's retry policy would try again (see `ModelportErrorInfo.retryable`). */
+  readonly retryable: boolean
   readonly causes: readonly string[]
 
   constructor(info: ModelportErrorInfo, options?: { cause?: unknown }) {
@@ -82,6 +93,7 @@ export class ModelportError extends Error {
     this.column = info.column
     this.status = info.status
     this.retryAfterMs = info.retryAfterMs
+    this.retryable = info.retryable ?? false
     this.causes = causes
   }
 

@@ -99,6 +99,8 @@ export interface ChatOptions extends RequestOptions {
 export type ChatStreamEvent =
   | { type: 'text'; text: string }
   | { type: 'thinking'; text: string }
+  /** The signature of the reasoning just streamed (echo it back in a `thinking` part). */
+  | { type: 'thinkingSignature'; signature: string }
   /** A tool call begins; `index` tells parallel calls apart. */
   | { type: 'toolUseStart'; index: number; id: string; name: string }
   /** More of the arguments JSON of the call at `index`. */

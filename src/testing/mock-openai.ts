@@ -65,7 +65,7 @@ export interface MockOpenAIOptions {
 export interface MockFailure {
   status: number
   headers?: Record<string, string>
-  /** Default: OpenAI's error JSON with a message naming the status. */
+  /** Default: OpenAI's error JSON for the status (401 `invalid_api_key`, 429 `rate_limit_exceeded`, 5xx `server_error`). */
   body?: string
 }
 
@@ -94,6 +94,15 @@ class HttpError extends Error {
   ) {
     super(message)
   }
+}
+
+/** OpenAI's error object for a scripted failure's status, as OpenAI words it. */
+function errorFor(status: number): { message: string; type: string; code: string | null } {
+  const message = `scripted failure ${status}`
+  if (status === 401) return { message, type: 'invalid_request_error', code: 'invalid_api_key' }
+  if (status === 429) return { message, type: 'requests', code: 'rate_limit_exceeded' }
+  if (status >= 500) return { message, type: 'server_error', code: null }
+  return { message, type: 'invalid_request_error', code: null }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -332,11 +341,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     if (options.latencyMs) await delay(options.latencyMs)
     const failure = failures.shift()
     if (failure) {
-      const text =
-        failure.body ??
-        JSON.stringify({
-          error: { message: `scripted failure ${failure.status}`, type: 'server_error', code: null },
-        })
+      const text = failure.body ?? JSON.stringify({ error: errorFor(failure.status) })
       res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers })
       return res.end(text)
     }

@@ -41,10 +41,10 @@ export function chat(): i32 {
 
 export function chat_stream(): i32 {
   const n = count()
-  const chunk = Memory.allocateString('{"text":"x"}')
+  const chunk = Memory.allocateString('{"chunk":{"text":"x"},"usage":null}')
   for (let i = 0; i < n; i++) qmt_yield_chunk(chunk.offset)
   chunk.free()
-  const done = Memory.allocateString('{"done":{"finish_reason":"Stop"}}')
+  const done = Memory.allocateString('{"chunk":{"done":{"finish_reason":"Stop"}},"usage":null}')
   qmt_yield_chunk(done.offset)
   done.free()
   return 0

@@ -6,7 +6,7 @@ import { Config } from '@extism/as-pdk'
 import { JSON } from 'assemblyscript-json/assembly'
 
 import './abort'
-import { bodyText, inputJson, output, quote, str, wireRequest } from './lib/io'
+import { bodyText, responseOf, inputJson, output, quote, str, wireRequest } from './lib/io'
 
 export function name(): i32 {
   return output('hostile')
@@ -77,7 +77,7 @@ export function chat_stream_request(): i32 {
 }
 
 export function parse_chat_response(): i32 {
-  const text = bodyText(inputJson().getObj('resp')!)
+  const text = bodyText(responseOf(inputJson()))
   return output('{"text":' + quote(text) + '}')
 }
 

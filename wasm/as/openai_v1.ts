@@ -6,7 +6,7 @@ import { length } from '@extism/as-pdk/lib/env'
 import { JSON } from 'assemblyscript-json/assembly'
 
 import './abort'
-import { bodyText, fail, inputJson, output, str, wireRequest } from './lib/io'
+import { bodyText, fail, failStatus, failWith, inputJson, output, str, wireRequest } from './lib/io'
 import { baseUrl, chatBody, chatResponse, completeBody, completion, embedBody, embeddings, models, SCHEMA } from './lib/openai'
 import { feed, finish, StreamState, take } from './lib/openai_stream'
 
@@ -21,21 +21,10 @@ declare function qmt_http_stream_close(stream: u64): void
 @external('extism:host/user', 'qmt_yield_chunk')
 declare function qmt_yield_chunk(chunk: u64): void
 
-/** Sends a wire request through the host; returns the parsed wire response. */
-function send(requestJson: string): JSON.Obj {
-  // wireRequest gives `{"req":{…}}`; the host function takes the request itself.
-  const request = (<JSON.Obj>JSON.parse(requestJson)).getObj('req')!.stringify()
+/** Sends a wire request `{"req":…}` through the host; returns the response inside its `{"resp":…}`. */
+function send(request: string): JSON.Obj {
   const offset = qmt_http_request(Memory.allocateString(request).offset)
-  return <JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())
-}
-
-/** Fails the call with the typed payload for a non-2xx `status` (`retryAfterMs` -1: not given). */
-function failStatus(status: i64, body: string, retryAfterMs: i64): i32 {
-  let kind = 'provider_error'
-  if (status == 401 || status == 403) kind = 'auth_error'
-  if (status == 429) kind = 'rate_limited'
-  if (status == 400 || status == 404) kind = 'invalid_request'
-  return fail(kind, 'HTTP ' + status.toString() + ': ' + body, status, retryAfterMs)
+  return (<JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())).getObj('resp')!
 }
 
 /** The `retry-after-ms` header of a wire response head, or -1. */
@@ -70,10 +59,12 @@ function nextBytes(id: string): Uint8Array {
   return bytes
 }
 
+/** Yields the parsed chunks as QueryMT's `ExtismChatChunk` (`{"chunk":…,"usage":…}`). */
 function yieldChunks(state: StreamState): void {
   const chunks = take(state)
   for (let i = 0; i < chunks.length; i++) {
-    const chunk = Memory.allocateString(chunks[i])
+    const usage = chunks[i].startsWith('{"usage":') ? chunks[i].slice(9, chunks[i].length - 1) : 'null'
+    const chunk = Memory.allocateString('{"chunk":' + chunks[i] + ',"usage":' + usage + '}')
     qmt_yield_chunk(chunk.offset)
     chunk.free()
   }
@@ -103,7 +94,7 @@ export function chat(): i32 {
   const body = okBody(send(wireRequest('POST', baseUrl(cfg) + '/chat/completions', str(cfg, 'api_key'), chatBody(input, false))))
   if (body === null) return 1
   const parsed = chatResponse(body)
-  return parsed.length == 0 ? fail('parse_error', 'chat response has no choices') : output(parsed)
+  return parsed.length == 0 ? fail('response_format_error', 'chat response has no choices') : output(parsed)
 }
 
 export function embed(): i32 {
@@ -129,26 +120,17 @@ export function chat_stream(): i32 {
   const input = inputJson()
   const cfg = input.getObj('cfg')!
   const request = wireRequest('POST', baseUrl(cfg) + '/chat/completions', str(cfg, 'api_key'), chatBody(input, true))
-  const req = (<JSON.Obj>JSON.parse(request)).getObj('req')!.stringify()
-  const offset = qmt_http_stream_open(Memory.allocateString(req).offset)
+  const offset = qmt_http_stream_open(Memory.allocateString(request).offset)
   const opened = <JSON.Obj>JSON.parse(new Memory(offset, length(offset)).toString())
   const status = str(opened, 'status')
-  if (status === null || status != 'ok') {
-    const message = str(opened, 'message')
-    return fail('provider_error', 'the stream did not open: ' + (message === null ? status! : message))
+  if (status == 'cancelled') return fail('cancelled', 'the stream was cancelled')
+  if (status != 'ok') {
+    // QueryMT's StreamOpenResult::Error: the host classified the failure; pass its payload on.
+    const pluginError = str(opened, 'plugin_error')
+    if (pluginError === null) return fail('plugin_error', 'the stream did not open: ' + opened.stringify())
+    return failWith((<JSON.Obj>JSON.parse(pluginError)).getObj('payload')!.stringify())
   }
   const id = opened.getInteger('stream_id')!.valueOf().toString()
-  const httpStatus = opened.getInteger('http_status')!.valueOf()
-  if (httpStatus < 200 || httpStatus >= 300) {
-    let body = ''
-    let piece = nextBytes(id)
-    while (piece.length > 0) {
-      body += String.UTF8.decode(piece.buffer)
-      piece = nextBytes(id)
-    }
-    qmt_http_stream_close(Memory.allocateString(id).offset)
-    return failStatus(httpStatus, body, retryAfterOf(opened))
-  }
   const state = new StreamState()
   let piece = nextBytes(id)
   while (piece.length > 0) {

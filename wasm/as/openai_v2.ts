@@ -3,7 +3,7 @@
 import './abort'
 import { Host } from '@extism/as-pdk'
 
-import { bodyText, fail, inputJson, output, str, wireRequest } from './lib/io'
+import { bodyText, responseOf, fail, inputJson, output, str, wireRequest } from './lib/io'
 import { baseUrl, chatBody, chatResponse, completeBody, completion, embedBody, embeddings, models, SCHEMA } from './lib/openai'
 import { feed, finish, StreamState, take } from './lib/openai_stream'
 
@@ -44,7 +44,7 @@ export function list_models_request(): i32 {
 }
 
 export function parse_list_models_response(): i32 {
-  return output(models(bodyText(inputJson().getObj('resp')!)))
+  return output(models(bodyText(responseOf(inputJson()))))
 }
 
 export function chat_request(): i32 {
@@ -60,9 +60,9 @@ export function chat_stream_request(): i32 {
 }
 
 export function parse_chat_response(): i32 {
-  const text = bodyText(inputJson().getObj('resp')!)
+  const text = bodyText(responseOf(inputJson()))
   const parsed = chatResponse(text)
-  if (parsed.length == 0) return fail('parse_error', 'chat response has no choices')
+  if (parsed.length == 0) return fail('response_format_error', 'chat response has no choices')
   return output(parsed)
 }
 
@@ -73,7 +73,7 @@ export function embed_request(): i32 {
 }
 
 export function parse_embed_response(): i32 {
-  return output(embeddings(bodyText(inputJson().getObj('resp')!)))
+  return output(embeddings(bodyText(responseOf(inputJson()))))
 }
 
 export function complete_request(): i32 {
@@ -83,7 +83,7 @@ export function complete_request(): i32 {
 }
 
 export function parse_complete_response(): i32 {
-  return output(completion(bodyText(inputJson().getObj('resp')!)))
+  return output(completion(bodyText(responseOf(inputJson()))))
 }
 
 
@@ -95,7 +95,7 @@ function parserOf(id: i64): StreamState | null {
   return parsers.has(id) ? parsers.get(id) : null
 }
 
-/** Parsed chunks as QueryMT items: usage travels in the item's `usage` field. */
+/** Parsed chunks as QueryMT items (`ExtismChatChunk`): a usage chunk's numbers also in `usage`. */
 function items(state: StreamState): i32 {
   if (state.error !== null) return fail(state.errorKind, state.error!)
   const chunks = take(state)
@@ -103,7 +103,7 @@ function items(state: StreamState): i32 {
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i]
     out[i] = chunk.startsWith('{"usage":')
-      ? '{"chunk":null,"usage":' + chunk.slice(9, chunk.length - 1) + '}'
+      ? '{"chunk":' + chunk + ',"usage":' + chunk.slice(9, chunk.length - 1) + '}'
       : '{"chunk":' + chunk + ',"usage":null}'
   }
   return output('[' + out.join(',') + ']')

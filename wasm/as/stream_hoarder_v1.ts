@@ -26,9 +26,7 @@ export function list_models(): i32 {
 export function chat(): i32 {
   const cfg = inputJson().getObj('cfg')!
   const wanted = cfg.getInteger('streams')!.valueOf()
-  const request = (<JSON.Obj>JSON.parse(wireRequest('GET', str(cfg, 'base_url')! + '/models', null, null)))
-    .getObj('req')!
-    .stringify()
+  const request = wireRequest('GET', str(cfg, 'base_url')! + '/models', null, null)
   let opened: i64 = 0
   for (let i: i64 = 0; i < wanted; i++) {
     const offset = qmt_http_stream_open(Memory.allocateString(request).offset)

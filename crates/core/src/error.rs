@@ -2,7 +2,7 @@
 use std::fmt;
 
 use modelport_plugin::panic_guard::PluginPanic;
-use modelport_plugin::{PluginError, PluginErrorKind};
+use modelport_plugin::{PluginError, PluginErrorKind, ProviderErrorKind};
 use serde::Serialize;
 
 /// Stable error codes, shared with the TypeScript `ModelportError.code`. Extend, never rename.
@@ -37,6 +37,10 @@ pub enum ErrorCode {
     PluginError,
     /// A Wasm plugin went over a per-instance limit of its sandbox (open host streams).
     PluginLimitExceeded,
+    /// The account's quota or plan limit is used up (not worth retrying soon).
+    QuotaExceeded,
+    /// The conversation is longer than the model's context window.
+    ContextWindowExceeded,
 }
 
 impl ErrorCode {
@@ -84,6 +88,10 @@ pub struct ErrorDetails {
     /// How long the provider asked to wait before retrying, if it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// Whether another attempt could succeed, where the plugin said so (a classified provider
+    /// failure); otherwise modelport's policy decides from the code and status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
     /// The underlying causes, outermost first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<String>,
@@ -105,6 +113,7 @@ impl ModelportError {
             column: None,
             status: None,
             retry_after_ms: None,
+            retryable: None,
             causes: Vec::new(),
         }))
     }
@@ -152,20 +161,57 @@ impl ModelportError {
         Self::new(ErrorCode::Aborted, reason)
     }
 
-    /// An error a plugin reported, mapped to a code by its kind.
+    /// An error a plugin reported (QueryMT's payload), mapped to a code by its `type` and, for a
+    /// provider failure, its `kind`, which alone decides whether it is retried.
     pub fn from_plugin_error(plugin: &str, err: PluginError) -> Self {
         let code = match err.kind {
+            PluginErrorKind::ProviderError => match err.provider_kind {
+                Some(ProviderErrorKind::RateLimited) => ErrorCode::RateLimited,
+                Some(ProviderErrorKind::QuotaExceeded) => ErrorCode::QuotaExceeded,
+                Some(ProviderErrorKind::ContextWindowExceeded) => ErrorCode::ContextWindowExceeded,
+                Some(ProviderErrorKind::Authentication) => ErrorCode::Auth,
+                Some(ProviderErrorKind::InvalidRequest) => ErrorCode::InvalidRequest,
+                Some(ProviderErrorKind::UnsupportedOperation) => ErrorCode::Unsupported,
+                Some(
+                    ProviderErrorKind::ServerOverloaded
+                    | ProviderErrorKind::UnknownTransient
+                    | ProviderErrorKind::UnknownPermanent,
+                )
+                | None => ErrorCode::ProviderError,
+            },
             PluginErrorKind::RateLimited => ErrorCode::RateLimited,
             PluginErrorKind::AuthError => ErrorCode::Auth,
             PluginErrorKind::InvalidRequest => ErrorCode::InvalidRequest,
             PluginErrorKind::ParseError => ErrorCode::ParseError,
             PluginErrorKind::Unsupported => ErrorCode::Unsupported,
-            PluginErrorKind::HttpError => ErrorCode::HttpStatus,
-            PluginErrorKind::ProviderError | PluginErrorKind::Other => ErrorCode::ProviderError,
+            PluginErrorKind::HttpError => match err.status {
+                Some(401 | 403) => ErrorCode::Auth,
+                Some(429) => ErrorCode::RateLimited,
+                _ => ErrorCode::HttpStatus,
+            },
+            PluginErrorKind::Transport => ErrorCode::Transport,
+            PluginErrorKind::Cancelled => ErrorCode::Aborted,
+            PluginErrorKind::PluginError | PluginErrorKind::Other => ErrorCode::PluginError,
         };
-        let mut error = Self::new(code, err.message).with_plugin(plugin);
+        let message = if err.message.is_empty() {
+            format!("the plugin reported {code:?}")
+        } else {
+            err.message.clone()
+        };
+        let mut error = Self::new(code, message).with_plugin(plugin);
         error.status = err.status;
-        error.retry_after_ms = err.retry_after_ms;
+        error.retry_after_ms = err.retry_after_millis();
+        error.retryable = err.retryable();
+        let facts = [
+            ("provider code", &err.code),
+            ("provider error type", &err.error_type),
+            ("request id", &err.request_id),
+        ];
+        for (name, value) in facts {
+            if let Some(value) = value {
+                error = error.with_cause(format!("{name}: {value}"));
+            }
+        }
         error
     }
 }
@@ -238,5 +284,29 @@ mod tests {
         );
         assert_eq!(err.code, ErrorCode::RateLimited);
         assert_eq!(err.plugin.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn provider_failures_map_by_kind_and_keep_its_retry_decision() {
+        let cases = [
+            (ProviderErrorKind::ServerOverloaded, ErrorCode::ProviderError, true),
+            (ProviderErrorKind::RateLimited, ErrorCode::RateLimited, true),
+            (ProviderErrorKind::QuotaExceeded, ErrorCode::QuotaExceeded, false),
+            (ProviderErrorKind::ContextWindowExceeded, ErrorCode::ContextWindowExceeded, false),
+            (ProviderErrorKind::Authentication, ErrorCode::Auth, false),
+            (ProviderErrorKind::InvalidRequest, ErrorCode::InvalidRequest, false),
+            (ProviderErrorKind::UnsupportedOperation, ErrorCode::Unsupported, false),
+            (ProviderErrorKind::UnknownTransient, ErrorCode::ProviderError, true),
+            (ProviderErrorKind::UnknownPermanent, ErrorCode::ProviderError, false),
+        ];
+        for (kind, code, retryable) in cases {
+            let mut failure = PluginError::provider_failure(kind, "m");
+            failure.retry_after_secs = Some(2);
+            failure.code = Some("vendor_code".into());
+            let err = ModelportError::from_plugin_error("p", failure);
+            assert_eq!((err.code, err.retryable), (code, Some(retryable)), "{kind:?}");
+            assert_eq!(err.retry_after_ms, Some(2000));
+            assert_eq!(err.causes, ["provider code: vendor_code"]);
+        }
     }
 }

@@ -35,8 +35,12 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Whether another attempt could succeed where `err` failed.
+/// Whether another attempt could succeed where `err` failed: what the plugin said, where it
+/// classified the failure; otherwise by status, or by code when there is none.
 pub fn is_retryable(err: &ModelportError) -> bool {
+    if let Some(retryable) = err.retryable {
+        return retryable;
+    }
     match err.status {
         Some(status) => RETRYABLE_STATUSES.contains(&status),
         None => matches!(err.code, ErrorCode::RateLimited | ErrorCode::Transport),
@@ -141,6 +145,16 @@ mod tests {
         assert!(is_retryable(&failure(ErrorCode::Transport, None, None)));
         assert!(!is_retryable(&failure(ErrorCode::ParseError, None, None)));
         assert!(!is_retryable(&failure(ErrorCode::Auth, Some(401), None)));
+    }
+
+    #[test]
+    fn the_plugins_classification_overrides_the_status() {
+        let mut overloaded = failure(ErrorCode::ProviderError, Some(400), None);
+        overloaded.retryable = Some(true);
+        assert!(is_retryable(&overloaded));
+        let mut quota = failure(ErrorCode::QuotaExceeded, Some(429), None);
+        quota.retryable = Some(false);
+        assert!(!is_retryable(&quota));
     }
 
     #[tokio::test]

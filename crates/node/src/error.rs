@@ -5,7 +5,9 @@ use modelport_core::ModelportError;
 pub const ERROR_PREFIX: &str = "MODELPORT_ERROR:";
 
 /// Encodes `err` so the TypeScript facade can rebuild it with every field.
-pub fn to_napi(err: ModelportError) -> napi::Error {
+pub fn to_napi(mut err: ModelportError) -> napi::Error {
+    let retryable = modelport_core::retry::is_retryable(&err);
+    err.retryable = Some(retryable);
     let json = serde_json::to_string(&err).unwrap_or_else(|_| {
         format!(
             "{{\"code\":\"PROVIDER_ERROR\",\"message\":{:?}}}",

@@ -28,7 +28,7 @@ pub mod stream;
 pub mod tool;
 
 pub use async_trait::async_trait;
-pub use error::{PluginError, PluginErrorKind};
+pub use error::{PluginError, PluginErrorKind, ProviderErrorKind};
 pub use http_provider::{
     ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
 };

@@ -55,14 +55,14 @@ impl ChatMessage {
 pub enum Content {
     /// Plain text.
     Text { text: String },
-    /// An inline image; `data` is base64.
-    Image { mime_type: String, data: String },
+    /// An inline image; `data` is its bytes (a JSON array of numbers on the wire, as QueryMT's).
+    Image { mime_type: String, data: Vec<u8> },
     /// An image the provider fetches by URL.
     ImageUrl { url: String },
-    /// An inline PDF document; `data` is base64.
-    Pdf { data: String },
-    /// Inline audio; `data` is base64.
-    Audio { mime_type: String, data: String },
+    /// An inline PDF document: its bytes.
+    Pdf { data: Vec<u8> },
+    /// Inline audio: its bytes.
+    Audio { mime_type: String, data: Vec<u8> },
     /// Model reasoning, echoed back on later turns by providers that need it.
     Thinking {
         text: String,

@@ -12,6 +12,9 @@ pub enum StreamChunk {
     Text(String),
     /// A piece of reasoning text.
     Thinking(String),
+    /// The signature of the reasoning block just streamed (providers that need signed
+    /// reasoning echoed back on later turns).
+    ThinkingSignature(String),
     /// A tool call begins at `index`.
     ToolUseStart {
         index: usize,

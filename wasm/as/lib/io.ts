@@ -13,15 +13,43 @@ export function output(text: string): i32 {
 }
 
 /**
- * Fails the call the QueryMT way: return code 1 and `{"payload":{"type","message"}}`, with the
- * HTTP status and the server's requested wait when there are (0 / -1: none).
+ * Fails the call the QueryMT way: return code 1 and `{"payload":{"type","message"}}` (QueryMT's
+ * `PluginError`). A `response_format_error` carries the `raw_response` QueryMT requires.
  */
-export function fail(kind: string, message: string, status: i64 = 0, retryAfterMs: i64 = -1): i32 {
-  let payload = '{"payload":{"type":' + quote(kind) + ',"message":' + quote(message)
-  if (status > 0) payload += ',"status":' + status.toString()
-  if (retryAfterMs >= 0) payload += ',"retry_after_ms":' + retryAfterMs.toString()
-  error_set(Memory.allocateString(payload + '}}').offset)
+export function fail(type: string, message: string): i32 {
+  let payload = '{"type":' + quote(type) + ',"message":' + quote(message)
+  if (type == 'response_format_error') payload += ',"raw_response":""'
+  return failWith(payload + '}')
+}
+
+/** Fails the call with a payload written elsewhere (the host's `plugin_error`, say). */
+export function failWith(payload: string): i32 {
+  error_set(Memory.allocateString('{"payload":' + payload + '}').offset)
   return 1
+}
+
+/**
+ * Fails the call for a non-2xx answer as a QueryMT provider failure: its `kind` (which alone
+ * decides a retry) from the status, the HTTP status, and the server's requested wait in QueryMT's
+ * `retry_after_secs` plus modelport's more precise `retry_after_ms` (-1: none).
+ */
+export function failStatus(status: i64, body: string, retryAfterMs: i64): i32 {
+  let kind = 'unknown_permanent'
+  if (status == 429) kind = 'rate_limited'
+  else if (status == 401 || status == 403) kind = 'authentication'
+  else if (status == 400 || status == 404 || status == 422) kind = 'invalid_request'
+  else if (status == 408 || status >= 500) kind = 'unknown_transient'
+  let payload = '{"type":"provider_error","message":' + quote('HTTP ' + status.toString() + ': ' + body) +
+    ',"kind":"' + kind + '","status_code":' + status.toString()
+  if (retryAfterMs >= 0) {
+    payload += ',"retry_after_secs":' + ((retryAfterMs + 999) / 1000).toString() + ',"retry_after_ms":' + retryAfterMs.toString()
+  }
+  return failWith(payload + '}')
+}
+
+/** The response a parse export receives: QueryMT wraps it twice, `{"resp":{"resp":{head,body}}}`. */
+export function responseOf(input: JSON.Obj): JSON.Obj {
+  return input.getObj('resp')!.getObj('resp')!
 }
 
 /** A JSON string literal. */

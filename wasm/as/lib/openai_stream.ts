@@ -22,7 +22,7 @@ export class StreamState {
   /** Set when the stream is malformed or reports an error; the caller fails the call with it. */
   error: string | null = null
   /** The QueryMT error type of `error`. */
-  errorKind: string = 'parse_error'
+  errorKind: string = 'response_format_error'
 }
 
 function finishReason(reason: string): string {

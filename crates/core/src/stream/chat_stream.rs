@@ -5,9 +5,15 @@
 //! consumer, then waits, and the unread HTTP body stays in the socket (TCP flow control reaches
 //! the server). Dropping the stream aborts the producer, which closes the HTTP exchange and
 //! interrupts a running Wasm call.
+//!
+//! An answer has exactly one `done`, its last event. Some plugins send more than one (QueryMT's
+//! OpenAI parser ends at `finish_reason` and again at `data: [DONE]`, with usage possibly in
+//! between): the first `done` is held back, later ones are dropped, and the held one is sent
+//! when the producer ends — so usage that follows the finish reason is not lost. A failure after
+//! the answer said it was done is logged, not reported: the answer is whole.
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use modelport_plugin::StreamChunk;
 use tokio::sync::mpsc;
@@ -26,11 +32,25 @@ type Batch = Result<Vec<StreamChunk>>;
 pub struct ChunkSender {
     tx: mpsc::Sender<Batch>,
     delivered: Arc<AtomicBool>,
+    /// The answer's first `done`, sent when the producer ends.
+    done: Arc<Mutex<Option<StreamChunk>>>,
 }
 
 impl ChunkSender {
-    /// Sends `events` (nothing if empty); fails once the consumer has gone.
-    pub async fn send(&self, events: Vec<StreamChunk>) -> Result<()> {
+    /// Sends `events` (nothing if empty) but for `done` events, which are held back (the first)
+    /// or dropped (the rest); fails once the consumer has gone.
+    pub async fn send(&self, mut events: Vec<StreamChunk>) -> Result<()> {
+        if events.iter().any(|e| matches!(e, StreamChunk::Done { .. })) {
+            let mut held = self.done.lock().unwrap_or_else(|e| e.into_inner());
+            events.retain(|event| {
+                if matches!(event, StreamChunk::Done { .. }) {
+                    held.get_or_insert_with(|| event.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         if events.is_empty() {
             return Ok(());
         }
@@ -44,6 +64,11 @@ impl ChunkSender {
     /// Whether any event was sent: after that, a failed attempt cannot be retried.
     pub fn delivered(&self) -> bool {
         self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// The held `done`, if the answer sent one.
+    fn take_done(&self) -> Option<StreamChunk> {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -70,13 +95,24 @@ impl ChatStream {
         let sender = ChunkSender {
             tx: tx.clone(),
             delivered: Arc::new(AtomicBool::new(false)),
+            done: Arc::new(Mutex::new(None)),
         };
-        let work = produce(sender);
+        let work = produce(sender.clone());
         let producer_scope = scope.clone();
+        let name = plugin.to_string();
         let task = tokio::spawn(async move {
-            if let Err(err) = producer_scope.run(work).await {
-                let _ = tx.send(Err(err)).await;
-            }
+            let outcome = producer_scope.run(work).await;
+            let last = match (sender.take_done(), outcome) {
+                (Some(done), outcome) => {
+                    if let Err(err) = outcome {
+                        log::debug!("[{name}] the stream failed after its answer was done: {err}");
+                    }
+                    Ok(vec![done])
+                }
+                (None, Ok(())) => return,
+                (None, Err(err)) => Err(err),
+            };
+            let _ = tx.send(last).await;
         });
         Self {
             rx,

@@ -1,6 +1,9 @@
 //! The `extism:host/user` functions QueryMT plugins import: HTTP through the host engine (with
-//! the plugin's allow-list), streamed HTTP, streamed chat chunks, and logging. They never trap
-//! for HTTP problems: a denied host answers 403, a cancelled call 499, a transport error 500.
+//! the plugin's allow-list), streamed HTTP, streamed chat chunks, and logging, in QueryMT's wire
+//! format (`{"req":…}` in, `{"resp":…}` out). They never trap for HTTP problems: a denied host
+//! answers 403, a cancelled call 499, a transport error 500; a stream that does not open answers
+//! `{"status":"error"}` with the classified error as a QueryMT payload. A denial is also recorded,
+//! so a call that then fails reports `HOST_NOT_ALLOWED`, whatever the plugin made of the 403.
 //! A host function waits at most until the call's deadline (`timeout_ms` from the call's start):
 //! then it fails the call with `PLUGIN_TIMEOUT`, as the guest's own code would be stopped.
 use std::collections::HashMap;
@@ -14,9 +17,10 @@ use serde_json::json;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::http_wire::{WireRequest, WireResponse, guest_json, wire_headers};
+use super::guest_error::stream_open_error;
+use super::http_wire::{SerializableResponse, WireRequest, WireResponse, guest_json};
 use crate::error::{ErrorCode, ModelportError};
-use crate::http::{HttpEngine, HttpOptions, HttpStream};
+use crate::http::{HttpEngine, HttpOptions, HttpStream, classify_status};
 use crate::stream::ChunkSender;
 
 /// Namespace of QueryMT's host functions.
@@ -51,12 +55,15 @@ pub struct InstanceHost {
     streams: HashMap<i64, HttpStream>,
     next_stream: i64,
     chunk_sink: Option<ChunkSender>,
+    /// The first request of the running call the allow-list refused.
+    denied: Option<ModelportError>,
 }
 
 impl InstanceHost {
     /// Starts a call that `cancel` can end, and that may last the plugin's timeout from now.
     pub fn begin_call(&mut self, cancel: CancellationToken) {
         self.call_cancel = cancel;
+        self.denied = None;
         self.deadline = self
             .shared
             .timeout
@@ -66,6 +73,11 @@ impl InstanceHost {
     /// Where `qmt_yield_chunk` sends chunks (a v1 `chat_stream` call), or nowhere.
     pub fn set_chunk_sink(&mut self, sink: Option<ChunkSender>) {
         self.chunk_sink = sink;
+    }
+
+    /// The request the allow-list refused during the call that just ended, if one was.
+    pub fn take_denial(&mut self) -> Option<ModelportError> {
+        self.denied.take()
     }
 
     /// Closes every stream left open (a call ended without closing them).
@@ -160,6 +172,13 @@ fn output(plugin: &mut CurrentPlugin, outputs: &mut [Val], bytes: &[u8]) -> Host
     Ok(())
 }
 
+/// Keeps the first denial of the running call.
+fn record_denial(data: &UserData<InstanceHost>, err: &ModelportError) -> Result<(), extism::Error> {
+    with_host(data, |host| {
+        host.denied.get_or_insert_with(|| err.clone());
+    })
+}
+
 fn http_request(
     plugin: &mut CurrentPlugin,
     inputs: &[Val],
@@ -177,9 +196,10 @@ fn http_request(
             Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_request")),
             Ok(Ok(response)) => {
                 fetched = response;
-                WireResponse::from_http(&fetched)
+                SerializableResponse::from_http(&fetched)
             }
             Ok(Err(err)) if err.code == ErrorCode::HostNotAllowed => {
+                record_denial(&data, &err)?;
                 WireResponse::synthetic(403, &err.message)
             }
             Ok(Err(err)) => WireResponse::synthetic(500, &err.to_string()),
@@ -209,24 +229,34 @@ fn http_stream_open(
         ));
     }
     let answer = match read_request(plugin, &inputs[0])? {
-        Err(err) => json!({"status": "error", "message": err.to_string()}),
+        Err(err) => stream_open_error(&err),
         Ok(request) => match call.until_stopped(shared.engine.open(request, &shared.http)) {
             Err(Stopped::Cancelled) => json!({"status": "cancelled"}),
             Err(Stopped::Deadline) => return Err(call.deadline_error("qmt_http_stream_open")),
             Ok(Err(err)) => {
-                json!({"status": "error", "code": err.code, "message": err.message})
+                if err.code == ErrorCode::HostNotAllowed {
+                    record_denial(&data, &err)?;
+                }
+                stream_open_error(&err)
+            }
+            Ok(Ok(stream)) if !stream.status().is_success() => {
+                // QueryMT reads the failed answer and hands the guest its classification.
+                match call.until_stopped(stream.into_response()) {
+                    Err(Stopped::Cancelled) => json!({"status": "cancelled"}),
+                    Err(Stopped::Deadline) => {
+                        return Err(call.deadline_error("qmt_http_stream_open"));
+                    }
+                    Ok(Ok(response)) => stream_open_error(&classify_status(&response)),
+                    Ok(Err(err)) => stream_open_error(&err),
+                }
             }
             Ok(Ok(stream)) => {
-                let status = stream.status().as_u16();
-                let headers = wire_headers(stream.headers());
                 let id = with_host(&data, |host| {
                     host.next_stream += 1;
                     host.streams.insert(host.next_stream, stream);
                     host.next_stream
                 })?;
-                // `http_status` and `headers` extend QueryMT's answer: a plugin needs them to
-                // classify a failed stream (and to honour `retry-after`).
-                json!({"status": "ok", "stream_id": id, "http_status": status, "headers": headers})
+                json!({"status": "ok", "stream_id": id})
             }
         },
     };
@@ -284,8 +314,19 @@ fn yield_chunk(
     _outputs: &mut [Val],
     data: UserData<InstanceHost>,
 ) -> HostResult {
-    let chunk: StreamChunk = serde_json::from_slice(plugin.memory_get_val::<&[u8]>(&inputs[0])?)
-        .map_err(|err| extism::Error::msg(format!("qmt_yield_chunk: not a stream chunk: {err}")))?;
+    // QueryMT's `ExtismChatChunk`: `{"chunk": StreamChunk, "usage": …}`; `usage` repeats a
+    // usage chunk's numbers, so the chunk alone is the event.
+    #[derive(Deserialize)]
+    struct YieldedChunk {
+        chunk: StreamChunk,
+    }
+    let chunk = serde_json::from_slice::<YieldedChunk>(plugin.memory_get_val::<&[u8]>(&inputs[0])?)
+        .map_err(|err| {
+            extism::Error::msg(format!(
+                "qmt_yield_chunk: not a chunk {{\"chunk\":…,\"usage\":…}}: {err}"
+            ))
+        })?
+        .chunk;
     let call = CallContext::of(&data)?;
     let Some(sink) = with_host(&data, |host| host.chunk_sink.clone())? else {
         return Err(extism::Error::msg(
@@ -337,6 +378,7 @@ pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<I
         streams: HashMap::new(),
         next_stream: 0,
         chunk_sink: None,
+        denied: None,
     });
     let function = |name: &str,
                     results: &[extism::ValType],

@@ -1,4 +1,7 @@
-//! QueryMT's HTTP wire format (http-serde-ext): `{"head":{…},"body":[bytes as numbers]}`.
+//! QueryMT's HTTP wire format (http-serde-ext): `{"head":{…},"body":[bytes as numbers]}`, always
+//! wrapped as QueryMT's `SerializableHttpRequest { req }` / `SerializableHttpResponse { resp }`:
+//! a request crosses as `{"req":{"head","body"}}`, a response as `{"resp":{"head","body"}}`, both
+//! from export outputs and through the host functions.
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -30,6 +33,29 @@ pub struct WireRequestHead {
     pub headers: BTreeMap<String, HeaderValues>,
     #[serde(default)]
     pub version: Option<String>,
+}
+
+/// QueryMT's `SerializableHttpRequest`: `{"req": …}`, what `*_request` exports return and what
+/// `qmt_http_request` / `qmt_http_stream_open` receive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SerializableRequest {
+    pub req: WireRequest,
+}
+
+/// QueryMT's `SerializableHttpResponse`: `{"resp": …}`, what parse exports receive and what
+/// `qmt_http_request` returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SerializableResponse<'a> {
+    pub resp: WireResponse<'a>,
+}
+
+impl<'a> SerializableResponse<'a> {
+    /// The wrapped wire form of a response the host read, borrowing its body.
+    pub fn from_http(response: &'a http::Response<Vec<u8>>) -> Self {
+        Self {
+            resp: WireResponse::from_http(response),
+        }
+    }
 }
 
 /// A response as the host hands it to a plugin. It borrows the body it describes: serialized
@@ -82,14 +108,16 @@ impl WireRequest {
         builder.body(self.body).map_err(|err| invalid(&err))
     }
 
-    /// Reads a request from its JSON text.
+    /// Reads a request from the JSON text of its `{"req": …}` wrapper.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|err| {
-            ModelportError::new(
-                ErrorCode::ParseError,
-                format!("the plugin's HTTP request is not in the wire format: {err}"),
-            )
-        })
+        serde_json::from_slice::<SerializableRequest>(bytes)
+            .map(|wrapped| wrapped.req)
+            .map_err(|err| {
+                ModelportError::new(
+                    ErrorCode::ParseError,
+                    format!("the plugin's HTTP request is not in the wire format {{\"req\":{{\"head\",\"body\"}}}}: {err}"),
+                )
+            })
     }
 }
 
@@ -126,19 +154,21 @@ impl<'a> WireResponse<'a> {
     }
 
     /// A response the host makes up (403 for a denied host, 499 cancelled, 500 transport error).
-    pub fn synthetic(status: u16, body: &str) -> Self {
+    pub fn synthetic(status: u16, body: &str) -> SerializableResponse<'static> {
         let mut headers = BTreeMap::new();
         headers.insert(
             "content-type".into(),
             HeaderValues::One("text/plain; charset=utf-8".into()),
         );
-        Self {
-            head: WireResponseHead {
-                status,
-                headers,
-                version: "HTTP/1.1".into(),
+        SerializableResponse {
+            resp: WireResponse {
+                head: WireResponseHead {
+                    status,
+                    headers,
+                    version: "HTTP/1.1".into(),
+                },
+                body: Cow::Owned(body.as_bytes().to_vec()),
             },
-            body: Cow::Owned(body.as_bytes().to_vec()),
         }
     }
 }
@@ -193,11 +223,15 @@ mod tests {
 
     #[test]
     fn requests_read_the_documented_shape() {
-        let wire: WireRequest = serde_json::from_value(json!({
-            "head": {"method": "POST", "uri": "https://api.example.com/v1/chat",
-                     "headers": {"content-type": "application/json", "x": ["a", "b"]}, "version": "HTTP/1.1"},
-            "body": [123, 125]
-        }))
+        let wire = WireRequest::from_json(
+            json!({"req": {
+                "head": {"method": "POST", "uri": "https://api.example.com/v1/chat",
+                         "headers": {"content-type": "application/json", "x": ["a", "b"]}, "version": "HTTP/1.1"},
+                "body": [123, 125]
+            }})
+            .to_string()
+            .as_bytes(),
+        )
         .unwrap();
         let request = wire.into_http().unwrap();
         assert_eq!(request.method(), "POST");
@@ -215,8 +249,8 @@ mod tests {
             .body(b"ok".to_vec())
             .unwrap();
         assert_eq!(
-            serde_json::to_value(WireResponse::from_http(&response)).unwrap(),
-            json!({"head": {"status": 201, "headers": {"a": "1", "b": ["2", "3"]}, "version": "HTTP/1.1"}, "body": [111, 107]})
+            serde_json::to_value(SerializableResponse::from_http(&response)).unwrap(),
+            json!({"resp": {"head": {"status": 201, "headers": {"a": "1", "b": ["2", "3"]}, "version": "HTTP/1.1"}, "body": [111, 107]}})
         );
     }
 

@@ -8,6 +8,7 @@ mod blocking;
 mod call_error;
 mod compiled;
 mod factory;
+mod guest_error;
 mod host_functions;
 mod http_wire;
 mod limits;

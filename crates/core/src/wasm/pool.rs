@@ -133,9 +133,17 @@ impl Lease {
             .plugin
             .call::<&[u8], &[u8]>(function, input)
             .map(<[u8]>::to_vec);
+        let denial = self.with_host(InstanceHost::take_denial).ok().flatten();
         outcome.map_err(|err| {
             let interrupted = cancel.is_cancelled() || self.pool.shared.shutdown.is_cancelled();
             let error = call_error(err, function, interrupted).with_plugin(plugin_name);
+            // The plugin failed after the allow-list refused it a request: that refusal is why.
+            let error = match denial {
+                Some(denied) if !poisons_instance(&error) => denied
+                    .with_plugin(&self.pool.shared.plugin)
+                    .with_cause(format!("the plugin then failed: {error}")),
+                _ => error,
+            };
             if poisons_instance(&error) {
                 self.discard();
             }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::blocking::on_blocking_thread;
 use super::factory::cfg_only;
 use super::host_functions::SharedHost;
-use super::http_wire::{WireRequest, WireResponse, guest_json};
+use super::http_wire::{SerializableRequest, SerializableResponse, guest_json};
 use super::pool::{InstancePool, Lease};
 use super::stream_parser::GuestStreamParser;
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -41,22 +41,27 @@ pub struct WasmProvider {
 }
 
 #[derive(serde::Deserialize)]
-struct RequestOut {
-    req: WireRequest,
-}
-
-#[derive(serde::Deserialize)]
 struct ErrorOut {
     payload: PluginError,
 }
 
 /// What a v2 parser receives: the config (but for `parse_list_models_response`) and the
-/// response, serialized straight from the response's bytes.
+/// response wrapped as QueryMT's `SerializableHttpResponse`, `{"cfg":…,"resp":{"resp":…}}`,
+/// serialized straight from the response's bytes.
 #[derive(Serialize)]
 struct ParseInput<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     cfg: Option<&'a Value>,
-    resp: WireResponse<'a>,
+    resp: SerializableResponse<'a>,
+}
+
+/// Whose reading turns a non-2xx answer into an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failures {
+    /// The plugin's `classify_chat_error`, if it exports one (chat, as in QueryMT).
+    Chat,
+    /// The host's status classification (embeddings, completions, models, as in QueryMT).
+    Host,
 }
 
 impl WasmProvider {
@@ -153,9 +158,14 @@ impl WasmProvider {
 
     /// v2: asks the plugin for a request and sends it; returns a 2xx response once its head
     /// arrives, or the response's error.
-    async fn open_ok(&self, function: &str, input: &Value) -> Result<HttpStream> {
+    async fn open_ok(
+        &self,
+        function: &str,
+        input: &Value,
+        failures: Failures,
+    ) -> Result<HttpStream> {
         let plugin = &self.host().plugin;
-        let out: RequestOut = self.call_parsed(function, input).await?;
+        let out: SerializableRequest = self.call_parsed(function, input).await?;
         let request = out.req.into_http().map_err(|e| e.with_plugin(plugin))?;
         let stream = self
             .host()
@@ -170,25 +180,34 @@ impl WasmProvider {
             .into_response()
             .await
             .map_err(|e| e.with_plugin(plugin))?;
-        Err(self.error_of(&response).await)
+        Err(match failures {
+            Failures::Chat => self.chat_error_of(&response).await,
+            Failures::Host => classify_status(&response).with_plugin(plugin),
+        })
     }
 
     /// v2: asks the plugin for a request, performs it, and returns the 2xx response, or the
     /// response's error.
-    async fn exchange(&self, function: &str, input: &Value) -> Result<http::Response<Vec<u8>>> {
-        self.open_ok(function, input)
+    async fn exchange(
+        &self,
+        function: &str,
+        input: &Value,
+        failures: Failures,
+    ) -> Result<http::Response<Vec<u8>>> {
+        self.open_ok(function, input, failures)
             .await?
             .into_response()
             .await
             .map_err(|e| e.with_plugin(&self.host().plugin))
     }
 
-    /// v2: a non-2xx response as the plugin classifies it (`classify_chat_error`), or the host.
-    async fn error_of(&self, response: &http::Response<Vec<u8>>) -> ModelportError {
+    /// v2: a non-2xx chat response as the plugin classifies it (`classify_chat_error`, which
+    /// answers `{"payload": …}`), or the host.
+    async fn chat_error_of(&self, response: &http::Response<Vec<u8>>) -> ModelportError {
         if self.has("classify_chat_error") {
             let input = ParseInput {
                 cfg: Some(&self.cfg),
-                resp: WireResponse::from_http(response),
+                resp: SerializableResponse::from_http(response),
             };
             if let Ok(out) = self
                 .call_parsed::<ErrorOut>("classify_chat_error", &input)
@@ -207,11 +226,12 @@ impl WasmProvider {
         build: &str,
         input: &Value,
         parse: &str,
+        failures: Failures,
     ) -> Result<T> {
-        let response = self.exchange(build, input).await?;
+        let response = self.exchange(build, input, failures).await?;
         let input = ParseInput {
             cfg: Some(&self.cfg),
-            resp: WireResponse::from_http(&response),
+            resp: SerializableResponse::from_http(&response),
         };
         self.call_parsed(parse, &input).await
     }
@@ -226,8 +246,13 @@ impl WasmProvider {
         match self.generation {
             Generation::V1 => self.call_parsed("chat", &input).await,
             Generation::V2 => {
-                self.round_trip("chat_request", &input, "parse_chat_response")
-                    .await
+                self.round_trip(
+                    "chat_request",
+                    &input,
+                    "parse_chat_response",
+                    Failures::Chat,
+                )
+                .await
             }
         }
     }
@@ -235,9 +260,12 @@ impl WasmProvider {
     /// Whether `chat_stream` really streams; otherwise the caller tells the whole answer as events.
     pub async fn streams(&self) -> Result<bool> {
         match self.generation {
-            Generation::V2 => Ok(self.has("chat_stream_parser_start")),
-            Generation::V1 => {
-                if !self.has("chat_stream") {
+            Generation::V2 | Generation::V1 => {
+                let streamer = match self.generation {
+                    Generation::V2 => "chat_stream_parser_start",
+                    Generation::V1 => "chat_stream",
+                };
+                if !self.has(streamer) {
                     return Ok(false);
                 }
                 if !self.has("supports_streaming") {
@@ -263,7 +291,7 @@ impl WasmProvider {
             Generation::V2 => {
                 let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
                 let mut body = retry
-                    .run(|| self.open_ok("chat_stream_request", &input))
+                    .run(|| self.open_ok("chat_stream_request", &input, Failures::Chat))
                     .await?;
                 let mut parser = GuestStreamParser::start(self).await?;
                 let mut lines = LineSplitter::default();
@@ -322,8 +350,13 @@ impl WasmProvider {
                     )
                     .with_plugin(&self.host().plugin));
                 }
-                self.round_trip("embed_request", &input, "parse_embed_response")
-                    .await
+                self.round_trip(
+                    "embed_request",
+                    &input,
+                    "parse_embed_response",
+                    Failures::Host,
+                )
+                .await
             }
         }
     }
@@ -334,8 +367,13 @@ impl WasmProvider {
         match self.generation {
             Generation::V1 => self.call_parsed("complete", &input).await,
             Generation::V2 => {
-                self.round_trip("complete_request", &input, "parse_complete_response")
-                    .await
+                self.round_trip(
+                    "complete_request",
+                    &input,
+                    "parse_complete_response",
+                    Failures::Host,
+                )
+                .await
             }
         }
     }
@@ -357,11 +395,11 @@ impl WasmProvider {
                     }
                 }
                 let response = self
-                    .exchange("list_models_request", &cfg_only(&self.cfg))
+                    .exchange("list_models_request", &cfg_only(&self.cfg), Failures::Host)
                     .await?;
                 let input = ParseInput {
                     cfg: None,
-                    resp: WireResponse::from_http(&response),
+                    resp: SerializableResponse::from_http(&response),
                 };
                 self.call_parsed("parse_list_models_response", &input).await
             }

@@ -1,6 +1,6 @@
 //! A QueryMT v2 plugin's stream parser: its state lives in one guest instance, so every call of
 //! one stream goes to the same (pinned) instance.
-use modelport_plugin::{StreamChunk, Usage};
+use modelport_plugin::StreamChunk;
 use serde::{Deserialize, Serialize};
 
 use super::pool::Lease;
@@ -14,13 +14,11 @@ struct ChunkInput<'a> {
     chunk: &'a [u8],
 }
 
-/// One element of what `chat_stream_parser_parse` / `_finish` return.
+/// One element of what `chat_stream_parser_parse` / `_finish` return (QueryMT's
+/// `ExtismChatChunk`). `usage` repeats the numbers of a usage chunk: the chunk is the event.
 #[derive(Deserialize)]
 struct ParsedItem {
-    #[serde(default)]
-    chunk: Option<StreamChunk>,
-    #[serde(default)]
-    usage: Option<Usage>,
+    chunk: StreamChunk,
 }
 
 /// A parser started in a pinned instance. Unless it is finished cleanly, its instance is
@@ -54,10 +52,7 @@ fn events_of(
     }
     let items: Vec<ParsedItem> =
         serde_json::from_slice(output).map_err(|err| unexpected(provider, function, err))?;
-    for item in items {
-        events.extend(item.chunk);
-        events.extend(item.usage.map(StreamChunk::Usage));
-    }
+    events.extend(items.into_iter().map(|item| item.chunk));
     Ok(())
 }
 

@@ -121,6 +121,14 @@ fn parse_arguments(arguments: Value, at: &str) -> Result<Value, ModelportError> 
     }
 }
 
+/// The bytes of a part's base64 `data`.
+fn base64_bytes(data: &str, at: &str) -> Result<Vec<u8>, ModelportError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|err| invalid(format!("{at}.data is not base64: {err}")))
+}
+
 fn parts(content: JsContent, at: &str) -> Result<Vec<Content>, ModelportError> {
     match content {
         JsContent::Text(text) => Ok(vec![Content::Text { text }]),
@@ -131,10 +139,18 @@ fn parts(content: JsContent, at: &str) -> Result<Vec<Content>, ModelportError> {
                 let at = format!("{at}.content[{i}]");
                 Ok(match part {
                     JsPart::Text { text } => Content::Text { text },
-                    JsPart::Image { mime_type, data } => Content::Image { mime_type, data },
+                    JsPart::Image { mime_type, data } => Content::Image {
+                        mime_type,
+                        data: base64_bytes(&data, &at)?,
+                    },
                     JsPart::ImageUrl { url } => Content::ImageUrl { url },
-                    JsPart::Pdf { data } => Content::Pdf { data },
-                    JsPart::Audio { mime_type, data } => Content::Audio { mime_type, data },
+                    JsPart::Pdf { data } => Content::Pdf {
+                        data: base64_bytes(&data, &at)?,
+                    },
+                    JsPart::Audio { mime_type, data } => Content::Audio {
+                        mime_type,
+                        data: base64_bytes(&data, &at)?,
+                    },
                     JsPart::Thinking { text, signature } => Content::Thinking { text, signature },
                     JsPart::ToolUse {
                         id,

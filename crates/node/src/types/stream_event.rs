@@ -18,6 +18,9 @@ enum JsEvent<'a> {
     Thinking {
         text: &'a str,
     },
+    ThinkingSignature {
+        signature: &'a str,
+    },
     ToolUseStart {
         index: usize,
         id: &'a str,
@@ -44,6 +47,7 @@ impl<'a> From<&'a StreamChunk> for JsEvent<'a> {
         match chunk {
             StreamChunk::Text(text) => JsEvent::Text { text },
             StreamChunk::Thinking(text) => JsEvent::Thinking { text },
+            StreamChunk::ThinkingSignature(signature) => JsEvent::ThinkingSignature { signature },
             StreamChunk::ToolUseStart { index, id, name } => JsEvent::ToolUseStart {
                 index: *index,
                 id,

@@ -1,6 +1,7 @@
 //! The `openai` provider plugin: OpenAI's HTTP API, and any endpoint compatible with it through
 //! `base_url`. It builds requests and parses responses; modelport's host performs the HTTP.
 mod config;
+mod failure;
 mod request;
 mod response;
 mod stream;

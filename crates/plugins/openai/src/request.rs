@@ -3,6 +3,8 @@ use modelport_plugin::http::{Method, Request};
 use modelport_plugin::{
     ChatMessage, ChatRole, CompletionRequest, Content, HttpRequest, PluginError, Tool,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use crate::config::OpenAIConfig;
@@ -63,14 +65,18 @@ fn user_content(parts: &[&Content]) -> Value {
         .filter_map(|part| match part {
             Content::Text { text } => Some(json!({"type": "text", "text": text})),
             Content::Image { mime_type, data } => {
+                let data = BASE64.encode(data);
                 Some(json!({"type": "image_url", "image_url": {"url": format!("data:{mime_type};base64,{data}")}}))
             }
             Content::ImageUrl { url } => Some(json!({"type": "image_url", "image_url": {"url": url}})),
             Content::Audio { mime_type, data } => {
                 let format = mime_type.rsplit('/').next().unwrap_or("wav");
-                Some(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}))
+                Some(json!({"type": "input_audio", "input_audio": {"data": BASE64.encode(data), "format": format}}))
             }
-            Content::Pdf { data } => Some(json!({"type": "file", "file": {"file_data": format!("data:application/pdf;base64,{data}")}})),
+            Content::Pdf { data } => {
+                let data = BASE64.encode(data);
+                Some(json!({"type": "file", "file": {"file_data": format!("data:application/pdf;base64,{data}")}}))
+            }
             _ => None,
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Reading OpenAI HTTP responses into modelport's shared types.
 use modelport_plugin::{
     ChatResponse, CompletionResponse, FinishReason, FunctionCall, HttpResponse, PluginError,
-    PluginErrorKind, ToolCall, Usage,
+    ToolCall, Usage,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -166,28 +166,27 @@ pub fn models(response: &HttpResponse) -> Result<Vec<String>, PluginError> {
     Ok(list.data.into_iter().map(|m| m.id).collect())
 }
 
-/// A non-2xx answer: OpenAI's `{"error":{message,type,code}}` read into a typed error.
+/// A non-2xx answer: OpenAI's `{"error":{message,type,code}}` read into a classified failure,
+/// with the wait the server asked for.
 pub fn error(response: &HttpResponse) -> PluginError {
+    #[derive(Deserialize)]
+    struct Body {
+        error: crate::failure::Envelope,
+    }
     let status = response.status().as_u16();
-    let parsed: Option<Value> = serde_json::from_slice(response.body()).ok();
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v.pointer("/error/message"))
-        .and_then(Value::as_str)
-        .map(String::from)
-        .unwrap_or_else(|| {
-            String::from_utf8_lossy(response.body())
-                .chars()
-                .take(500)
-                .collect()
+    let envelope = serde_json::from_slice::<Body>(response.body())
+        .map(|body| body.error)
+        .unwrap_or_else(|_| crate::failure::Envelope {
+            message: Some(
+                String::from_utf8_lossy(response.body())
+                    .chars()
+                    .take(500)
+                    .collect(),
+            ),
+            ..Default::default()
         });
-    let kind = match status {
-        401 | 403 => PluginErrorKind::AuthError,
-        429 => PluginErrorKind::RateLimited,
-        400 | 404 | 422 => PluginErrorKind::InvalidRequest,
-        _ => PluginErrorKind::HttpError,
-    };
-    let mut err = PluginError::new(kind, format!("HTTP {status}: {message}")).with_status(status);
+    let mut err = crate::failure::failure(&envelope, Some(status), "");
+    err.message = format!("HTTP {status}: {}", err.message);
     let header = |name: &str| {
         response
             .headers()
@@ -198,11 +197,18 @@ pub fn error(response: &HttpResponse) -> PluginError {
     err.retry_after_ms = header("retry-after-ms")
         .or_else(|| header("retry-after").map(|s| s * 1000.0))
         .map(|ms| ms.max(0.0) as u64);
+    err.request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     err
 }
 
 #[cfg(test)]
 mod tests {
+    use modelport_plugin::{PluginErrorKind, ProviderErrorKind};
+
     use super::*;
 
     fn response(status: u16, body: &str) -> HttpResponse {
@@ -241,8 +247,11 @@ mod tests {
             401,
             r#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#,
         ));
-        assert_eq!(err.kind, PluginErrorKind::AuthError);
+        assert_eq!(err.provider_kind, Some(ProviderErrorKind::Authentication));
         assert!(err.message.contains("bad key"));
-        assert_eq!(error(&response(429, "")).kind, PluginErrorKind::RateLimited);
+        assert_eq!(
+            error(&response(429, "")).provider_kind,
+            Some(ProviderErrorKind::RateLimited)
+        );
     }
 }

@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use crate::failure::Envelope;
 use modelport_plugin::{
-    ChatStreamParser, FinishReason, FunctionCall, PluginError, PluginErrorKind, StreamChunk,
+    ChatStreamParser, FinishReason, FunctionCall, PluginError, StreamChunk,
     ToolCall, Usage,
 };
 use serde::Deserialize;
@@ -20,7 +21,7 @@ struct ChunkObject {
     #[serde(default)]
     choices: Vec<ChunkChoice>,
     usage: Option<WireUsage>,
-    error: Option<WireError>,
+    error: Option<Envelope>,
 }
 
 #[derive(Deserialize)]
@@ -49,14 +50,6 @@ struct ToolCallDelta {
 struct FunctionDelta {
     name: Option<String>,
     arguments: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireError {
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    code: Option<serde_json::Value>,
 }
 
 /// A tool call being streamed.
@@ -225,24 +218,10 @@ fn excerpt(data: &str) -> String {
 }
 
 /// An `{"error":{…}}` event in the middle of a stream.
-fn stream_error(error: WireError) -> PluginError {
-    let code = error.code.as_ref().map(|c| {
-        c.as_str()
-            .map(String::from)
-            .unwrap_or_else(|| c.to_string())
-    });
-    let kind = match (error.kind.as_deref(), code.as_deref()) {
-        (_, Some("rate_limit_exceeded")) | (Some("rate_limit_error"), _) => {
-            PluginErrorKind::RateLimited
-        }
-        (Some("invalid_request_error"), _) => PluginErrorKind::InvalidRequest,
-        (Some("authentication_error"), _) => PluginErrorKind::AuthError,
-        _ => PluginErrorKind::ProviderError,
-    };
-    let message = error
-        .message
-        .unwrap_or_else(|| "the provider reported an error".into());
-    PluginError::new(kind, format!("error in the stream: {message}"))
+fn stream_error(error: Envelope) -> PluginError {
+    let mut err = crate::failure::failure(&error, None, "the provider reported an error");
+    err.message = format!("error in the stream: {}", err.message);
+    err
 }
 
 impl ChatStreamParser for OpenAIStreamParser {
@@ -276,6 +255,7 @@ impl ChatStreamParser for OpenAIStreamParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use modelport_plugin::PluginErrorKind;
 
     fn feed(body: &str) -> Result<Vec<StreamChunk>, PluginError> {
         let mut parser = OpenAIStreamParser::default();
@@ -366,6 +346,7 @@ mod tests {
         let body = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
         let err = feed(body).unwrap_err();
         assert_eq!(err.kind, PluginErrorKind::ProviderError);
+        assert_eq!(err.retryable(), Some(true), "a server_error is transient");
         assert!(err.message.contains("overloaded"));
     }
 }
