@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFile, writeFile } from 'node:fs/promises'
+import { extname } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { ModelportError } from './errors'
@@ -13,11 +15,30 @@ commands:
   models <name>             the models a provider offers
   chat <name> "prompt"      one chat turn, streamed as it arrives   [--model M] [--system S] [--no-stream]
   embed <name> "text"       an embedding    [--model M]
+  transcribe <name> FILE    speech to text  [--language L] [--prompt P] [--mime-type T] [--model M]
+  speak <name> "text"       text to speech, written to -o FILE (format from its extension)
+                            [-o out.mp3] [--voice V] [--format F] [--model M]
 
 options:
   --config FILE   config file (.toml, .json, .yaml, .yml); default ./plugins.toml
   --json          print JSON instead of text
   --help          this text`
+
+/** Audio MIME types by file extension, for `transcribe`. */
+const AUDIO_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  mpga: 'audio/mpeg',
+  mpeg: 'audio/mpeg',
+  wav: 'audio/wav',
+  m4a: 'audio/mp4',
+  mp4: 'audio/mp4',
+  ogg: 'audio/ogg',
+  oga: 'audio/ogg',
+  opus: 'audio/opus',
+  webm: 'audio/webm',
+  flac: 'audio/flac',
+  aac: 'audio/aac',
+}
 
 interface Options {
   config: string
@@ -46,6 +67,12 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       model: { type: 'string', short: 'm' },
       system: { type: 'string', short: 's' },
+      language: { type: 'string' },
+      prompt: { type: 'string' },
+      'mime-type': { type: 'string' },
+      voice: { type: 'string' },
+      format: { type: 'string' },
+      output: { type: 'string', short: 'o' },
       'no-stream': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -149,6 +176,39 @@ async function main(argv: string[]): Promise<number> {
             .join(', ')
           return `${values.length} dimensions: [${head}${values.length > 8 ? ', …' : ''}]`
         })
+        return 0
+      }
+      case 'transcribe': {
+        const [name, file] = need(rest, 2, 'the provider name and the audio file') as [string, string]
+        const audio = new Uint8Array(await readFile(file))
+        const mimeType = values['mime-type'] ?? AUDIO_TYPES[extname(file).slice(1).toLowerCase()]
+        if (!mimeType) {
+          throw new ModelportError({
+            code: 'INVALID_REQUEST',
+            message: `cannot tell the audio type of ${file} from its extension: give --mime-type`,
+          })
+        }
+        const transcript = await (await registry.builder(name).build()).transcribe(audio, {
+          mimeType,
+          language: values.language,
+          prompt: values.prompt,
+          model: options.model,
+        })
+        print(options, transcript, () => transcript.text)
+        return 0
+      }
+      case 'speak': {
+        const [name, text] = need(rest, 2, 'the provider name and the text') as [string, string]
+        const output = values.output ?? 'speech.mp3'
+        const format = values.format ?? (extname(output).slice(1).toLowerCase() || 'mp3')
+        const speech = await (await registry.builder(name).build()).speech(text, {
+          voice: values.voice,
+          format,
+          model: options.model,
+        })
+        await writeFile(output, speech.audio)
+        const summary = { file: output, bytes: speech.audio.length, mimeType: speech.mimeType }
+        print(options, summary, () => `wrote ${output} (${speech.audio.length} bytes, ${speech.mimeType})`)
         return 0
       }
       default:

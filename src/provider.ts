@@ -9,7 +9,21 @@ import type {
   CompletionResponse,
   Message,
   RequestOptions,
+  Speech,
+  SpeechOptions,
+  TranscribeOptions,
+  Transcript,
 } from './types'
+
+/** The MIME type of each audio format a speech call can ask for. */
+const AUDIO_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  opus: 'audio/opus',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  pcm: 'audio/pcm',
+}
 
 function checkMessages(messages: unknown, what: string): void {
   if (!Array.isArray(messages)) {
@@ -75,6 +89,36 @@ export class Provider {
   /** A text completion. */
   async complete(request: CompletionRequest, options: RequestOptions = {}): Promise<CompletionResponse> {
     return withAbort('complete', options, (call) => callBinding(() => this.#binding.complete(request, call)))
+  }
+
+  /** Transcribes audio (speech-to-text); `UNSUPPORTED` for a provider without it. */
+  async transcribe(audio: Uint8Array, options: TranscribeOptions): Promise<Transcript> {
+    if (!(audio instanceof Uint8Array)) {
+      throw new ModelportError({ code: 'INVALID_REQUEST', message: 'transcribe(audio): audio must be a Uint8Array' })
+    }
+    if (typeof options?.mimeType !== 'string' || options.mimeType === '') {
+      throw new ModelportError({
+        code: 'INVALID_REQUEST',
+        message: 'transcribe(audio, options): options.mimeType is required (e.g. "audio/wav")',
+      })
+    }
+    const { mimeType, language, prompt, filename, model } = options
+    return withAbort('transcribe', options, (call) =>
+      callBinding(() => this.#binding.transcribe(audio, { mimeType, language, prompt, filename, model }, call)),
+    )
+  }
+
+  /** Speaks `text` (text-to-speech); `UNSUPPORTED` for a provider without it. */
+  async speech(text: string, options: SpeechOptions = {}): Promise<Speech> {
+    if (typeof text !== 'string') {
+      throw new ModelportError({ code: 'INVALID_REQUEST', message: 'speech(text): text must be a string' })
+    }
+    const { voice, format, speed, language, model } = options
+    const spoken = await withAbort('speech', options, (call) =>
+      callBinding(() => this.#binding.speech(text, { voice, format, speed, language, model }, call)),
+    )
+    const mimeType = spoken.mimeType ?? AUDIO_TYPES[format ?? 'mp3'] ?? 'application/octet-stream'
+    return { audio: spoken.audio, mimeType }
   }
 
   /** The models available under this provider's config. */

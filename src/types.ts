@@ -95,6 +95,45 @@ export interface ChatOptions extends RequestOptions {
   toolChoice?: ToolChoice
 }
 
+export interface TranscribeOptions extends RequestOptions {
+  /** The audio's MIME type (`audio/wav`, `audio/mpeg`, …); the provider guesses the format from it. */
+  mimeType: string
+  /** The spoken language (ISO-639-1, e.g. `en`), when known. */
+  language?: string
+  /**
+   * Text that guides the transcription (names, spelling). Sent to the plugin; plugins built with
+   * QueryMT's own macros have no such field and ignore it.
+   */
+  prompt?: string
+  /** The file name sent with the audio (default `audio.<ext>` from `mimeType`). */
+  filename?: string
+  /** A model other than the configured one. */
+  model?: string
+}
+
+export interface Transcript {
+  text: string
+}
+
+export interface SpeechOptions extends RequestOptions {
+  /** A voice the provider offers, by name (OpenAI: `alloy`, `nova`, …). */
+  voice?: string
+  /** The audio format (`mp3`, `wav`, `opus`, `aac`, `flac`, `pcm`); default: the provider's (OpenAI: mp3). */
+  format?: string
+  /** Speaking speed, 1 = normal, where the provider supports it. */
+  speed?: number
+  /** The language to speak, where the provider supports it. */
+  language?: string
+  /** A model other than the configured one. */
+  model?: string
+}
+
+export interface Speech {
+  audio: Uint8Array
+  /** The audio's MIME type: the provider's, else the one `format` stands for. */
+  mimeType: string
+}
+
 /** One event of a streamed answer. */
 export type ChatStreamEvent =
   | { type: 'text'; text: string }

@@ -4,6 +4,7 @@ export type {
   MockChatRequest,
   MockOpenAI,
   MockOpenAIOptions,
+  MockUpload,
   RecordedRequest,
   WireMessage,
 } from './mock-openai'

@@ -96,12 +96,23 @@ class HttpError extends Error {
   }
 }
 
+/** What `/audio/speech` answers for each `response_format`, as OpenAI types it. */
+const SPEECH_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  opus: 'audio/opus',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+  pcm: 'audio/pcm',
+}
+
 /** OpenAI's error object for a scripted failure's status, as OpenAI words it. */
 function errorFor(status: number): { message: string; type: string; code: string | null } {
   const message = `scripted failure ${status}`
   if (status === 401) return { message, type: 'invalid_request_error', code: 'invalid_api_key' }
   if (status === 429) return { message, type: 'requests', code: 'rate_limit_exceeded' }
   if (status >= 500) return { message, type: 'server_error', code: null }
+  if (status === 408) return { message, type: 'timeout', code: null }
   return { message, type: 'invalid_request_error', code: null }
 }
 
@@ -111,13 +122,45 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** An uploaded file of a multipart request, as the server received it. */
+export interface MockUpload {
+  filename: string
+  type: string
+  bytes: Uint8Array
+}
+
+/**
+ * A request's body: parsed JSON, or for `multipart/form-data` its fields (files as `MockUpload`),
+ * parsed by Node's own Fetch implementation (undici) rather than by hand. `undefined` if empty.
+ */
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
   if (chunks.length === 0) return undefined
-  const text = Buffer.concat(chunks).toString('utf8')
+  const raw = Buffer.concat(chunks)
+  const type = req.headers['content-type'] ?? ''
+  if (type.startsWith('multipart/form-data')) {
+    let form: FormData
+    try {
+      form = await new Request('http://mock.invalid/', {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: raw,
+      }).formData()
+    } catch (error) {
+      throw new HttpError(400, `the multipart body is malformed: ${String(error)}`)
+    }
+    const fields: Record<string, string | MockUpload> = {}
+    for (const [name, value] of form.entries()) {
+      fields[name] =
+        typeof value === 'string'
+          ? value
+          : { filename: value.name, type: value.type, bytes: new Uint8Array(await value.arrayBuffer()) }
+    }
+    return fields
+  }
   try {
-    return JSON.parse(text)
+    return JSON.parse(raw.toString('utf8'))
   } catch {
     throw new HttpError(400, 'the request body is not valid JSON')
   }
@@ -336,7 +379,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    const body = await readJson(req)
+    const body = await readBody(req)
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })
     if (options.latencyMs) await delay(options.latencyMs)
     const failure = failures.shift()
@@ -440,6 +483,33 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
           total_tokens: countTokens(prompt) + countTokens(text),
         },
       })
+    }
+    if (route === 'POST /v1/audio/transcriptions') {
+      // The mock's "recognizer": the audio file's bytes, read as UTF-8, are what was said.
+      const file = json['file']
+      if (!file || typeof file !== 'object' || !('bytes' in file)) {
+        throw new HttpError(400, "a multipart form with a 'file' part is required")
+      }
+      if (typeof json['model'] !== 'string') throw new HttpError(400, 'you must provide a model parameter')
+      const text = new TextDecoder().decode((file as MockUpload).bytes)
+      if (json['response_format'] === 'text') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        return res.end(text)
+      }
+      return send(res, 200, { text })
+    }
+    if (route === 'POST /v1/audio/speech') {
+      // The mock's "voice": the audio is the input text's UTF-8 bytes, typed by the asked format,
+      // so speaking then transcribing gives the text back.
+      if (typeof json['model'] !== 'string') throw new HttpError(400, 'you must provide a model parameter')
+      if (typeof json['input'] !== 'string') throw new HttpError(400, "'input' must be a string")
+      if (typeof json['voice'] !== 'string') throw new HttpError(400, "'voice' is required")
+      const format = typeof json['response_format'] === 'string' ? json['response_format'] : 'mp3'
+      const type = SPEECH_TYPES[format]
+      if (!type) throw new HttpError(400, `unsupported response_format '${format}'`)
+      const audio = Buffer.from(json['input'], 'utf8')
+      res.writeHead(200, { 'content-type': type, 'content-length': audio.length })
+      return res.end(audio)
     }
     throw new HttpError(404, `Unknown request URL: ${route}`)
   }

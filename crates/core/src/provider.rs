@@ -5,7 +5,7 @@ use std::sync::Arc;
 use modelport_plugin::boundary::{HttpProviderBoundary, ProviderBoundary};
 use modelport_plugin::{
     ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    StreamChunk, Tool,
+    StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -376,6 +376,46 @@ impl Provider {
                     unguard(name, "complete", provider.complete(request).await)
                 }
                 Backend::Wasm(wasm) => wasm.complete(request).await,
+            }
+        })
+        .await
+    }
+
+    /// Transcribes audio (speech-to-text); `UNSUPPORTED` for a provider without it.
+    pub async fn transcribe(
+        &self,
+        request: &SttRequest,
+        options: &CallOptions,
+    ) -> Result<SttResponse> {
+        let name = self.plugin_name();
+        self.run(options, || async {
+            match &self.inner.backend {
+                Backend::Http(http) => {
+                    let http_request = unguard(name, "stt_request", http.stt_request(request))?;
+                    let response = self.exchange(http.as_ref(), http_request).await?;
+                    unguard(name, "parse_stt", http.parse_stt(response))
+                }
+                Backend::Async(provider) => {
+                    unguard(name, "transcribe", provider.transcribe(request).await)
+                }
+                Backend::Wasm(wasm) => wasm.transcribe(request).await,
+            }
+        })
+        .await
+    }
+
+    /// Speaks text (text-to-speech); `UNSUPPORTED` for a provider without it.
+    pub async fn speech(&self, request: &TtsRequest, options: &CallOptions) -> Result<TtsResponse> {
+        let name = self.plugin_name();
+        self.run(options, || async {
+            match &self.inner.backend {
+                Backend::Http(http) => {
+                    let http_request = unguard(name, "tts_request", http.tts_request(request))?;
+                    let response = self.exchange(http.as_ref(), http_request).await?;
+                    unguard(name, "parse_tts", http.parse_tts(response))
+                }
+                Backend::Async(provider) => unguard(name, "speech", provider.speech(request).await),
+                Backend::Wasm(wasm) => wasm.speech(request).await,
             }
         })
         .await

@@ -2,9 +2,9 @@
 //! on the async runtime, off the JS thread, and returns a promise; one that completes at once
 //! returns its value (see `inline_poll`).
 use modelport_core::Provider;
-use modelport_core::sdk::CompletionRequest;
+use modelport_core::sdk::{CompletionRequest, SttRequest, TtsRequest, VoiceConfig};
 use napi::Env;
-use napi::bindgen_prelude::Float32Array;
+use napi::bindgen_prelude::{Float32Array, Uint8Array};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -37,6 +37,37 @@ pub struct BindingCompletionRequest {
 #[napi(object)]
 pub struct BindingCompletion {
     pub text: String,
+}
+
+/// What `transcribe` is told about the audio besides its bytes.
+#[napi(object)]
+pub struct BindingTranscribeRequest {
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+    pub language: Option<String>,
+    pub prompt: Option<String>,
+    pub model: Option<String>,
+}
+
+#[napi(object)]
+pub struct BindingTranscript {
+    pub text: String,
+}
+
+/// How `speech` speaks.
+#[napi(object)]
+pub struct BindingSpeechRequest {
+    pub voice: Option<String>,
+    pub format: Option<String>,
+    pub speed: Option<f64>,
+    pub language: Option<String>,
+    pub model: Option<String>,
+}
+
+#[napi(object)]
+pub struct BindingSpeech {
+    pub audio: Uint8Array,
+    pub mime_type: Option<String>,
 }
 
 #[napi]
@@ -117,6 +148,61 @@ impl BindingProvider {
             let response = napi_result(provider.complete(&request, &options).await)?;
             Ok(BindingCompletion {
                 text: response.text,
+            })
+        })
+    }
+
+    /// Transcribes audio (speech-to-text).
+    #[napi]
+    pub fn transcribe<'env>(
+        &self,
+        env: &'env Env,
+        audio: Uint8Array,
+        request: BindingTranscribeRequest,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<Answer<'env, BindingTranscript>> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        let request = SttRequest {
+            audio: audio.to_vec(),
+            filename: request.filename,
+            mime_type: request.mime_type,
+            model: request.model,
+            language: request.language,
+            prompt: request.prompt,
+        };
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let response = napi_result(provider.transcribe(&request, &options).await)?;
+            Ok(BindingTranscript {
+                text: response.text,
+            })
+        })
+    }
+
+    /// Speaks text (text-to-speech).
+    #[napi]
+    pub fn speech<'env>(
+        &self,
+        env: &'env Env,
+        text: String,
+        request: BindingSpeechRequest,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<Answer<'env, BindingSpeech>> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        let request = TtsRequest {
+            text,
+            model: request.model,
+            voice_config: request.voice.map(|name| VoiceConfig::Preset { name }),
+            format: request.format,
+            speed: request.speed.map(|s| s as f32),
+            language: request.language,
+        };
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let response = napi_result(provider.speech(&request, &options).await)?;
+            Ok(BindingSpeech {
+                audio: Uint8Array::new(response.audio),
+                mime_type: response.mime_type,
             })
         })
     }

@@ -4,6 +4,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use crate::audio::{SttRequest, SttResponse, TtsRequest, TtsResponse};
 use crate::error::PluginError;
 use crate::http_provider::{
     ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
@@ -59,6 +60,10 @@ pub trait HttpProviderBoundary: Send + Sync {
         &self,
         response: HttpResponse,
     ) -> Guarded<Result<CompletionResponse, PluginError>>;
+    fn stt_request(&self, request: &SttRequest) -> Guarded<Result<HttpRequest, PluginError>>;
+    fn parse_stt(&self, response: HttpResponse) -> Guarded<Result<SttResponse, PluginError>>;
+    fn tts_request(&self, request: &TtsRequest) -> Guarded<Result<HttpRequest, PluginError>>;
+    fn parse_tts(&self, response: HttpResponse) -> Guarded<Result<TtsResponse, PluginError>>;
 }
 
 /// Host view of a [`ChatStreamParser`].
@@ -94,6 +99,14 @@ pub trait ProviderBoundary: Send + Sync {
         &'a self,
         request: &'a CompletionRequest,
     ) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>>;
+    fn transcribe<'a>(
+        &'a self,
+        request: &'a SttRequest,
+    ) -> BoxFuture<'a, Guarded<Result<SttResponse, PluginError>>>;
+    fn speech<'a>(
+        &'a self,
+        request: &'a TtsRequest,
+    ) -> BoxFuture<'a, Guarded<Result<TtsResponse, PluginError>>>;
 }
 
 /// Declares a guard wrapper owning an author trait object, dropping it with panics contained.
@@ -218,6 +231,18 @@ impl HttpProviderBoundary for HttpProviderGuard {
     ) -> Guarded<Result<CompletionResponse, PluginError>> {
         guard(|| self.inner().parse_complete(response))
     }
+    fn stt_request(&self, request: &SttRequest) -> Guarded<Result<HttpRequest, PluginError>> {
+        guard(|| self.inner().stt_request(request))
+    }
+    fn parse_stt(&self, response: HttpResponse) -> Guarded<Result<SttResponse, PluginError>> {
+        guard(|| self.inner().parse_stt(response))
+    }
+    fn tts_request(&self, request: &TtsRequest) -> Guarded<Result<HttpRequest, PluginError>> {
+        guard(|| self.inner().tts_request(request))
+    }
+    fn parse_tts(&self, response: HttpResponse) -> Guarded<Result<TtsResponse, PluginError>> {
+        guard(|| self.inner().parse_tts(response))
+    }
 }
 
 impl StreamParserBoundary for StreamParserGuard {
@@ -285,5 +310,17 @@ impl ProviderBoundary for ProviderGuard {
         request: &'a CompletionRequest,
     ) -> BoxFuture<'a, Guarded<Result<CompletionResponse, PluginError>>> {
         guarded_async(|| self.inner().complete(request))
+    }
+    fn transcribe<'a>(
+        &'a self,
+        request: &'a SttRequest,
+    ) -> BoxFuture<'a, Guarded<Result<SttResponse, PluginError>>> {
+        guarded_async(|| self.inner().transcribe(request))
+    }
+    fn speech<'a>(
+        &'a self,
+        request: &'a TtsRequest,
+    ) -> BoxFuture<'a, Guarded<Result<TtsResponse, PluginError>>> {
+        guarded_async(|| self.inner().speech(request))
     }
 }

@@ -1,5 +1,6 @@
 //! The traits of an HTTP provider plugin: the plugin builds requests and parses responses, the
 //! host performs every HTTP exchange (pooling, timeouts, limits, cancellation).
+use crate::audio::{SttRequest, SttResponse, TtsRequest, TtsResponse};
 use crate::error::PluginError;
 use crate::message::ChatMessage;
 use crate::response::{ChatResponse, CompletionRequest, CompletionResponse};
@@ -82,6 +83,22 @@ pub trait HTTPLLMProvider: Send + Sync {
     /// Reads a completion out of its response.
     fn parse_complete(&self, _response: HttpResponse) -> Result<CompletionResponse, PluginError> {
         Err(PluginError::unsupported("completions"))
+    }
+    /// The request that transcribes audio (speech-to-text).
+    fn stt_request(&self, _request: &SttRequest) -> Result<HttpRequest, PluginError> {
+        Err(PluginError::unsupported("transcription"))
+    }
+    /// Reads a transcription out of its response.
+    fn parse_stt(&self, _response: HttpResponse) -> Result<SttResponse, PluginError> {
+        Err(PluginError::unsupported("transcription"))
+    }
+    /// The request that speaks text (text-to-speech).
+    fn tts_request(&self, _request: &TtsRequest) -> Result<HttpRequest, PluginError> {
+        Err(PluginError::unsupported("speech"))
+    }
+    /// Reads spoken audio out of its response.
+    fn parse_tts(&self, _response: HttpResponse) -> Result<TtsResponse, PluginError> {
+        Err(PluginError::unsupported("speech"))
     }
 }
 

@@ -15,6 +15,7 @@
 #![allow(clippy::wrong_self_convention)]
 
 pub mod abi;
+pub mod audio;
 pub mod boundary;
 pub mod error;
 pub mod export;
@@ -28,6 +29,7 @@ pub mod stream;
 pub mod tool;
 
 pub use async_trait::async_trait;
+pub use audio::{SttRequest, SttResponse, TtsRequest, TtsResponse, VoiceConfig};
 pub use error::{PluginError, PluginErrorKind, ProviderErrorKind};
 pub use http_provider::{
     ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,

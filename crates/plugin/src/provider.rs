@@ -5,6 +5,7 @@
 //! use runtime-free primitives (`futures-timer`, threads, channels).
 use async_trait::async_trait;
 
+use crate::audio::{SttRequest, SttResponse, TtsRequest, TtsResponse};
 use crate::error::PluginError;
 use crate::message::ChatMessage;
 use crate::response::{ChatResponse, CompletionRequest, CompletionResponse};
@@ -46,5 +47,13 @@ pub trait LLMProvider: Send + Sync {
         _request: &CompletionRequest,
     ) -> Result<CompletionResponse, PluginError> {
         Err(PluginError::unsupported("completions"))
+    }
+    /// Transcribes audio (speech-to-text).
+    async fn transcribe(&self, _request: &SttRequest) -> Result<SttResponse, PluginError> {
+        Err(PluginError::unsupported("transcription"))
+    }
+    /// Speaks text (text-to-speech).
+    async fn speech(&self, _request: &TtsRequest) -> Result<TtsResponse, PluginError> {
+        Err(PluginError::unsupported("speech"))
     }
 }

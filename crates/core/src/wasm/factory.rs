@@ -82,7 +82,7 @@ const V2_EXPORTS: [&str; 5] = [
     "parse_list_models_response",
 ];
 /// Exports whose presence changes what the host does.
-const OPTIONAL_EXPORTS: [&str; 8] = [
+const OPTIONAL_EXPORTS: [&str; 10] = [
     "list_models_static",
     "classify_chat_error",
     "init_logging",
@@ -91,6 +91,8 @@ const OPTIONAL_EXPORTS: [&str; 8] = [
     "chat_stream_parser_start",
     "chat_stream",
     "supports_streaming",
+    "transcribe",
+    "speech",
 ];
 
 fn text(bytes: Vec<u8>) -> String {

@@ -2,8 +2,11 @@
 //! parses responses; the host does HTTP) or v1 (the plugin does HTTP through host functions).
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, PluginError, Tool,
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, PluginError, SttRequest,
+    SttResponse, Tool, TtsRequest, TtsResponse, VoiceConfig,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -53,6 +56,64 @@ struct ParseInput<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     cfg: Option<&'a Value>,
     resp: SerializableResponse<'a>,
+}
+
+/// QueryMT's `ExtismSttRequest`: the audio as base64; `prompt` is modelport's extension.
+#[derive(Serialize)]
+struct TranscribeInput<'a> {
+    cfg: &'a Value,
+    audio_base64: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filename: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mime_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a str>,
+}
+
+/// QueryMT's `ExtismVoiceConfig`: tagged by `type`, reference audio as base64.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireVoice<'a> {
+    Preset {
+        name: &'a str,
+    },
+    Clone {
+        reference_audio_base64: String,
+        reference_text: &'a str,
+    },
+    Design {
+        description: &'a str,
+    },
+}
+
+/// QueryMT's `ExtismTtsRequest`.
+#[derive(Serialize)]
+struct SpeechInput<'a> {
+    cfg: &'a Value,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice_config: Option<WireVoice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+}
+
+/// QueryMT's `ExtismTtsResponse`.
+#[derive(serde::Deserialize)]
+struct SpeechOutput {
+    audio_base64: String,
+    #[serde(default)]
+    mime_type: Option<String>,
 }
 
 /// Whose reading turns a non-2xx answer into an error.
@@ -376,6 +437,71 @@ impl WasmProvider {
                 .await
             }
         }
+    }
+
+    fn unsupported(&self, what: &str, export: &str) -> ModelportError {
+        ModelportError::new(
+            ErrorCode::Unsupported,
+            format!("this plugin does not support {what} (it exports no `{export}`)"),
+        )
+        .with_plugin(&self.host().plugin)
+    }
+
+    /// Transcribes audio through the plugin's `transcribe` export (the plugin sends the request
+    /// itself, through `qmt_http_request`).
+    pub async fn transcribe(&self, request: &SttRequest) -> Result<SttResponse> {
+        if !self.has("transcribe") {
+            return Err(self.unsupported("transcription", "transcribe"));
+        }
+        let input = TranscribeInput {
+            cfg: &self.cfg,
+            audio_base64: BASE64.encode(&request.audio),
+            filename: request.filename.as_deref(),
+            mime_type: request.mime_type.as_deref(),
+            model: request.model.as_deref(),
+            language: request.language.as_deref(),
+            prompt: request.prompt.as_deref(),
+        };
+        self.call_parsed("transcribe", &input).await
+    }
+
+    /// Speaks text through the plugin's `speech` export.
+    pub async fn speech(&self, request: &TtsRequest) -> Result<TtsResponse> {
+        if !self.has("speech") {
+            return Err(self.unsupported("speech", "speech"));
+        }
+        let voice_config = request.voice_config.as_ref().map(|voice| match voice {
+            VoiceConfig::Preset { name } => WireVoice::Preset { name },
+            VoiceConfig::Clone {
+                reference_audio,
+                reference_text,
+            } => WireVoice::Clone {
+                reference_audio_base64: BASE64.encode(reference_audio),
+                reference_text,
+            },
+            VoiceConfig::Design { description } => WireVoice::Design { description },
+        });
+        let input = SpeechInput {
+            cfg: &self.cfg,
+            text: &request.text,
+            model: request.model.as_deref(),
+            voice_config,
+            format: request.format.as_deref(),
+            speed: request.speed,
+            language: request.language.as_deref(),
+        };
+        let output: SpeechOutput = self.call_parsed("speech", &input).await?;
+        let audio = BASE64.decode(output.audio_base64.trim()).map_err(|err| {
+            ModelportError::new(
+                ErrorCode::ParseError,
+                format!("speech returned audio that is not base64: {err}"),
+            )
+            .with_plugin(&self.host().plugin)
+        })?;
+        Ok(TtsResponse {
+            audio,
+            mime_type: output.mime_type,
+        })
     }
 
     /// The models available under this provider's config.

@@ -62,15 +62,13 @@ fn status_kind(status: u16) -> ProviderErrorKind {
 /// for an error event in the middle of a stream).
 pub fn failure(envelope: &Envelope, status: Option<u16>, fallback: &str) -> PluginError {
     let code = envelope.code();
-    // The code is the most specific; OpenAI sends a refused key as 401 with the broad type
-    // `invalid_request_error`, so an auth status beats the type.
-    let by_status = status.map(status_kind);
+    // The code is the most specific, then the status (OpenAI's types are broad: a refused key is
+    // a 401 of type `invalid_request_error`), then the type (a stream's error event has no status).
     let kind = code
         .as_deref()
         .and_then(named_kind)
-        .or(by_status.filter(|kind| *kind == ProviderErrorKind::Authentication))
+        .or(status.map(status_kind))
         .or_else(|| envelope.error_type.as_deref().and_then(named_kind))
-        .or(by_status)
         .unwrap_or(ProviderErrorKind::UnknownPermanent);
     let message = envelope
         .message

@@ -1,5 +1,7 @@
 //! The `openai` provider plugin: OpenAI's HTTP API, and any endpoint compatible with it through
-//! `base_url`. It builds requests and parses responses; modelport's host performs the HTTP.
+//! `base_url` (chat, streaming, embeddings, completions, models, transcription and speech). It
+//! builds requests and parses responses; modelport's host performs the HTTP.
+mod audio;
 mod config;
 mod failure;
 mod request;
@@ -8,8 +10,8 @@ mod stream;
 
 use modelport_plugin::{
     ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse,
-    HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, Tool,
-    export_http_plugin,
+    HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, SttRequest,
+    SttResponse, Tool, TtsRequest, TtsResponse, export_http_plugin,
 };
 
 pub use config::OpenAIConfig;
@@ -98,6 +100,22 @@ impl HTTPLLMProvider for OpenAI {
 
     fn parse_complete(&self, response: HttpResponse) -> Result<CompletionResponse, PluginError> {
         response::completion(&response)
+    }
+
+    fn stt_request(&self, request: &SttRequest) -> Result<HttpRequest, PluginError> {
+        audio::transcription(&self.config, request)
+    }
+
+    fn parse_stt(&self, response: HttpResponse) -> Result<SttResponse, PluginError> {
+        audio::transcript(&response)
+    }
+
+    fn tts_request(&self, request: &TtsRequest) -> Result<HttpRequest, PluginError> {
+        audio::speech(&self.config, request)
+    }
+
+    fn parse_tts(&self, response: HttpResponse) -> Result<TtsResponse, PluginError> {
+        audio::spoken(response)
     }
 }
 

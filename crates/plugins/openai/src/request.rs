@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::OpenAIConfig;
 
-fn build(
+pub(crate) fn build(
     config: &OpenAIConfig,
     method: Method,
     path: &str,

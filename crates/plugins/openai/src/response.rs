@@ -1,7 +1,7 @@
 //! Reading OpenAI HTTP responses into modelport's shared types.
 use modelport_plugin::{
     ChatResponse, CompletionResponse, FinishReason, FunctionCall, HttpResponse, PluginError,
-    ToolCall, Usage,
+    PluginErrorKind, ToolCall, Usage,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -166,7 +166,8 @@ pub fn models(response: &HttpResponse) -> Result<Vec<String>, PluginError> {
     Ok(list.data.into_iter().map(|m| m.id).collect())
 }
 
-/// A non-2xx answer: OpenAI's `{"error":{message,type,code}}` read into a classified failure,
+/// A non-2xx answer: OpenAI's `{"error":{message,type,code}}` read into a classified provider
+/// failure; a body without that envelope (a proxy's page, say) by its status alone. Either way
 /// with the wait the server asked for.
 pub fn error(response: &HttpResponse) -> PluginError {
     #[derive(Deserialize)]
@@ -174,18 +175,22 @@ pub fn error(response: &HttpResponse) -> PluginError {
         error: crate::failure::Envelope,
     }
     let status = response.status().as_u16();
-    let envelope = serde_json::from_slice::<Body>(response.body())
-        .map(|body| body.error)
-        .unwrap_or_else(|_| crate::failure::Envelope {
-            message: Some(
-                String::from_utf8_lossy(response.body())
-                    .chars()
-                    .take(500)
-                    .collect(),
-            ),
-            ..Default::default()
-        });
-    let mut err = crate::failure::failure(&envelope, Some(status), "");
+    let mut err = match serde_json::from_slice::<Body>(response.body()) {
+        Ok(body) => crate::failure::failure(&body.error, Some(status), "the provider failed"),
+        Err(_) => {
+            let kind = match status {
+                401 | 403 => PluginErrorKind::AuthError,
+                429 => PluginErrorKind::RateLimited,
+                400 | 404 | 422 => PluginErrorKind::InvalidRequest,
+                _ => PluginErrorKind::HttpError,
+            };
+            let excerpt: String = String::from_utf8_lossy(response.body())
+                .chars()
+                .take(500)
+                .collect();
+            PluginError::new(kind, excerpt.trim()).with_status(status)
+        }
+    };
     err.message = format!("HTTP {status}: {}", err.message);
     let header = |name: &str| {
         response
@@ -207,7 +212,7 @@ pub fn error(response: &HttpResponse) -> PluginError {
 
 #[cfg(test)]
 mod tests {
-    use modelport_plugin::{PluginErrorKind, ProviderErrorKind};
+    use modelport_plugin::ProviderErrorKind;
 
     use super::*;
 
@@ -249,9 +254,8 @@ mod tests {
         ));
         assert_eq!(err.provider_kind, Some(ProviderErrorKind::Authentication));
         assert!(err.message.contains("bad key"));
-        assert_eq!(
-            error(&response(429, "")).provider_kind,
-            Some(ProviderErrorKind::RateLimited)
-        );
+        assert_eq!(error(&response(429, "")).kind, PluginErrorKind::RateLimited);
+        let proxy = error(&response(503, "<html>bad gateway</html>"));
+        assert_eq!((proxy.kind, proxy.status), (PluginErrorKind::HttpError, Some(503)));
     }
 }
