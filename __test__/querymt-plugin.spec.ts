@@ -247,14 +247,14 @@ test('429 insufficient_quota: QUOTA_EXCEEDED from both, never retried', async (t
   }
 })
 
-test('500: retried as transient by both; PROVIDER_ERROR with the status when retries run out', async (t) => {
+test('500: retried as transient by both; HTTP_STATUS 500 when retries run out', async (t) => {
   const p = await pair(t)
   for (const provider of [p.querymt, p.native]) {
     p.server.failNext({ status: 500 })
     t.is((await provider.chat([{ role: 'user', content: 'again' }], { maxRetries: 1 })).text, 'Echo: again')
     p.server.failNext({ status: 500 }, { status: 500 })
     const err = await failure(t, provider.chat([{ role: 'user', content: 'x' }], { maxRetries: 1 }))
-    t.is(err?.code, 'PROVIDER_ERROR')
+    t.is(err?.code, 'HTTP_STATUS')
     t.is(err?.status, 500)
     t.is(err?.retryable, true)
   }

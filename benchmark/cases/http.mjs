@@ -1,5 +1,5 @@
-// Case 3: the HTTP path. chat() through the native and Wasm `openai` plugins, Node's fetch +
-// JSON.parse, and the official `openai` client, against the same embedded server in another
+// Case 3: the HTTP path. chat() through the native and Wasm `openai` plugins (the AssemblyScript
+// fixture and QueryMT's own), Node's fetch + JSON.parse, and the official `openai` client, against the same embedded server in another
 // process: 20,000 requests per client at concurrency 1 and at 64. Throughput, p50/p99 latency,
 // and the client process's CPU time per request (all its threads: modelport's HTTP runs on Rust
 // threads inside it), the fair figure when the server shares the 2 cores.
@@ -7,7 +7,7 @@ import { chatClients } from '../lib/clients.mjs'
 import { startServer } from '../lib/server.mjs'
 import { interleave, medianOf, now, percentile, ratioOf } from '../lib/stats.mjs'
 
-const ours = ['modelport native', 'modelport Wasm']
+const ours = ['modelport native', 'modelport Wasm', 'modelport Wasm (QueryMT)']
 const baseline = 'fetch + JSON.parse'
 
 /** `total` chats with `concurrency` in flight; returns throughput, latency percentiles, CPU. */

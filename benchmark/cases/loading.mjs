@@ -1,5 +1,5 @@
 // Case 5: loading. Each load runs in a fresh process (a first load is first only once per
-// process): the Wasm openai provider with an empty compiled-module cache and again from the cache
+// process): the Wasm openai providers (the AssemblyScript fixture and QueryMT's own) with an empty compiled-module cache and again from the cache
 // a previous process left, ExtismPlugin.load the same way, the JS SDKs' createPlugin, and the
 // native openai plugin. Times cover the load call only, not Node's start or the binding's import.
 import { execFileSync } from 'node:child_process'
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { extismSdks, modelport, nativePlugin, wasmPlugin } from '../lib/env.mjs'
+import { extismSdks, modelport, nativePlugin, querymtPlugin, wasmPlugin } from '../lib/env.mjs'
 import { interleave, median, medianOf, now } from '../lib/stats.mjs'
 
 const targetCachedMs = 5
@@ -17,12 +17,10 @@ const targetCachedMs = 5
 async function loadOnce(kind) {
   const wasm = wasmPlugin('openai_v2')
   let started
-  if (kind === 'provider' || kind === 'native') {
+  if (kind === 'provider' || kind === 'querymt' || kind === 'native') {
     const { PluginRegistry } = modelport()
-    const entry =
-      kind === 'native'
-        ? { name: 'p', path: nativePlugin('openai'), config: { model: 'm' } }
-        : { name: 'p', path: wasm, config: { model: 'm' } }
+    const path = { native: nativePlugin('openai'), provider: wasm, querymt: querymtPlugin }[kind]
+    const entry = { name: 'p', path, config: { model: 'm' } }
     const registry = await PluginRegistry.fromConfig({ providers: [entry] })
     started = now()
     const [report] = await registry.loadAll()
@@ -54,6 +52,7 @@ export async function run({ quick }) {
   const scratch = mkdtempSync(join(tmpdir(), 'modelport-bench-load-'))
   const warmCache = join(scratch, 'warm')
   inChild('provider', warmCache) // fills the cache the "cached" loads read
+  inChild('querymt', warmCache)
   inChild('raw', warmCache)
   let fresh = 0
   const emptyCache = () => join(scratch, `empty-${fresh++}`)
@@ -63,6 +62,11 @@ export async function run({ quick }) {
       measure: async () => inChild('provider', emptyCache()),
     },
     { name: 'Wasm provider (openai_v2), cached', measure: async () => inChild('provider', warmCache) },
+    {
+      name: 'Wasm provider (QueryMT openai), empty cache',
+      measure: async () => inChild('querymt', emptyCache()),
+    },
+    { name: 'Wasm provider (QueryMT openai), cached', measure: async () => inChild('querymt', warmCache) },
     { name: 'ExtismPlugin.load, empty cache', measure: async () => inChild('raw', emptyCache()) },
     { name: 'ExtismPlugin.load, cached', measure: async () => inChild('raw', warmCache) },
     ...Object.keys(extismSdks).map((sdk) => ({
@@ -76,7 +80,7 @@ export async function run({ quick }) {
   const cached = medianOf(results['Wasm provider (openai_v2), cached'], 'ms')
   return {
     title: 'Loading (each load in a fresh process)',
-    method: `${rounds} interleaved rounds, one process per load; medians over rounds. The Wasm file is openai_v2.wasm (${readFileSync(wasmPlugin('openai_v2')).length.toLocaleString('en')} bytes).`,
+    method: `${rounds} interleaved rounds, one process per load; medians over rounds. The Wasm files are openai_v2.wasm (AssemblyScript, ${readFileSync(wasmPlugin('openai_v2')).length.toLocaleString('en')} bytes) and QueryMT's qmt_openai.wasm (Rust, ${readFileSync(querymtPlugin).length.toLocaleString('en')} bytes).`,
     tables: [
       {
         columns: ['load', 'ms (median)', 'min', 'max'],

@@ -1,10 +1,10 @@
 // Case 4: streaming. One stream of 100,000 SSE chunks through chatStream (native and Wasm openai
-// plugins) against fetch + eventsource-parser (and the openai client's own stream), same server.
+// plugins, the AssemblyScript fixture and QueryMT's own) against fetch + eventsource-parser (and the openai client's own stream), same server.
 import { chatClients } from '../lib/clients.mjs'
 import { startServer } from '../lib/server.mjs'
 import { interleave, medianOf, now, ratioOf } from '../lib/stats.mjs'
 
-const ours = ['modelport native', 'modelport Wasm']
+const ours = ['modelport native', 'modelport Wasm', 'modelport Wasm (QueryMT)']
 const baseline = 'fetch + JSON.parse'
 
 export async function run({ quick }) {

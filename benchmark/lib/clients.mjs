@@ -1,6 +1,7 @@
 // The HTTP chat clients the HTTP and streaming cases compare, all pointed at the same server:
-// modelport's native and Wasm `openai` providers, Node's fetch, and the official `openai` client.
-import { modelport, nativePlugin, require, wasmPlugin } from './env.mjs'
+// modelport's native and Wasm `openai` providers (the AssemblyScript fixture and QueryMT's own
+// Rust-built plugin), Node's fetch, and the official `openai` client.
+import { modelport, nativePlugin, querymtPlugin, require, wasmPlugin } from './env.mjs'
 
 const model = 'gpt-4o-mini'
 const apiKey = 'sk-benchmark'
@@ -15,10 +16,12 @@ export async function chatClients(baseUrl) {
     providers: [
       { name: 'openai', path: nativePlugin('openai'), config },
       { name: 'openai-wasm', path: wasmPlugin('openai_v2'), config },
+      { name: 'openai-querymt', path: querymtPlugin, config },
     ],
   })
   const native = await registry.builder('openai').build()
   const wasm = await registry.builder('openai-wasm').build()
+  const querymt = await registry.builder('openai-querymt').build()
   const openai = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
   const post = async (text, stream) => {
@@ -44,6 +47,7 @@ export async function chatClients(baseUrl) {
   const clients = {
     'modelport native': viaProvider(native),
     'modelport Wasm': viaProvider(wasm),
+    'modelport Wasm (QueryMT)': viaProvider(querymt),
     'fetch + JSON.parse': {
       chat: async (text) => JSON.parse(await (await post(text, false)).text()).choices[0].message.content,
       // fetch + eventsource-parser, the way a hand-written streaming client reads SSE.

@@ -21,6 +21,9 @@ export function wasmPlugin(name) {
   return join(root, 'wasm', 'build', `${name}.wasm`)
 }
 
+/** QueryMT's own openai provider, built by QueryMT's macros (a Rust guest, not AssemblyScript). */
+export const querymtPlugin = join(root, 'wasm', 'thirdparty', 'querymt', 'qmt_openai.wasm')
+
 /** The modelport facade (dist/index.js), on the binding MODELPORT_BINDING_PATH names. */
 export function modelport() {
   if (!process.env.MODELPORT_BINDING_PATH) {

@@ -137,14 +137,20 @@ impl ModelportError {
         self
     }
 
-    /// Fills in what the HTTP response behind this error says and the error does not: its
-    /// status and the wait the server asked for.
-    pub fn with_response_facts(mut self, response: &http::Response<Vec<u8>>) -> Self {
-        self.status.get_or_insert(response.status().as_u16());
-        if self.retry_after_ms.is_none() {
-            self.retry_after_ms = crate::http::retry_after(response.headers());
+    /// A plugin's classification of the non-2xx `response`, completed with what the response
+    /// says and the classification does not: its status (before the code is chosen: a provider
+    /// failure the plugin could not classify is an `HTTP_STATUS`) and the wait the server asked for.
+    pub fn from_plugin_response(
+        plugin: &str,
+        mut err: PluginError,
+        response: &http::Response<Vec<u8>>,
+    ) -> Self {
+        err.status.get_or_insert(response.status().as_u16());
+        let mut error = Self::from_plugin_error(plugin, err);
+        if error.retry_after_ms.is_none() {
+            error.retry_after_ms = crate::http::retry_after(response.headers());
         }
-        self
+        error
     }
 
     /// A panic caught inside plugin code during `operation`.
@@ -172,6 +178,12 @@ impl ModelportError {
                 Some(ProviderErrorKind::Authentication) => ErrorCode::Auth,
                 Some(ProviderErrorKind::InvalidRequest) => ErrorCode::InvalidRequest,
                 Some(ProviderErrorKind::UnsupportedOperation) => ErrorCode::Unsupported,
+                // Unclassified: a status the provider did not explain further.
+                Some(ProviderErrorKind::UnknownTransient | ProviderErrorKind::UnknownPermanent)
+                    if err.status.is_some() =>
+                {
+                    ErrorCode::HttpStatus
+                }
                 Some(
                     ProviderErrorKind::ServerOverloaded
                     | ProviderErrorKind::UnknownTransient
@@ -308,5 +320,9 @@ mod tests {
             assert_eq!(err.retry_after_ms, Some(2000));
             assert_eq!(err.causes, ["provider code: vendor_code"]);
         }
+        let mut bare = PluginError::provider_failure(ProviderErrorKind::UnknownTransient, "m");
+        bare.status = Some(503);
+        let err = ModelportError::from_plugin_error("p", bare);
+        assert_eq!((err.code, err.status, err.retryable), (ErrorCode::HttpStatus, Some(503), Some(true)));
     }
 }

@@ -137,7 +137,7 @@ impl Provider {
         let name = self.plugin_name();
         match unguard_value(name, "classify_error", http.classify_error(response)) {
             Ok(Some(err)) => {
-                ModelportError::from_plugin_error(name, err).with_response_facts(response)
+                ModelportError::from_plugin_response(name, err, response)
             }
             Ok(None) => classify_status(response).with_plugin(name),
             Err(panicked) => panicked,

@@ -274,8 +274,11 @@ impl WasmProvider {
                 .call_parsed::<ErrorOut>("classify_chat_error", &input)
                 .await
             {
-                let err = ModelportError::from_plugin_error(&self.host().plugin, out.payload);
-                return err.with_response_facts(response);
+                return ModelportError::from_plugin_response(
+                    &self.host().plugin,
+                    out.payload,
+                    response,
+                );
             }
         }
         classify_status(response).with_plugin(&self.host().plugin)
