@@ -6,7 +6,13 @@
 import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
-import { type ChatResponse, type ChatStreamEvent, PluginRegistry, type Provider, type ToolDefinition } from 'modelport'
+import {
+  type ChatResponse,
+  type ChatStreamEvent,
+  PluginRegistry,
+  type Provider,
+  type ToolDefinition,
+} from 'modelport'
 import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
 
 import { failure, openaiEntry, root, tempDir, wasmProvider } from './helpers'
@@ -50,7 +56,11 @@ async function pair(
   const registry = await PluginRegistry.fromConfig({
     cache_dir: CACHE_DIR,
     providers: [
-      { name: 'querymt', path: QUERYMT_OPENAI, config: { base_url: server.url, model: 'mock-gpt-1', ...base } },
+      {
+        name: 'querymt',
+        path: QUERYMT_OPENAI,
+        config: { base_url: server.url, model: 'mock-gpt-1', ...base },
+      },
       openaiEntry(server.url, base),
     ],
   })
@@ -109,8 +119,14 @@ test('chat: the same answer, usage and finish reason from both; the system promp
   for (const request of sent) {
     const messages = (request.body as { messages: Array<{ role: string; content: unknown }> }).messages
     const system = messages.filter((m) => m.role === 'system').map((m) => JSON.stringify(m.content))
-    t.true(system.some((text) => text.includes('Be brief.')), JSON.stringify(messages))
-    t.true(system.some((text) => text.includes('Answer in English.')), JSON.stringify(messages))
+    t.true(
+      system.some((text) => text.includes('Be brief.')),
+      JSON.stringify(messages),
+    )
+    t.true(
+      system.some((text) => text.includes('Answer in English.')),
+      JSON.stringify(messages),
+    )
     t.is(request.headers['authorization'], 'Bearer sk-test')
   }
 })
@@ -235,7 +251,11 @@ test('429: RATE_LIMITED from both, retried after the wait the server asked for (
 test('429 insufficient_quota: QUOTA_EXCEEDED from both, never retried', async (t) => {
   const p = await pair(t)
   const quota = JSON.stringify({
-    error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+    error: {
+      message: 'You exceeded your current quota',
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+    },
   })
   for (const provider of [p.querymt, p.native]) {
     const before = p.server.requests.length

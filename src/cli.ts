@@ -188,7 +188,9 @@ async function main(argv: string[]): Promise<number> {
             message: `cannot tell the audio type of ${file} from its extension: give --mime-type`,
           })
         }
-        const transcript = await (await registry.builder(name).build()).transcribe(audio, {
+        const transcript = await (
+          await registry.builder(name).build()
+        ).transcribe(audio, {
           mimeType,
           language: values.language,
           prompt: values.prompt,
@@ -201,7 +203,9 @@ async function main(argv: string[]): Promise<number> {
         const [name, text] = need(rest, 2, 'the provider name and the text') as [string, string]
         const output = values.output ?? 'speech.mp3'
         const format = values.format ?? (extname(output).slice(1).toLowerCase() || 'mp3')
-        const speech = await (await registry.builder(name).build()).speech(text, {
+        const speech = await (
+          await registry.builder(name).build()
+        ).speech(text, {
           voice: values.voice,
           format,
           model: options.model,

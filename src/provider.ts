@@ -94,7 +94,10 @@ export class Provider {
   /** Transcribes audio (speech-to-text); `UNSUPPORTED` for a provider without it. */
   async transcribe(audio: Uint8Array, options: TranscribeOptions): Promise<Transcript> {
     if (!(audio instanceof Uint8Array)) {
-      throw new ModelportError({ code: 'INVALID_REQUEST', message: 'transcribe(audio): audio must be a Uint8Array' })
+      throw new ModelportError({
+        code: 'INVALID_REQUEST',
+        message: 'transcribe(audio): audio must be a Uint8Array',
+      })
     }
     if (typeof options?.mimeType !== 'string' || options.mimeType === '') {
       throw new ModelportError({
@@ -104,7 +107,9 @@ export class Provider {
     }
     const { mimeType, language, prompt, filename, model } = options
     return withAbort('transcribe', options, (call) =>
-      callBinding(() => this.#binding.transcribe(audio, { mimeType, language, prompt, filename, model }, call)),
+      callBinding(() =>
+        this.#binding.transcribe(audio, { mimeType, language, prompt, filename, model }, call),
+      ),
     )
   }
 

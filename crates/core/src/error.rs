@@ -301,28 +301,63 @@ mod tests {
     #[test]
     fn provider_failures_map_by_kind_and_keep_its_retry_decision() {
         let cases = [
-            (ProviderErrorKind::ServerOverloaded, ErrorCode::ProviderError, true),
+            (
+                ProviderErrorKind::ServerOverloaded,
+                ErrorCode::ProviderError,
+                true,
+            ),
             (ProviderErrorKind::RateLimited, ErrorCode::RateLimited, true),
-            (ProviderErrorKind::QuotaExceeded, ErrorCode::QuotaExceeded, false),
-            (ProviderErrorKind::ContextWindowExceeded, ErrorCode::ContextWindowExceeded, false),
+            (
+                ProviderErrorKind::QuotaExceeded,
+                ErrorCode::QuotaExceeded,
+                false,
+            ),
+            (
+                ProviderErrorKind::ContextWindowExceeded,
+                ErrorCode::ContextWindowExceeded,
+                false,
+            ),
             (ProviderErrorKind::Authentication, ErrorCode::Auth, false),
-            (ProviderErrorKind::InvalidRequest, ErrorCode::InvalidRequest, false),
-            (ProviderErrorKind::UnsupportedOperation, ErrorCode::Unsupported, false),
-            (ProviderErrorKind::UnknownTransient, ErrorCode::ProviderError, true),
-            (ProviderErrorKind::UnknownPermanent, ErrorCode::ProviderError, false),
+            (
+                ProviderErrorKind::InvalidRequest,
+                ErrorCode::InvalidRequest,
+                false,
+            ),
+            (
+                ProviderErrorKind::UnsupportedOperation,
+                ErrorCode::Unsupported,
+                false,
+            ),
+            (
+                ProviderErrorKind::UnknownTransient,
+                ErrorCode::ProviderError,
+                true,
+            ),
+            (
+                ProviderErrorKind::UnknownPermanent,
+                ErrorCode::ProviderError,
+                false,
+            ),
         ];
         for (kind, code, retryable) in cases {
             let mut failure = PluginError::provider_failure(kind, "m");
             failure.retry_after_secs = Some(2);
             failure.code = Some("vendor_code".into());
             let err = ModelportError::from_plugin_error("p", failure);
-            assert_eq!((err.code, err.retryable), (code, Some(retryable)), "{kind:?}");
+            assert_eq!(
+                (err.code, err.retryable),
+                (code, Some(retryable)),
+                "{kind:?}"
+            );
             assert_eq!(err.retry_after_ms, Some(2000));
             assert_eq!(err.causes, ["provider code: vendor_code"]);
         }
         let mut bare = PluginError::provider_failure(ProviderErrorKind::UnknownTransient, "m");
         bare.status = Some(503);
         let err = ModelportError::from_plugin_error("p", bare);
-        assert_eq!((err.code, err.status, err.retryable), (ErrorCode::HttpStatus, Some(503), Some(true)));
+        assert_eq!(
+            (err.code, err.status, err.retryable),
+            (ErrorCode::HttpStatus, Some(503), Some(true))
+        );
     }
 }

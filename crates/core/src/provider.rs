@@ -136,9 +136,7 @@ impl Provider {
     fn error_of(&self, http: &dyn HttpProviderBoundary, response: &HttpResponse) -> ModelportError {
         let name = self.plugin_name();
         match unguard_value(name, "classify_error", http.classify_error(response)) {
-            Ok(Some(err)) => {
-                ModelportError::from_plugin_response(name, err, response)
-            }
+            Ok(Some(err)) => ModelportError::from_plugin_response(name, err, response),
             Ok(None) => classify_status(response).with_plugin(name),
             Err(panicked) => panicked,
         }

@@ -20,7 +20,11 @@ pub enum PluginErrorKind {
     #[serde(alias = "tool_config_error", alias = "invalid_url")]
     InvalidRequest,
     /// A response could not be understood.
-    #[serde(rename = "response_format_error", alias = "parse_error", alias = "json_error")]
+    #[serde(
+        rename = "response_format_error",
+        alias = "parse_error",
+        alias = "json_error"
+    )]
     ParseError,
     /// The plugin does not offer this operation.
     #[serde(rename = "not_implemented", alias = "unsupported")]
@@ -196,9 +200,10 @@ impl PluginError {
     /// failure (from its `kind`), unknown otherwise.
     pub fn retryable(&self) -> Option<bool> {
         match self.kind {
-            PluginErrorKind::ProviderError => {
-                Some(self.provider_kind.is_some_and(ProviderErrorKind::is_retryable))
-            }
+            PluginErrorKind::ProviderError => Some(
+                self.provider_kind
+                    .is_some_and(ProviderErrorKind::is_retryable),
+            ),
             _ => None,
         }
     }
@@ -241,10 +246,14 @@ mod tests {
         assert_eq!(err.provider_kind, Some(ProviderErrorKind::RateLimited));
         assert_eq!(err.retryable(), Some(true));
         assert_eq!(err.retry_after_millis(), Some(3000));
-        let unknown: PluginError =
-            serde_json::from_value(json!({"type": "provider_error", "message": "?", "kind": "brand_new"}))
-                .unwrap();
-        assert_eq!(unknown.provider_kind, Some(ProviderErrorKind::UnknownPermanent));
+        let unknown: PluginError = serde_json::from_value(
+            json!({"type": "provider_error", "message": "?", "kind": "brand_new"}),
+        )
+        .unwrap();
+        assert_eq!(
+            unknown.provider_kind,
+            Some(ProviderErrorKind::UnknownPermanent)
+        );
         assert_eq!(unknown.retryable(), Some(false));
     }
 
@@ -264,9 +273,18 @@ mod tests {
                 json!({"type": "response_format_error", "message": "m", "raw_response": "<"}),
                 PluginErrorKind::ParseError,
             ),
-            (json!({"type": "json_error", "message": "m"}), PluginErrorKind::ParseError),
-            (json!({"type": "not_implemented", "message": "m"}), PluginErrorKind::Unsupported),
-            (json!({"type": "something_new", "message": "m"}), PluginErrorKind::Other),
+            (
+                json!({"type": "json_error", "message": "m"}),
+                PluginErrorKind::ParseError,
+            ),
+            (
+                json!({"type": "not_implemented", "message": "m"}),
+                PluginErrorKind::Unsupported,
+            ),
+            (
+                json!({"type": "something_new", "message": "m"}),
+                PluginErrorKind::Other,
+            ),
         ] {
             let err: PluginError = serde_json::from_value(kind.clone()).unwrap();
             assert_eq!(err.kind, expected, "{kind}");

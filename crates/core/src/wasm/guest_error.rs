@@ -37,14 +37,19 @@ fn payload_json(err: &ModelportError) -> Value {
     if let Value::Object(map) = &mut value {
         match map.get("type").and_then(Value::as_str) {
             Some("transport") => {
-                let kind = if err.code == ErrorCode::Timeout { "timeout" } else { "other" };
+                let kind = if err.code == ErrorCode::Timeout {
+                    "timeout"
+                } else {
+                    "other"
+                };
                 map.insert("kind".into(), json!(kind));
             }
             // QueryMT's `http_status` and `rate_limited` have a required `retry_after_secs`
             // (null allowed), `response_format_error` a required `raw_response`.
             Some("http_status" | "rate_limited") => {
                 map.entry("retry_after_secs").or_insert(Value::Null);
-                map.entry("status_code").or_insert(json!(err.status.unwrap_or(0)));
+                map.entry("status_code")
+                    .or_insert(json!(err.status.unwrap_or(0)));
             }
             Some("response_format_error") => {
                 map.entry("raw_response").or_insert(json!(""));
@@ -84,17 +89,18 @@ mod tests {
         );
         let mut server = ModelportError::new(ErrorCode::HttpStatus, "HTTP 500");
         server.status = Some(500);
-        let payload: Value = serde_json::from_str(
-            stream_open_error(&server)["plugin_error"].as_str().unwrap(),
-        )
-        .unwrap();
+        let payload: Value =
+            serde_json::from_str(stream_open_error(&server)["plugin_error"].as_str().unwrap())
+                .unwrap();
         assert_eq!(
             payload["payload"],
             json!({"type": "http_status", "message": "HTTP 500", "status_code": 500, "retry_after_secs": null})
         );
         let timeout = ModelportError::new(ErrorCode::Timeout, "slow");
         let payload: Value = serde_json::from_str(
-            stream_open_error(&timeout)["plugin_error"].as_str().unwrap(),
+            stream_open_error(&timeout)["plugin_error"]
+                .as_str()
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(payload["payload"]["kind"], "timeout");

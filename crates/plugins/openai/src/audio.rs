@@ -31,7 +31,10 @@ impl MultipartForm {
     }
 
     fn text(&mut self, name: &str, value: &str) -> Result<(), PluginError> {
-        let head = format!("Content-Disposition: form-data; name=\"{}\"\r\n\r\n", field(name)?);
+        let head = format!(
+            "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
+            field(name)?
+        );
         self.parts.push((head, value.as_bytes().to_vec()));
         Ok(())
     }
@@ -61,9 +64,10 @@ impl MultipartForm {
             (nonce, self.parts.len()).hash(&mut hasher);
             let candidate = format!("modelport-{:016x}", hasher.finish());
             let needle = candidate.as_bytes();
-            let clash = self.parts.iter().any(|(head, bytes)| {
-                contains(head.as_bytes(), needle) || contains(bytes, needle)
-            });
+            let clash = self
+                .parts
+                .iter()
+                .any(|(head, bytes)| contains(head.as_bytes(), needle) || contains(bytes, needle));
             if !clash {
                 break candidate;
             }
@@ -82,7 +86,9 @@ impl MultipartForm {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// A form field's name, file name or type, refused if it would break the part's header.
@@ -181,7 +187,12 @@ pub fn speech(config: &OpenAIConfig, request: &TtsRequest) -> Result<HttpRequest
     if let Some(speed) = request.speed {
         body.insert("speed".into(), json!(speed));
     }
-    build(config, Method::POST, "audio/speech", Some(Value::Object(body)))
+    build(
+        config,
+        Method::POST,
+        "audio/speech",
+        Some(Value::Object(body)),
+    )
 }
 
 /// Spoken audio: the body's bytes, typed by the response's `content-type`.
@@ -215,7 +226,8 @@ mod tests {
         }
         .finish();
         // A file that contains the boundary the form would have picked.
-        form.file("file", "a.wav", "audio/wav", boundary.as_bytes()).unwrap();
+        form.file("file", "a.wav", "audio/wav", boundary.as_bytes())
+            .unwrap();
         let (chosen, body) = form.finish();
         assert_ne!(chosen, boundary);
         let text = String::from_utf8_lossy(&body);

@@ -95,7 +95,9 @@ mod tests {
     #[test]
     fn the_code_wins_over_the_status() {
         let quota = failure(
-            &envelope(json!({"message": "no credit", "type": "insufficient_quota", "code": "insufficient_quota"})),
+            &envelope(
+                json!({"message": "no credit", "type": "insufficient_quota", "code": "insufficient_quota"}),
+            ),
             Some(429),
             "",
         );
@@ -114,7 +116,10 @@ mod tests {
             (500, ProviderErrorKind::UnknownTransient),
             (418, ProviderErrorKind::UnknownPermanent),
         ] {
-            assert_eq!(failure(&Envelope::default(), Some(status), "HTTP").provider_kind, Some(kind));
+            assert_eq!(
+                failure(&Envelope::default(), Some(status), "HTTP").provider_kind,
+                Some(kind)
+            );
         }
     }
 }

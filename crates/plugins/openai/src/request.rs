@@ -1,10 +1,10 @@
 //! Building OpenAI HTTP requests from modelport's shared types.
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use modelport_plugin::http::{Method, Request};
 use modelport_plugin::{
     ChatMessage, ChatRole, CompletionRequest, Content, HttpRequest, PluginError, Tool,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use crate::config::OpenAIConfig;

@@ -256,6 +256,9 @@ mod tests {
         assert!(err.message.contains("bad key"));
         assert_eq!(error(&response(429, "")).kind, PluginErrorKind::RateLimited);
         let proxy = error(&response(503, "<html>bad gateway</html>"));
-        assert_eq!((proxy.kind, proxy.status), (PluginErrorKind::HttpError, Some(503)));
+        assert_eq!(
+            (proxy.kind, proxy.status),
+            (PluginErrorKind::HttpError, Some(503))
+        );
     }
 }

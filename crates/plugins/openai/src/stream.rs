@@ -9,8 +9,7 @@ use std::collections::btree_map::Entry;
 
 use crate::failure::Envelope;
 use modelport_plugin::{
-    ChatStreamParser, FinishReason, FunctionCall, PluginError, StreamChunk,
-    ToolCall, Usage,
+    ChatStreamParser, FinishReason, FunctionCall, PluginError, StreamChunk, ToolCall, Usage,
 };
 use serde::Deserialize;
 
