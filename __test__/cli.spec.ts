@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
 import { startMockOpenAI } from 'modelport/testing'
 
-import { fixture, plugin, root, tempFile } from './helpers'
+import { fixture, plugin, root, tempDir, tempFile } from './helpers'
 
 const cli = join(root, 'dist', 'src', 'cli.js')
 
@@ -132,4 +133,46 @@ test('chat streams tokens to the terminal as they arrive; --no-stream prints the
     (await modelport(['chat', 'openai', 'one two', '--no-stream', '--config', file])).stdout,
     'Echo: one two\n',
   )
+})
+
+test('speak writes the audio file (format from its extension); transcribe reads it back', async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const file = config(mock.url)
+  const out = join(tempDir(), 'hello.wav')
+  const spoken = await modelport([
+    'speak',
+    'openai',
+    'hello from the cli',
+    '-o',
+    out,
+    '--voice',
+    'nova',
+    '--config',
+    file,
+  ])
+  t.is(spoken.status, 0, spoken.stderr)
+  t.regex(spoken.stdout, /wrote .*hello\.wav \(18 bytes, audio\/wav\)/)
+  t.is(readFileSync(out, 'utf8'), 'hello from the cli')
+  t.like(mock.requests.at(-1)?.body, { voice: 'nova', response_format: 'wav', input: 'hello from the cli' })
+
+  const heard = await modelport(['transcribe', 'openai', out, '--language', 'en', '--config', file, '--json'])
+  t.is(heard.status, 0, heard.stderr)
+  t.deepEqual(JSON.parse(heard.stdout), { text: 'hello from the cli' })
+  t.like(mock.requests.at(-1)?.body, { language: 'en', file: { filename: 'audio.wav', type: 'audio/wav' } })
+
+  const unknown = await modelport(['transcribe', 'openai', join(tempDir(), 'talk.xyz'), '--config', file])
+  t.is(unknown.status, 1)
+  t.regex(unknown.stderr, /modelport: INVALID_REQUEST: .*--mime-type/)
+  const unsupported = await modelport([
+    'speak',
+    'bot',
+    'hi',
+    '-o',
+    join(tempDir(), 'x.mp3'),
+    '--config',
+    file,
+  ])
+  t.is(unsupported.status, 1)
+  t.regex(unsupported.stderr, /modelport: UNSUPPORTED: /)
 })

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import test from 'ava'
 import { PluginRegistry } from 'modelport'
 
-import { failure, fixture, plugin, root, SLACK_MS, SLOW_PATH_MS, timed } from './helpers'
+import { failure, fixture, plugin, root, SLACK_MS, SLOW_PATH_MS, timed, wasmProvider } from './helpers'
 
 test.serial('close() aborts calls in flight with ABORTED, promptly, and refuses new ones', async (t) => {
   const registry = await PluginRegistry.fromConfig({
@@ -70,6 +70,27 @@ test('after close(), a process with calls in flight ends them with ABORTED and e
   const child = await node(script)
   t.is(child.status, 0, child.stderr)
   t.is(child.stdout.trim(), 'ABORTED,ABORTED,ABORTED')
+})
+
+test('a Wasm plugin logs through qmt_log at the level init_logging gave every instance', async (t) => {
+  // The instance the load reads the plugin with is dropped: calls run on instances built later.
+  const script = `
+    const { PluginRegistry } = require('modelport')
+    ;(async () => {
+      const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'echo', path: ${JSON.stringify(wasmProvider('echo_provider'))} }] })
+      const provider = await registry.builder('echo').build()
+      const a = await provider.chat([{ role: 'user', content: 'a' }])
+      const c = await provider.chat([{ role: 'user', content: 'b' }, { role: 'user', content: 'c' }])
+      console.log([a.text, c.text].join(','))
+      await registry.close()
+    })()`
+  const info = await node(script, { MODELPORT_LOG: 'info' })
+  t.is(info.stdout.trim(), 'a,c', info.stderr)
+  t.regex(info.stderr, /\[echo\] \[echo_provider\] chat with 1 messages/)
+  t.regex(info.stderr, /\[echo\] \[echo_provider\] chat with 2 messages/)
+  const quiet = await node(script, { MODELPORT_LOG: 'warn' })
+  t.is(quiet.stdout.trim(), 'a,c', quiet.stderr)
+  t.notRegex(quiet.stderr, /echo_provider/)
 })
 
 test('plugin log records reach the host logger (MODELPORT_LOG)', async (t) => {

@@ -1,6 +1,7 @@
 // The modelport demo: loads a native HTTP provider (openai), the same provider as a sandboxed
-// Wasm plugin (openai-wasm), and a native non-HTTP provider (scripted) from examples/plugins.toml,
-// and shows chat, streaming, a tool-call round trip, embeddings, a completion and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
+// Wasm plugin (openai-wasm), QueryMT's own OpenAI Wasm plugin (querymt-openai), and a native
+// non-HTTP provider (scripted) from examples/plugins.toml, and shows chat, streaming, a tool-call
+// round trip, embeddings, a completion, speech and transcription, and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
 import { dirname, join } from 'node:path'
@@ -32,7 +33,7 @@ try {
     )
   }
   console.log(
-    `  openai, openai-wasm → ${server ? `embedded OpenAI-compatible server at ${baseUrl}` : baseUrl}`,
+    `  openai, openai-wasm, querymt-openai → ${server ? `embedded OpenAI-compatible server at ${baseUrl}` : baseUrl}`,
   )
 
   const openai = await registry
@@ -49,11 +50,18 @@ try {
     .parameter('embedding_model', embeddingModel)
     .system('You are a concise assistant.')
     .build()
+  const querymt = await registry
+    .builder('querymt-openai')
+    .baseUrl(baseUrl)
+    .model(model)
+    .system('You are a concise assistant.')
+    .build()
   const scripted = await registry.builder('scripted').build()
 
   for (const [name, provider] of [
     ['openai', openai],
     ['openai-wasm', openaiWasm],
+    ['querymt-openai', querymt],
     ['scripted', scripted],
   ]) {
     heading(`Chat · ${name}`)
@@ -67,6 +75,7 @@ try {
   for (const [name, provider] of [
     ['openai', openai],
     ['openai-wasm', openaiWasm],
+    ['querymt-openai', querymt],
   ]) {
     heading(`Streaming · ${name}`)
     const question = 'Tell me about modelport in a few words.'
@@ -142,10 +151,25 @@ try {
     }
   }
 
+  for (const [name, provider] of [
+    ['openai', openai],
+    ['querymt-openai', querymt],
+  ]) {
+    heading(`Speech and transcription · ${name}`)
+    const sentence = 'modelport speaks and listens.'
+    const speech = await provider.speech(sentence, { voice: 'alloy', format: 'mp3', model: 'tts-1' })
+    console.log(`  speech(${JSON.stringify(sentence)}) → ${speech.audio.length} bytes of ${speech.mimeType}`)
+    const transcript = await provider.transcribe(speech.audio, {
+      mimeType: speech.mimeType,
+      model: 'whisper-1',
+    })
+    console.log(`  transcribe(those bytes) → ${JSON.stringify(transcript.text)}`)
+  }
+
   heading('Completion · openai')
   console.log(`  ${JSON.stringify((await openai.complete({ prompt: 'modelport is', maxTokens: 8 })).text)}`)
 
-  for (const name of ['openai', 'openai-wasm', 'scripted']) {
+  for (const name of ['openai', 'openai-wasm', 'querymt-openai', 'scripted']) {
     heading(`Models · ${name}`)
     const models = await registry.listModels(
       name,

@@ -180,7 +180,6 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'transcribe': {
         const [name, file] = need(rest, 2, 'the provider name and the audio file') as [string, string]
-        const audio = new Uint8Array(await readFile(file))
         const mimeType = values['mime-type'] ?? AUDIO_TYPES[extname(file).slice(1).toLowerCase()]
         if (!mimeType) {
           throw new ModelportError({
@@ -188,6 +187,7 @@ async function main(argv: string[]): Promise<number> {
             message: `cannot tell the audio type of ${file} from its extension: give --mime-type`,
           })
         }
+        const audio = new Uint8Array(await readFile(file))
         const transcript = await (
           await registry.builder(name).build()
         ).transcribe(audio, {

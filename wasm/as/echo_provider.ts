@@ -1,6 +1,9 @@
 // A QueryMT v1 provider that needs no network: `chat` answers with the last user message's text.
 // The benchmarks measure the host's per-call overhead with it (parse the request, answer, return).
+// It logs each chat through `qmt_log` when the host's `init_logging` level allows info.
 import './abort'
+
+import { Host, Memory } from '@extism/as-pdk'
 
 import { JSON } from 'assemblyscript-json/assembly'
 
@@ -8,6 +11,26 @@ import { inputJson, output, quote } from './lib/io'
 import { textOf } from './lib/openai'
 
 const SCHEMA = '{"type":"object","properties":{"model":{"type":"string"}},"additionalProperties":false}'
+
+@external('extism:host/user', 'qmt_log')
+declare function qmt_log(record: u64): void
+
+/** The level the host asked for (QueryMT's `init_logging`: 0 off … 5 trace). */
+let logLevel: i32 = 0
+
+export function init_logging(): i32 {
+  logLevel = I32.parseInt(Host.inputString())
+  return 0
+}
+
+function log(level: i32, message: string): void {
+  if (level > logLevel) return
+  const record = Memory.allocateString(
+    '{"level":' + level.toString() + ',"target":"echo_provider","message":' + quote(message) + '}',
+  )
+  qmt_log(record.offset)
+  record.free()
+}
 
 export function name(): i32 {
   return output('echo-wasm')
@@ -33,6 +56,8 @@ function lastText(messages: JSON.Arr | null): string {
 }
 
 export function chat(): i32 {
-  const text = lastText(inputJson().getArr('messages'))
+  const messages = inputJson().getArr('messages')
+  log(3, 'chat with ' + (messages === null ? 0 : messages.valueOf().length).toString() + ' messages')
+  const text = lastText(messages)
   return output('{"text":' + quote(text) + ',"finish_reason":"Stop"}')
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::compiled::CompiledWasm;
-use super::host_functions::{SharedHost, instance_functions};
+use super::host_functions::{SharedHost, init_logging, instance_functions};
 use super::module_cache::ModuleCache;
 use super::options::{DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, WasmOptions};
 use super::pool::InstancePool;
@@ -82,10 +82,9 @@ const V2_EXPORTS: [&str; 5] = [
     "parse_list_models_response",
 ];
 /// Exports whose presence changes what the host does.
-const OPTIONAL_EXPORTS: [&str; 10] = [
+const OPTIONAL_EXPORTS: [&str; 9] = [
     "list_models_static",
     "classify_chat_error",
-    "init_logging",
     "from_config",
     "embed_request",
     "chat_stream_parser_start",
@@ -184,10 +183,7 @@ impl WasmFactory {
         let schema = read("config_schema")
             .map_err(locate)?
             .unwrap_or_else(|| "{}".into());
-        if first.function_exists("init_logging") {
-            let level = (log::max_level() as usize).to_string();
-            let _ = first.call::<&[u8], &[u8]>("init_logging", level.as_bytes());
-        }
+        init_logging(&mut first, plugin);
         drop(first);
 
         Ok(Self {

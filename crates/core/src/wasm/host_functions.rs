@@ -369,6 +369,19 @@ fn log_record(
     Ok(())
 }
 
+/// Tells a new instance how much to log (QueryMT's `init_logging(level)`, 0 = off … 5 = trace,
+/// the host's `MODELPORT_LOG` level), if it exports `init_logging`. A guest sets its logger per
+/// instance, so every instance is told. A failure only means the plugin stays quiet.
+pub fn init_logging(plugin: &mut extism::Plugin, name: &str) {
+    if !plugin.function_exists("init_logging") {
+        return;
+    }
+    let level = (log::max_level() as usize).to_string();
+    if let Err(err) = plugin.call::<&[u8], &[u8]>("init_logging", level.as_bytes()) {
+        log::debug!("[{name}] init_logging failed: {err}");
+    }
+}
+
 /// The host functions for one instance, and the state they share.
 pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<InstanceHost>) {
     let data = UserData::new(InstanceHost {

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
-use super::host_functions::{InstanceHost, SharedHost, instance_functions};
+use super::host_functions::{InstanceHost, SharedHost, init_logging, instance_functions};
 use crate::error::{ErrorCode, ModelportError, Result};
 
 struct Slot {
@@ -53,10 +53,11 @@ impl InstancePool {
 
     fn instantiate(&self) -> Result<Slot> {
         let (functions, host) = instance_functions(self.shared.clone());
-        let plugin = self
+        let mut plugin = self
             .compiled
             .instantiate(functions)
             .map_err(|err| err.with_plugin(&self.shared.plugin))?;
+        init_logging(&mut plugin, &self.shared.plugin);
         Ok(Slot { plugin, host })
     }
 
