@@ -81,9 +81,15 @@ impl ProviderErrorKind {
     }
 }
 
-/// A failure reported by plugin code, with enough context to act on.
+/// A failure reported by plugin code, with enough context to act on. One pointer wide (results
+/// cross the plugin boundary by value); its fields are read and set through `Deref`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PluginError {
+#[serde(transparent)]
+pub struct PluginError(Box<PluginErrorDetails>);
+
+/// What a [`PluginError`] carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginErrorDetails {
     /// The kind of failure (`type`).
     #[serde(rename = "type")]
     pub kind: PluginErrorKind,
@@ -139,7 +145,7 @@ fn provider_kind<'de, D: serde::Deserializer<'de>>(
 impl PluginError {
     /// An error of `kind` with `message`.
     pub fn new(kind: PluginErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(PluginErrorDetails {
             kind,
             message: message.into(),
             provider_kind: None,
@@ -150,15 +156,14 @@ impl PluginError {
             retry_after_secs: None,
             retry_after_ms: None,
             raw_response: None,
-        }
+        }))
     }
 
     /// A provider-side error classified as `kind` (QueryMT's `ProviderFailure`).
     pub fn provider_failure(kind: ProviderErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            provider_kind: Some(kind),
-            ..Self::new(PluginErrorKind::ProviderError, message)
-        }
+        let mut err = Self::new(PluginErrorKind::ProviderError, message);
+        err.provider_kind = Some(kind);
+        err
     }
 
     /// A provider-side error, unclassified (not retried).
@@ -206,6 +211,20 @@ impl PluginError {
             ),
             _ => None,
         }
+    }
+}
+
+impl std::ops::Deref for PluginError {
+    type Target = PluginErrorDetails;
+
+    fn deref(&self) -> &PluginErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PluginError {
+    fn deref_mut(&mut self) -> &mut PluginErrorDetails {
+        &mut self.0
     }
 }
 

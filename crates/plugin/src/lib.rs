@@ -30,7 +30,7 @@ pub mod tool;
 
 pub use async_trait::async_trait;
 pub use audio::{SttRequest, SttResponse, TtsRequest, TtsResponse, VoiceConfig};
-pub use error::{PluginError, PluginErrorKind, ProviderErrorKind};
+pub use error::{PluginError, PluginErrorDetails, PluginErrorKind, ProviderErrorKind};
 pub use http_provider::{
     ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
 };
