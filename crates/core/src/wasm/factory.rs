@@ -183,7 +183,7 @@ impl WasmFactory {
         let schema = read("config_schema")
             .map_err(locate)?
             .unwrap_or_else(|| "{}".into());
-        init_logging(&mut first, plugin);
+        init_logging(&mut first).map_err(locate)?;
         drop(first);
 
         Ok(Self {

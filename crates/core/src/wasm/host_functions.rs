@@ -371,15 +371,17 @@ fn log_record(
 
 /// Tells a new instance how much to log (QueryMT's `init_logging(level)`, 0 = off … 5 = trace,
 /// the host's `MODELPORT_LOG` level), if it exports `init_logging`. A guest sets its logger per
-/// instance, so every instance is told. A failure only means the plugin stays quiet.
-pub fn init_logging(plugin: &mut extism::Plugin, name: &str) {
+/// instance, so every instance is told. An instance whose `init_logging` fails (it trapped or ran
+/// past the timeout) is not used, as QueryMT's host refuses such a plugin.
+pub fn init_logging(plugin: &mut extism::Plugin) -> crate::Result<()> {
     if !plugin.function_exists("init_logging") {
-        return;
+        return Ok(());
     }
     let level = (log::max_level() as usize).to_string();
-    if let Err(err) = plugin.call::<&[u8], &[u8]>("init_logging", level.as_bytes()) {
-        log::debug!("[{name}] init_logging failed: {err}");
-    }
+    plugin
+        .call::<&[u8], &[u8]>("init_logging", level.as_bytes())
+        .map(drop)
+        .map_err(|err| super::call_error::call_error(err, "init_logging", false))
 }
 
 /// The host functions for one instance, and the state they share.

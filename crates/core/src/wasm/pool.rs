@@ -57,7 +57,7 @@ impl InstancePool {
             .compiled
             .instantiate(functions)
             .map_err(|err| err.with_plugin(&self.shared.plugin))?;
-        init_logging(&mut plugin, &self.shared.plugin);
+        init_logging(&mut plugin).map_err(|err| err.with_plugin(&self.shared.plugin))?;
         Ok(Slot { plugin, host })
     }
 

@@ -321,23 +321,21 @@ impl WasmProvider {
         }
     }
 
-    /// Whether `chat_stream` really streams; otherwise the caller tells the whole answer as events.
+    /// Whether the plugin streams (v2: it has a stream parser; v1: `chat_stream`) under this
+    /// config; otherwise the caller tells the whole answer as events.
     pub async fn streams(&self) -> Result<bool> {
-        match self.generation {
-            Generation::V2 | Generation::V1 => {
-                let streamer = match self.generation {
-                    Generation::V2 => "chat_stream_parser_start",
-                    Generation::V1 => "chat_stream",
-                };
-                if !self.has(streamer) {
-                    return Ok(false);
-                }
-                if !self.has("supports_streaming") {
-                    return Ok(true);
-                }
-                self.call_parsed("supports_streaming", &self.cfg).await
-            }
+        let streamer = match self.generation {
+            Generation::V2 => "chat_stream_parser_start",
+            Generation::V1 => "chat_stream",
+        };
+        if !self.has(streamer) {
+            return Ok(false);
         }
+        // QueryMT plugins answer per config (`supports_streaming(cfg)`).
+        if !self.has("supports_streaming") {
+            return Ok(true);
+        }
+        self.call_parsed("supports_streaming", &self.cfg).await
     }
 
     /// A streamed chat turn, its events sent to `sender`. v2: the host opens the HTTP stream
