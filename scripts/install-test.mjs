@@ -23,6 +23,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { createServer } from 'node:net'
@@ -66,18 +67,35 @@ function mustExec(command, args, options) {
   return result.stdout
 }
 
-/** PATH without any folder that holds cargo or rustc: what a user without Rust has. */
-function pathWithoutRust() {
-  const executables = ['cargo', 'rustc', 'rustup']
+/** Whether `name` is a Rust tool (cargo, rustc, rustup, rustdoc, rustfmt, clippy and their kin). */
+function isRustTool(name) {
+  return /^(cargo|rustc|rustup|rustdoc|rustfmt|rust-|clippy-driver)/.test(name)
+}
+
+/**
+ * PATH without cargo, rustc or rustup: what a user without Rust has. A folder that holds them
+ * beside other tools (Debian's rustc-web puts cargo and rustc in /usr/bin, beside node and npm)
+ * is replaced by a folder of links (under `work`) to everything else in it.
+ */
+function pathWithoutRust(work) {
   return (process.env.PATH ?? '')
     .split(delimiter)
-    .filter((dir) => dir && !executables.some((name) => existsSync(join(dir, name))))
+    .filter(Boolean)
+    .map((dir, index) => {
+      if (!['cargo', 'rustc', 'rustup'].some((name) => existsSync(join(dir, name)))) return dir
+      const links = join(work, `path-without-rust-${index}`)
+      mkdirSync(links, { recursive: true })
+      for (const name of readdirSync(dir)) {
+        if (!isRustTool(name)) symlinkSync(join(dir, name), join(links, name))
+      }
+      return links
+    })
     .join(delimiter)
 }
 
 /** The environment of a user's shell: no Rust, no npm_* variables inherited from `npm test`,
  * and an npm config of our own (the local registry, an empty cache). */
-function userEnvironment(npmrc) {
+function userEnvironment(npmrc, work) {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) =>
@@ -91,7 +109,7 @@ function userEnvironment(npmrc) {
         ].includes(key),
     ),
   )
-  return { ...env, PATH: pathWithoutRust(), npm_config_userconfig: npmrc }
+  return { ...env, PATH: pathWithoutRust(work), npm_config_userconfig: npmrc }
 }
 
 async function freePort() {
@@ -333,7 +351,7 @@ async function main() {
         '',
       ].join('\n'),
     )
-    const env = userEnvironment(npmrc)
+    const env = userEnvironment(npmrc, work)
     for (const tool of ['cargo', 'rustc']) {
       const found = spawnSync(tool, ['--version'], { env })
       assert.equal(found.error?.code, 'ENOENT', `${tool} is still on the test's PATH`)
