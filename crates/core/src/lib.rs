@@ -3,9 +3,11 @@
 //! The pure-Rust core of modelport (no Node-API here): config files, the plugin registry, the
 //! native plugin loader and the HTTP engine every plugin's requests go through.
 
+mod backend;
 pub mod call;
 pub mod config;
 pub mod error;
+mod host_http;
 pub mod http;
 pub mod native;
 pub mod plugin;

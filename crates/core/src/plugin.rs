@@ -5,13 +5,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use tokio_util::sync::CancellationToken;
-
 use crate::config::{ConfigSchema, PluginLocation, ProviderEntry, merge_config};
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{HttpEngine, HttpOptions, classify_status};
-use crate::native::{NativeFactory, NativeLibrary, unguard, unguard_value};
-use crate::provider::Backend;
+use crate::http::{HttpEngine, HttpOptions};
+use crate::native::{NativeFactory, NativeLibrary, unguard_value};
 use crate::retry::RetryPolicy;
 use crate::wasm::{ModuleCache, WasmFactory};
 
@@ -78,7 +75,7 @@ fn api_key_env(entry: &ProviderEntry, kind: PluginKind, declared: Option<&str>) 
 
 /// Where a loaded plugin's code lives. Field order matters: the factory (plugin code) drops
 /// before the library that holds it.
-enum PluginSource {
+pub(crate) enum PluginSource {
     Native {
         factory: NativeFactory,
         library: Arc<NativeLibrary>,
@@ -251,80 +248,8 @@ impl LoadedPlugin {
         Ok(config)
     }
 
-    /// Makes the plugin object for a validated config (native `from_config`, or a Wasm pool).
-    pub(crate) async fn instantiate(
-        &self,
-        config: &Map<String, Value>,
-        engine: &HttpEngine,
-        shutdown: &CancellationToken,
-    ) -> Result<Backend> {
-        let name = &self.info.name;
-        match &self.source {
-            PluginSource::Native { factory, .. } => {
-                let text = Value::Object(config.clone()).to_string();
-                match factory {
-                    NativeFactory::Http(f) => {
-                        unguard(name, "from_config", f.from_config(&text)).map(Backend::Http)
-                    }
-                    NativeFactory::Async(f) => {
-                        unguard(name, "from_config", f.from_config(&text)).map(Backend::Async)
-                    }
-                }
-            }
-            PluginSource::Wasm(factory) => factory
-                .provider(
-                    config.clone(),
-                    engine.clone(),
-                    self.http.clone(),
-                    shutdown.clone(),
-                )
-                .await
-                .map(Backend::Wasm)
-                .map_err(|e| e.with_plugin(name)),
-        }
-    }
-
-    /// Lists the models available under `config` (static list, host HTTP, or the plugin itself).
-    pub async fn list_models(
-        &self,
-        engine: &HttpEngine,
-        config: &Map<String, Value>,
-        shutdown: &CancellationToken,
-    ) -> Result<Vec<String>> {
-        let name = self.info.name.as_str();
-        let text = Value::Object(config.clone()).to_string();
-        let factory = match &self.source {
-            PluginSource::Native { factory, .. } => factory,
-            PluginSource::Wasm(factory) => {
-                return factory
-                    .list_models(
-                        config.clone(),
-                        engine.clone(),
-                        self.http.clone(),
-                        shutdown.clone(),
-                    )
-                    .await
-                    .map_err(|e| e.with_plugin(name));
-            }
-        };
-        match factory {
-            NativeFactory::Http(f) => {
-                if let Some(models) =
-                    unguard_value(name, "list_models_static", f.list_models_static(&text))?
-                {
-                    return Ok(models);
-                }
-                let request = unguard(name, "list_models_request", f.list_models_request(&text))?;
-                let response = engine
-                    .execute(request, &self.http)
-                    .await
-                    .map_err(|e| e.with_plugin(name))?;
-                if !response.status().is_success() {
-                    return Err(classify_status(&response).with_plugin(name));
-                }
-                unguard(name, "parse_list_models", f.parse_list_models(response))
-            }
-            NativeFactory::Async(f) => unguard(name, "list_models", f.list_models(&text).await),
-        }
+    /// Where its code lives.
+    pub(crate) fn source(&self) -> &PluginSource {
+        &self.source
     }
 }

@@ -2,32 +2,21 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use modelport_plugin::boundary::{HttpProviderBoundary, ProviderBoundary};
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest, SttResponse,
+    Tool, TtsRequest, TtsResponse,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::{Backend, Calls};
 use crate::call::{CallOptions, CallScope};
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{HttpEngine, HttpStream, classify_status};
-use crate::native::{unguard, unguard_value};
+use crate::host_http;
+use crate::http::HttpEngine;
 use crate::plugin::LoadedPlugin;
 use crate::retry::RetryPolicy;
-use crate::stream::{ChatStream, ChunkSender, LineSplitter, events_of};
-use crate::wasm::WasmProvider;
-
-/// The plugin object behind a provider.
-pub(crate) enum Backend {
-    /// A native HTTP provider: it builds requests and parses responses, the host does HTTP.
-    Http(Box<dyn HttpProviderBoundary>),
-    /// A native async provider: it does the work itself.
-    Async(Box<dyn ProviderBoundary>),
-    /// A Wasm provider (QueryMT v1 or v2) on its own instance pool.
-    Wasm(WasmProvider),
-}
+use crate::stream::{ChatStream, ChunkSender, events_of};
 
 /// A provider built from a plugin and a config. Cheap to clone; keeps its plugin loaded.
 #[derive(Clone)]
@@ -51,7 +40,7 @@ impl Provider {
         engine: HttpEngine,
         shutdown: CancellationToken,
     ) -> Result<Self> {
-        let backend = plugin.instantiate(&config, &engine, &shutdown).await?;
+        let backend = Backend::new(&plugin, &config, &engine, &shutdown).await?;
         Ok(Self {
             inner: Arc::new(ProviderInner {
                 backend,
@@ -95,53 +84,6 @@ impl Provider {
         self.scope(options).run(policy.run(attempt)).await
     }
 
-    /// Sends a plugin-built request; returns a 2xx response once its head arrives, or the
-    /// classified error.
-    async fn open_ok(
-        &self,
-        http: &dyn HttpProviderBoundary,
-        request: HttpRequest,
-    ) -> Result<HttpStream> {
-        let name = self.plugin_name();
-        let stream = self
-            .inner
-            .engine
-            .open(request, self.inner.plugin.http_options())
-            .await
-            .map_err(|err| err.with_plugin(name))?;
-        if stream.status().is_success() {
-            return Ok(stream);
-        }
-        let response = stream
-            .into_response()
-            .await
-            .map_err(|err| err.with_plugin(name))?;
-        Err(self.error_of(http, &response))
-    }
-
-    /// Sends a plugin-built request and returns the whole 2xx response, or the classified error.
-    async fn exchange(
-        &self,
-        http: &dyn HttpProviderBoundary,
-        request: HttpRequest,
-    ) -> Result<HttpResponse> {
-        self.open_ok(http, request)
-            .await?
-            .into_response()
-            .await
-            .map_err(|err| err.with_plugin(self.plugin_name()))
-    }
-
-    /// A non-2xx response as the plugin classifies it, or the host.
-    fn error_of(&self, http: &dyn HttpProviderBoundary, response: &HttpResponse) -> ModelportError {
-        let name = self.plugin_name();
-        match unguard_value(name, "classify_error", http.classify_error(response)) {
-            Ok(Some(err)) => ModelportError::from_plugin_response(name, err, response),
-            Ok(None) => classify_status(response).with_plugin(name),
-            Err(panicked) => panicked,
-        }
-    }
-
     /// The provider for a call that changes the config (system prompts, tool choice): this one
     /// with them merged in and validated again; this one itself if the call changes nothing.
     async fn for_call(&self, options: &CallOptions) -> Result<Provider> {
@@ -178,11 +120,7 @@ impl Provider {
                 }
                 Backend::Wasm(derived)
             }
-            _ => {
-                plugin
-                    .instantiate(&config, &self.inner.engine, &self.inner.shutdown)
-                    .await?
-            }
+            _ => Backend::new(plugin, &config, &self.inner.engine, &self.inner.shutdown).await?,
         };
         Ok(Self {
             inner: Arc::new(ProviderInner {
@@ -222,15 +160,10 @@ impl Provider {
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
     ) -> Result<ChatResponse> {
-        let name = self.plugin_name();
-        match &self.inner.backend {
-            Backend::Http(http) => {
-                let request = unguard(name, "chat_request", http.chat_request(messages, tools))?;
-                let response = self.exchange(http.as_ref(), request).await?;
-                unguard(name, "parse_chat", http.parse_chat(response))
-            }
-            Backend::Async(provider) => unguard(name, "chat", provider.chat(messages, tools).await),
-            Backend::Wasm(wasm) => wasm.chat(messages, tools).await,
+        match self.inner.backend.calls() {
+            Calls::HostHttp(http) => host_http::chat(http, messages, tools).await,
+            Calls::Native(native) => native.chat(messages, tools).await,
+            Calls::WasmWhole(wasm) => wasm.chat(messages, tools).await,
         }
     }
 
@@ -262,65 +195,20 @@ impl Provider {
         policy: &RetryPolicy,
         sender: ChunkSender,
     ) -> Result<()> {
-        let name = self.plugin_name();
         let whole = || async {
             let response = policy.run(|| self.chat_once(messages, tools)).await?;
             sender.send(events_of(response)).await
         };
-        match &self.inner.backend {
-            Backend::Http(http) => {
-                if !unguard_value(name, "supports_streaming", http.supports_streaming())? {
-                    return whole().await;
-                }
-                self.stream_http(http.as_ref(), messages, tools, policy, sender)
+        match self.inner.backend.calls() {
+            Calls::HostHttp(http) if http.supports_streaming().await? => {
+                host_http::chat_stream(http, messages, tools, policy, sender.clone()).await
+            }
+            Calls::WasmWhole(wasm) if wasm.streams().await? => {
+                wasm.chat_stream(messages, tools, policy, sender.clone())
                     .await
             }
-            Backend::Async(_) => whole().await,
-            Backend::Wasm(wasm) => {
-                if wasm.streams().await? {
-                    wasm.chat_stream(messages, tools, policy, sender).await
-                } else {
-                    whole().await
-                }
-            }
+            _ => whole().await,
         }
-    }
-
-    /// A native HTTP plugin's stream: the host opens the response (retried until it opens) and
-    /// feeds its body, line by line, to the plugin's stream parser.
-    async fn stream_http(
-        &self,
-        http: &dyn HttpProviderBoundary,
-        messages: &[ChatMessage],
-        tools: Option<&[Tool]>,
-        policy: &RetryPolicy,
-        sender: ChunkSender,
-    ) -> Result<()> {
-        let name = self.plugin_name();
-        let mut body = policy
-            .run(|| async {
-                let request = unguard(
-                    name,
-                    "chat_stream_request",
-                    http.chat_stream_request(messages, tools),
-                )?;
-                self.open_ok(http, request).await
-            })
-            .await?;
-        let mut parser = unguard(name, "chat_stream_parser", http.chat_stream_parser())?;
-        let mut parse = |lines: Vec<Vec<u8>>| -> Result<Vec<StreamChunk>> {
-            let mut events = Vec::new();
-            for line in lines {
-                events.extend(unguard(name, "parse_chunk", parser.parse_chunk(&line))?);
-            }
-            Ok(events)
-        };
-        let mut lines = LineSplitter::default();
-        while let Some(chunk) = body.next_chunk().await.map_err(|e| e.with_plugin(name))? {
-            sender.send(parse(lines.push(&chunk))?).await?;
-        }
-        sender.send(parse(lines.finish())?).await?;
-        sender.send(unguard(name, "finish", parser.finish())?).await
     }
 
     /// One vector per input.
@@ -328,16 +216,10 @@ impl Provider {
         let name = self.plugin_name();
         let vectors = self
             .run(options, || async {
-                match &self.inner.backend {
-                    Backend::Http(http) => {
-                        let request = unguard(name, "embed_request", http.embed_request(inputs))?;
-                        let response = self.exchange(http.as_ref(), request).await?;
-                        unguard(name, "parse_embed", http.parse_embed(response))
-                    }
-                    Backend::Async(provider) => {
-                        unguard(name, "embed", provider.embed(inputs).await)
-                    }
-                    Backend::Wasm(wasm) => wasm.embed(inputs).await,
+                match self.inner.backend.calls() {
+                    Calls::HostHttp(http) => host_http::embed(http, inputs).await,
+                    Calls::Native(native) => native.embed(inputs).await,
+                    Calls::WasmWhole(wasm) => wasm.embed(inputs).await,
                 }
             })
             .await?;
@@ -361,19 +243,11 @@ impl Provider {
         request: &CompletionRequest,
         options: &CallOptions,
     ) -> Result<CompletionResponse> {
-        let name = self.plugin_name();
         self.run(options, || async {
-            match &self.inner.backend {
-                Backend::Http(http) => {
-                    let http_request =
-                        unguard(name, "complete_request", http.complete_request(request))?;
-                    let response = self.exchange(http.as_ref(), http_request).await?;
-                    unguard(name, "parse_complete", http.parse_complete(response))
-                }
-                Backend::Async(provider) => {
-                    unguard(name, "complete", provider.complete(request).await)
-                }
-                Backend::Wasm(wasm) => wasm.complete(request).await,
+            match self.inner.backend.calls() {
+                Calls::HostHttp(http) => host_http::complete(http, request).await,
+                Calls::Native(native) => native.complete(request).await,
+                Calls::WasmWhole(wasm) => wasm.complete(request).await,
             }
         })
         .await
@@ -385,18 +259,12 @@ impl Provider {
         request: &SttRequest,
         options: &CallOptions,
     ) -> Result<SttResponse> {
-        let name = self.plugin_name();
         self.run(options, || async {
             match &self.inner.backend {
-                Backend::Http(http) => {
-                    let http_request = unguard(name, "stt_request", http.stt_request(request))?;
-                    let response = self.exchange(http.as_ref(), http_request).await?;
-                    unguard(name, "parse_stt", http.parse_stt(response))
-                }
-                Backend::Async(provider) => {
-                    unguard(name, "transcribe", provider.transcribe(request).await)
-                }
+                // A Wasm plugin transcribes in one call (QueryMT's `transcribe` export).
                 Backend::Wasm(wasm) => wasm.transcribe(request).await,
+                Backend::Http(native) => host_http::transcribe(native, request).await,
+                Backend::Async(native) => native.transcribe(request).await,
             }
         })
         .await
@@ -404,16 +272,12 @@ impl Provider {
 
     /// Speaks text (text-to-speech); `UNSUPPORTED` for a provider without it.
     pub async fn speech(&self, request: &TtsRequest, options: &CallOptions) -> Result<TtsResponse> {
-        let name = self.plugin_name();
         self.run(options, || async {
             match &self.inner.backend {
-                Backend::Http(http) => {
-                    let http_request = unguard(name, "tts_request", http.tts_request(request))?;
-                    let response = self.exchange(http.as_ref(), http_request).await?;
-                    unguard(name, "parse_tts", http.parse_tts(response))
-                }
-                Backend::Async(provider) => unguard(name, "speech", provider.speech(request).await),
+                // A Wasm plugin speaks in one call (QueryMT's `speech` export).
                 Backend::Wasm(wasm) => wasm.speech(request).await,
+                Backend::Http(native) => host_http::speech(native, request).await,
+                Backend::Async(native) => native.speech(request).await,
             }
         })
         .await
@@ -421,17 +285,6 @@ impl Provider {
 
     /// The models available under this provider's config.
     pub async fn list_models(&self, options: &CallOptions) -> Result<Vec<String>> {
-        self.run(options, || async {
-            match &self.inner.backend {
-                Backend::Wasm(wasm) => wasm.list_models().await,
-                _ => {
-                    self.inner
-                        .plugin
-                        .list_models(&self.inner.engine, &self.inner.config, &self.inner.shutdown)
-                        .await
-                }
-            }
-        })
-        .await
+        self.run(options, || self.inner.backend.list_models()).await
     }
 }

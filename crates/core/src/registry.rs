@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::Backend;
 use crate::call::{CallOptions, CallScope};
 use crate::config::{PluginLocation, ProviderEntry, RegistryConfig};
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -195,8 +196,15 @@ impl Registry {
         let plugin = scope.run(self.load(name)).await?;
         let config = plugin.config_for(overrides)?;
         let policy = plugin.retry_policy().with_max_retries(options.max_retries);
-        let attempt = || plugin.list_models(&self.inner.engine, &config, &self.inner.shutdown);
-        scope.run(policy.run(attempt)).await
+        let backend = scope
+            .run(Backend::new(
+                &plugin,
+                &config,
+                &self.inner.engine,
+                &self.inner.shutdown,
+            ))
+            .await?;
+        scope.run(policy.run(|| backend.list_models())).await
     }
 
     /// Builds a provider: static config → API key from env → `overrides` → schema check → `from_config`.

@@ -36,9 +36,9 @@ impl std::fmt::Debug for NativeLibrary {
 /// The factory a native plugin exports.
 pub enum NativeFactory {
     /// `plugin_http_factory`: the host performs HTTP.
-    Http(Box<dyn HttpFactoryBoundary>),
+    Http(Arc<dyn HttpFactoryBoundary>),
     /// `plugin_factory`: the plugin works asynchronously by itself.
-    Async(Box<dyn FactoryBoundary>),
+    Async(Arc<dyn FactoryBoundary>),
 }
 
 fn load_failed(path: &Path, reason: impl Into<String>) -> ModelportError {
@@ -161,12 +161,12 @@ fn call_entry<B: ?Sized>(
 fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Result<NativeFactory> {
     if let Some(entry) = call_entry::<dyn FactoryBoundary>(library, "plugin_factory", plugin, path)
     {
-        return entry.map(NativeFactory::Async);
+        return entry.map(|factory| NativeFactory::Async(Arc::from(factory)));
     }
     if let Some(entry) =
         call_entry::<dyn HttpFactoryBoundary>(library, "plugin_http_factory", plugin, path)
     {
-        return entry.map(NativeFactory::Http);
+        return entry.map(|factory| NativeFactory::Http(Arc::from(factory)));
     }
     Err(load_failed(
         path,

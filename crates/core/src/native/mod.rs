@@ -1,10 +1,14 @@
 //! Native plugins: shared libraries loaded with dlopen, checked by ABI descriptor, called only
 //! through the SDK's panic-guarded boundary.
+mod async_plugin;
 mod crash_report;
 mod elf;
 mod host_logger;
+mod http_plugin;
 mod library;
 
+pub(crate) use async_plugin::NativeAsync;
+pub(crate) use http_plugin::NativeHttp;
 pub use library::{NativeFactory, NativeLibrary};
 
 use modelport_plugin::PluginError;

@@ -278,18 +278,6 @@ impl WasmFactory {
         }
         Ok(provider)
     }
-
-    /// Lists models under `config` (static list, v2 request through the host, or v1 call).
-    pub async fn list_models(
-        self: &Arc<Self>,
-        config: Map<String, Value>,
-        engine: HttpEngine,
-        http: HttpOptions,
-        shutdown: CancellationToken,
-    ) -> Result<Vec<String>> {
-        let provider = self.provider(config, engine, http, shutdown).await?;
-        provider.list_models().await
-    }
 }
 
 /// `{"cfg": …}` for calls that take only the config.

@@ -1,12 +1,14 @@
 //! `WasmProvider`: a provider run by a QueryMT Extism plugin, v2 (the plugin builds requests and
-//! parses responses; the host does HTTP) or v1 (the plugin does HTTP through host functions).
+//! parses responses; the host does HTTP: an [`HttpPlugin`]) or v1 (the plugin does HTTP through
+//! host functions: whole calls).
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, PluginError, SttRequest,
-    SttResponse, Tool, TtsRequest, TtsResponse, VoiceConfig,
+    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
+    PluginError, StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse, VoiceConfig,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,9 +23,10 @@ use super::http_wire::{SerializableRequest, SerializableResponse, guest_json};
 use super::pool::{InstancePool, Lease};
 use super::stream_parser::GuestStreamParser;
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::http::{HttpStream, classify_status};
+use crate::host_http::{HttpPlugin, Operation, StreamParser};
+use crate::http::{HttpEngine, HttpOptions};
 use crate::retry::RetryPolicy;
-use crate::stream::{ChunkSender, LineSplitter};
+use crate::stream::ChunkSender;
 
 /// Which QueryMT plugin protocol a module speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +37,8 @@ pub enum Generation {
     V2,
 }
 
-/// A configured Wasm provider.
+/// A configured Wasm provider. Cheap to clone (its instances are shared).
+#[derive(Clone)]
 pub struct WasmProvider {
     generation: Generation,
     cfg: Value,
@@ -114,15 +118,6 @@ struct SpeechOutput {
     audio_base64: String,
     #[serde(default)]
     mime_type: Option<String>,
-}
-
-/// Whose reading turns a non-2xx answer into an error.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Failures {
-    /// The plugin's `classify_chat_error`, if it exports one (chat, as in QueryMT).
-    Chat,
-    /// The host's status classification (embeddings, completions, models, as in QueryMT).
-    Host,
 }
 
 impl WasmProvider {
@@ -217,108 +212,19 @@ impl WasmProvider {
         })
     }
 
-    /// v2: asks the plugin for a request and sends it; returns a 2xx response once its head
-    /// arrives, or the response's error.
-    async fn open_ok(
-        &self,
-        function: &str,
-        input: &Value,
-        failures: Failures,
-    ) -> Result<HttpStream> {
-        let plugin = &self.host().plugin;
-        let out: SerializableRequest = self.call_parsed(function, input).await?;
-        let request = out.req.into_http().map_err(|e| e.with_plugin(plugin))?;
-        let stream = self
-            .host()
-            .engine
-            .open(request, &self.host().http)
-            .await
-            .map_err(|e| e.with_plugin(plugin))?;
-        if stream.status().is_success() {
-            return Ok(stream);
-        }
-        let response = stream
-            .into_response()
-            .await
-            .map_err(|e| e.with_plugin(plugin))?;
-        Err(match failures {
-            Failures::Chat => self.chat_error_of(&response).await,
-            Failures::Host => classify_status(&response).with_plugin(plugin),
-        })
+    /// Which protocol it speaks.
+    pub(crate) fn generation(&self) -> Generation {
+        self.generation
     }
 
-    /// v2: asks the plugin for a request, performs it, and returns the 2xx response, or the
-    /// response's error.
-    async fn exchange(
-        &self,
-        function: &str,
-        input: &Value,
-        failures: Failures,
-    ) -> Result<http::Response<Vec<u8>>> {
-        self.open_ok(function, input, failures)
-            .await?
-            .into_response()
-            .await
-            .map_err(|e| e.with_plugin(&self.host().plugin))
-    }
-
-    /// v2: a non-2xx chat response as the plugin classifies it (`classify_chat_error`, which
-    /// answers `{"payload": …}`), or the host.
-    async fn chat_error_of(&self, response: &http::Response<Vec<u8>>) -> ModelportError {
-        if self.has("classify_chat_error") {
-            let input = ParseInput {
-                cfg: Some(&self.cfg),
-                resp: SerializableResponse::from_http(response),
-            };
-            if let Ok(out) = self
-                .call_parsed::<ErrorOut>("classify_chat_error", &input)
-                .await
-            {
-                return ModelportError::from_plugin_response(
-                    &self.host().plugin,
-                    out.payload,
-                    response,
-                );
-            }
-        }
-        classify_status(response).with_plugin(&self.host().plugin)
-    }
-
-    /// v2: `build` makes the request from `input`, the host performs it, `parse` reads the answer.
-    async fn round_trip<T: DeserializeOwned>(
-        &self,
-        build: &str,
-        input: &Value,
-        parse: &str,
-        failures: Failures,
-    ) -> Result<T> {
-        let response = self.exchange(build, input, failures).await?;
-        let input = ParseInput {
-            cfg: Some(&self.cfg),
-            resp: SerializableResponse::from_http(&response),
-        };
-        self.call_parsed(parse, &input).await
-    }
-
-    /// One chat turn.
+    /// v1: one chat turn (the plugin does the HTTP).
     pub async fn chat(
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
     ) -> Result<ChatResponse> {
         let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
-        match self.generation {
-            Generation::V1 => self.call_parsed("chat", &input).await,
-            Generation::V2 => {
-                self.round_trip(
-                    "chat_request",
-                    &input,
-                    "parse_chat_response",
-                    Failures::Chat,
-                )
-                .await
-            }
-        }
+        self.call_parsed("chat", &input).await
     }
 
     /// Whether the plugin streams (v2: it has a stream parser; v1: `chat_stream`) under this
@@ -338,10 +244,8 @@ impl WasmProvider {
         self.call_parsed("supports_streaming", &self.cfg).await
     }
 
-    /// A streamed chat turn, its events sent to `sender`. v2: the host opens the HTTP stream
-    /// (retried by `retry` until it opens) and feeds its lines to the plugin's parser on one
-    /// pinned instance; v1: the plugin's `chat_stream` yields chunks (retried only while it has
-    /// yielded none).
+    /// v1: a streamed chat turn, its events sent to `sender`: the plugin's `chat_stream` yields
+    /// chunks (retried only while it has yielded none).
     pub async fn chat_stream(
         &self,
         messages: &[ChatMessage],
@@ -349,95 +253,37 @@ impl WasmProvider {
         retry: &RetryPolicy,
         sender: ChunkSender,
     ) -> Result<()> {
-        match self.generation {
-            Generation::V2 => {
-                let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
-                let mut body = retry
-                    .run(|| self.open_ok("chat_stream_request", &input, Failures::Chat))
-                    .await?;
-                let mut parser = GuestStreamParser::start(self).await?;
-                let mut lines = LineSplitter::default();
-                while let Some(chunk) = body
-                    .next_chunk()
-                    .await
-                    .map_err(|e| e.with_plugin(&self.host().plugin))?
-                {
-                    let complete = lines.push(&chunk);
-                    if !complete.is_empty() {
-                        sender.send(parser.parse(self, complete).await?).await?;
-                    }
-                }
-                sender
-                    .send(parser.parse(self, lines.finish()).await?)
-                    .await?;
-                sender.send(parser.finish(self).await?).await
-            }
-            Generation::V1 => {
-                let mut cfg = self.cfg.clone();
-                if let Value::Object(map) = &mut cfg {
-                    map.insert("stream".into(), Value::Bool(true));
-                }
-                let input =
-                    serde_json::to_vec(&json!({"cfg": cfg, "messages": messages, "tools": tools}))
-                        .map_err(|err| {
-                            ModelportError::new(ErrorCode::InvalidRequest, err.to_string())
-                        })?;
-                let attempt = || async {
-                    let mut lease = self.pool.lease().await?;
-                    let sink = sender.clone();
-                    lease.with_host(|host| host.set_chunk_sink(Some(sink)))?;
-                    let input = input.clone();
-                    let (_lease, output) = self
-                        .on_instance(lease, move |lease, cancel| {
-                            lease.call("chat_stream", &input, cancel)
-                        })
-                        .await?;
-                    output.map(drop)
-                };
-                retry.run_while(attempt, || !sender.delivered()).await
-            }
+        let mut cfg = self.cfg.clone();
+        if let Value::Object(map) = &mut cfg {
+            map.insert("stream".into(), Value::Bool(true));
         }
+        let input = serde_json::to_vec(&json!({"cfg": cfg, "messages": messages, "tools": tools}))
+            .map_err(|err| ModelportError::new(ErrorCode::InvalidRequest, err.to_string()))?;
+        let attempt = || async {
+            let mut lease = self.pool.lease().await?;
+            let sink = sender.clone();
+            lease.with_host(|host| host.set_chunk_sink(Some(sink)))?;
+            let input = input.clone();
+            let (_lease, output) = self
+                .on_instance(lease, move |lease, cancel| {
+                    lease.call("chat_stream", &input, cancel)
+                })
+                .await?;
+            output.map(drop)
+        };
+        retry.run_while(attempt, || !sender.delivered()).await
     }
 
-    /// One vector per input.
+    /// v1: one vector per input.
     pub async fn embed(&self, inputs: &[String]) -> Result<Vec<Vec<f32>>> {
-        let input = json!({"cfg": self.cfg, "inputs": inputs});
-        match self.generation {
-            Generation::V1 => self.call_parsed("embed", &input).await,
-            Generation::V2 => {
-                if !self.has("embed_request") {
-                    return Err(ModelportError::new(
-                        ErrorCode::Unsupported,
-                        "this plugin does not support embeddings",
-                    )
-                    .with_plugin(&self.host().plugin));
-                }
-                self.round_trip(
-                    "embed_request",
-                    &input,
-                    "parse_embed_response",
-                    Failures::Host,
-                )
-                .await
-            }
-        }
+        self.call_parsed("embed", &json!({"cfg": self.cfg, "inputs": inputs}))
+            .await
     }
 
-    /// A text completion.
+    /// v1: a text completion.
     pub async fn complete(&self, request: &CompletionRequest) -> Result<CompletionResponse> {
-        let input = json!({"cfg": self.cfg, "req": request});
-        match self.generation {
-            Generation::V1 => self.call_parsed("complete", &input).await,
-            Generation::V2 => {
-                self.round_trip(
-                    "complete_request",
-                    &input,
-                    "parse_complete_response",
-                    Failures::Host,
-                )
-                .await
-            }
-        }
+        self.call_parsed("complete", &json!({"cfg": self.cfg, "req": request}))
+            .await
     }
 
     fn unsupported(&self, what: &str, export: &str) -> ModelportError {
@@ -505,31 +351,153 @@ impl WasmProvider {
         })
     }
 
-    /// The models available under this provider's config.
+    /// v1: the models available under this provider's config.
     pub async fn list_models(&self) -> Result<Vec<String>> {
-        match self.generation {
-            Generation::V1 => self.call_parsed("list_models", &self.cfg).await,
-            Generation::V2 => {
-                if self.has("list_models_static") {
-                    if let Some(models) = self
-                        .call_parsed::<Option<Vec<String>>>(
-                            "list_models_static",
-                            &cfg_only(&self.cfg),
-                        )
-                        .await?
-                    {
-                        return Ok(models);
-                    }
-                }
-                let response = self
-                    .exchange("list_models_request", &cfg_only(&self.cfg), Failures::Host)
-                    .await?;
-                let input = ParseInput {
-                    cfg: None,
-                    resp: SerializableResponse::from_http(&response),
-                };
-                self.call_parsed("parse_list_models_response", &input).await
-            }
+        self.call_parsed("list_models", &self.cfg).await
+    }
+
+    /// `function`'s `{"req": …}` output as the request it describes.
+    async fn request_of(&self, function: &str, input: &impl Serialize) -> Result<HttpRequest> {
+        let out: SerializableRequest = self.call_parsed(function, input).await?;
+        out.req
+            .into_http()
+            .map_err(|err| err.with_plugin(&self.host().plugin))
+    }
+
+    /// `function`'s reading of `response`, handed over as `{"cfg":…,"resp":{"resp":…}}`.
+    async fn parse<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        response: &HttpResponse,
+        with_cfg: bool,
+    ) -> Result<T> {
+        let input = ParseInput {
+            cfg: with_cfg.then_some(&self.cfg),
+            resp: SerializableResponse::from_http(response),
+        };
+        self.call_parsed(function, &input).await
+    }
+}
+
+/// A v2 plugin: the host performs the HTTP of the requests it builds.
+#[async_trait]
+impl HttpPlugin for WasmProvider {
+    fn name(&self) -> &str {
+        &self.host().plugin
+    }
+
+    fn http(&self) -> (&HttpEngine, &HttpOptions) {
+        (&self.host().engine, &self.host().http)
+    }
+
+    async fn chat_request(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+        stream: bool,
+    ) -> Result<HttpRequest> {
+        let function = if stream {
+            "chat_stream_request"
+        } else {
+            "chat_request"
+        };
+        let input = json!({"cfg": self.cfg, "messages": messages, "tools": tools});
+        self.request_of(function, &input).await
+    }
+
+    async fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse> {
+        self.parse("parse_chat_response", &response, true).await
+    }
+
+    async fn supports_streaming(&self) -> Result<bool> {
+        self.streams().await
+    }
+
+    async fn stream_parser(&self) -> Result<Box<dyn StreamParser>> {
+        let parser = GuestStreamParser::start(self).await?;
+        Ok(Box::new(WasmStreamParser {
+            parser,
+            provider: self.clone(),
+        }))
+    }
+
+    /// QueryMT's `classify_chat_error` (answering `{"payload": …}`), for chat only, as in QueryMT:
+    /// other failures are the host's to classify.
+    async fn classify_error(
+        &self,
+        operation: Operation,
+        response: &HttpResponse,
+    ) -> Option<ModelportError> {
+        if operation != Operation::Chat || !self.has("classify_chat_error") {
+            return None;
         }
+        let out: ErrorOut = self
+            .parse("classify_chat_error", response, true)
+            .await
+            .ok()?;
+        Some(ModelportError::from_plugin_response(
+            &self.host().plugin,
+            out.payload,
+            response,
+        ))
+    }
+
+    async fn embed_request(&self, inputs: &[String]) -> Result<HttpRequest> {
+        if !self.has("embed_request") {
+            return Err(self.unsupported("embeddings", "embed_request"));
+        }
+        self.request_of("embed_request", &json!({"cfg": self.cfg, "inputs": inputs}))
+            .await
+    }
+
+    async fn parse_embed(&self, response: HttpResponse) -> Result<Vec<Vec<f32>>> {
+        self.parse("parse_embed_response", &response, true).await
+    }
+
+    async fn complete_request(&self, request: &CompletionRequest) -> Result<HttpRequest> {
+        self.request_of(
+            "complete_request",
+            &json!({"cfg": self.cfg, "req": request}),
+        )
+        .await
+    }
+
+    async fn parse_complete(&self, response: HttpResponse) -> Result<CompletionResponse> {
+        self.parse("parse_complete_response", &response, true).await
+    }
+
+    async fn list_models_static(&self) -> Result<Option<Vec<String>>> {
+        if !self.has("list_models_static") {
+            return Ok(None);
+        }
+        self.call_parsed("list_models_static", &cfg_only(&self.cfg))
+            .await
+    }
+
+    async fn list_models_request(&self) -> Result<HttpRequest> {
+        self.request_of("list_models_request", &cfg_only(&self.cfg))
+            .await
+    }
+
+    async fn parse_list_models(&self, response: HttpResponse) -> Result<Vec<String>> {
+        self.parse("parse_list_models_response", &response, false)
+            .await
+    }
+}
+
+/// A guest stream parser with the provider whose pinned instance holds it.
+struct WasmStreamParser {
+    parser: GuestStreamParser,
+    provider: WasmProvider,
+}
+
+#[async_trait]
+impl StreamParser for WasmStreamParser {
+    async fn parse(&mut self, lines: Vec<Vec<u8>>) -> Result<Vec<StreamChunk>> {
+        self.parser.parse(&self.provider, lines).await
+    }
+
+    async fn finish(&mut self) -> Result<Vec<StreamChunk>> {
+        self.parser.finish(&self.provider).await
     }
 }
