@@ -44,6 +44,36 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order: the list the TypeScript `ErrorCode` type is checked
+    /// against (`__test__/contract.spec.ts`).
+    pub const ALL: [ErrorCode; 25] = [
+        ErrorCode::ConfigInvalid,
+        ErrorCode::ConfigSchemaViolation,
+        ErrorCode::PluginNotFound,
+        ErrorCode::PluginLoadFailed,
+        ErrorCode::AbiMismatch,
+        ErrorCode::PluginPanicked,
+        ErrorCode::PluginTrapped,
+        ErrorCode::PluginTimeout,
+        ErrorCode::PluginOutOfMemory,
+        ErrorCode::HostNotAllowed,
+        ErrorCode::HttpStatus,
+        ErrorCode::RateLimited,
+        ErrorCode::Auth,
+        ErrorCode::Transport,
+        ErrorCode::ParseError,
+        ErrorCode::ProviderError,
+        ErrorCode::Aborted,
+        ErrorCode::Unsupported,
+        ErrorCode::InvalidRequest,
+        ErrorCode::Timeout,
+        ErrorCode::ResponseTooLarge,
+        ErrorCode::PluginError,
+        ErrorCode::PluginLimitExceeded,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::ContextWindowExceeded,
+    ];
+
     /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
     pub fn as_str(self) -> String {
         serde_json::to_value(self)
@@ -268,6 +298,42 @@ impl std::ops::DerefMut for ModelportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_code_once_in_order() {
+        // A new variant breaks this match until it has a position here, and the loop below
+        // until it stands at that position in `ALL`.
+        let position = |code: ErrorCode| match code {
+            ErrorCode::ConfigInvalid => 0,
+            ErrorCode::ConfigSchemaViolation => 1,
+            ErrorCode::PluginNotFound => 2,
+            ErrorCode::PluginLoadFailed => 3,
+            ErrorCode::AbiMismatch => 4,
+            ErrorCode::PluginPanicked => 5,
+            ErrorCode::PluginTrapped => 6,
+            ErrorCode::PluginTimeout => 7,
+            ErrorCode::PluginOutOfMemory => 8,
+            ErrorCode::HostNotAllowed => 9,
+            ErrorCode::HttpStatus => 10,
+            ErrorCode::RateLimited => 11,
+            ErrorCode::Auth => 12,
+            ErrorCode::Transport => 13,
+            ErrorCode::ParseError => 14,
+            ErrorCode::ProviderError => 15,
+            ErrorCode::Aborted => 16,
+            ErrorCode::Unsupported => 17,
+            ErrorCode::InvalidRequest => 18,
+            ErrorCode::Timeout => 19,
+            ErrorCode::ResponseTooLarge => 20,
+            ErrorCode::PluginError => 21,
+            ErrorCode::PluginLimitExceeded => 22,
+            ErrorCode::QuotaExceeded => 23,
+            ErrorCode::ContextWindowExceeded => 24,
+        };
+        for (index, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(position(*code), index, "{code:?}");
+        }
+    }
 
     #[test]
     fn codes_are_screaming_snake_case() {

@@ -12,6 +12,15 @@ mod provider;
 mod registry;
 mod types;
 
+/// Every error code the core reports (`ModelportError.code`), for the facade's contract test.
+#[napi_derive::napi]
+pub fn error_codes() -> Vec<String> {
+    modelport_core::ErrorCode::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .collect()
+}
+
 /// Sends modelport's (and plugins') log records to stderr when `MODELPORT_LOG` is set
 /// (`MODELPORT_LOG=debug`, or `env_logger` filter syntax).
 #[napi_derive::module_init]
