@@ -26,6 +26,7 @@ export type {
   ProviderEntry,
   RegistryConfig,
   RequestOptions,
+  ResponseFormat,
   Speech,
   SpeechOptions,
   SystemMessage,

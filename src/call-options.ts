@@ -1,7 +1,18 @@
-import type { BindingCallOptions } from '../binding'
+import type { BindingCallOptions, BindingResponseFormat } from '../binding'
 import { ModelportError } from './errors'
 import { binding } from './native-binding'
-import type { RequestOptions, ToolChoice } from './types'
+import type { ChatOptions, RequestOptions, ResponseFormat } from './types'
+
+/** A facade response format in the binding's shape. */
+function responseFormat(format: ResponseFormat | undefined): BindingResponseFormat | undefined {
+  if (format === undefined) return undefined
+  if (format === 'text' || format === 'json') return { kind: format }
+  if (format && typeof format === 'object' && 'schema' in format) return { kind: 'jsonSchema', ...format }
+  throw new ModelportError({
+    code: 'INVALID_REQUEST',
+    message: `responseFormat must be 'text', 'json' or { schema }, got ${JSON.stringify(format)}`,
+  })
+}
 
 /** A provider call's abort wiring: a binding abort token, cancelled when `signal` aborts. */
 export class CallAbort {
@@ -28,12 +39,21 @@ export class CallAbort {
   }
 
   /** The binding's options for this call. */
-  options(options: RequestOptions & { toolChoice?: ToolChoice }): BindingCallOptions {
+  options(options: RequestOptions & Partial<ChatOptions>): BindingCallOptions {
     return {
       callId: this.#id,
       timeoutMs: options.timeoutMs,
       maxRetries: options.maxRetries,
       toolChoice: options.toolChoice,
+      temperature: options.temperature,
+      maxOutputTokens: options.maxOutputTokens,
+      topP: options.topP,
+      topK: options.topK,
+      stopSequences: options.stopSequences,
+      seed: options.seed,
+      responseFormat: responseFormat(options.responseFormat),
+      headers: options.headers,
+      parameters: options.parameters,
     }
   }
 
@@ -49,7 +69,7 @@ export class CallAbort {
 /** Runs a one-shot binding call with `options`' abort signal wired to it. */
 export async function withAbort<T>(
   what: string,
-  options: RequestOptions & { toolChoice?: ToolChoice },
+  options: RequestOptions & Partial<ChatOptions>,
   run: (options: BindingCallOptions) => Promise<T>,
 ): Promise<T> {
   const abort = new CallAbort(options.signal)

@@ -88,11 +88,37 @@ export interface RequestOptions {
 /** Which tool the model must use: any or none as it likes (`auto`), none, at least one, or the one named. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string }
 
+/** The shape of answer a call asks for: free text, any JSON object, or JSON following a schema. */
+export type ResponseFormat =
+  'text' | 'json' | { schema: JsonSchema; name?: string; description?: string; strict?: boolean }
+
+/**
+ * A chat call's own settings. Each reaches the plugin for this call only; a plugin that cannot
+ * take one (its config has no such key) fails the call with `UNSUPPORTED` naming it.
+ */
 export interface ChatOptions extends RequestOptions {
   /** Tools the model may call in this turn. */
   tools?: ToolDefinition[]
   /** Tool choice for this turn (the plugin's `tool_choice` config key). */
   toolChoice?: ToolChoice
+  /** Sampling temperature (`temperature`). */
+  temperature?: number
+  /** Most tokens to generate (`max_tokens`). */
+  maxOutputTokens?: number
+  /** Nucleus sampling (`top_p`). */
+  topP?: number
+  /** Top-k sampling (`top_k`). */
+  topK?: number
+  /** Sequences that end the answer (`stop`). */
+  stopSequences?: string[]
+  /** Seed for repeatable sampling (`seed`). */
+  seed?: number
+  /** JSON mode or structured output (`response_format`, or QueryMT's `json_schema`). */
+  responseFormat?: ResponseFormat
+  /** Extra HTTP headers for the upstream request (`extra_headers`). */
+  headers?: Record<string, string>
+  /** Any other key the plugin's config schema accepts, for this call. */
+  parameters?: Record<string, unknown>
 }
 
 export interface TranscribeOptions extends RequestOptions {

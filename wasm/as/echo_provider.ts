@@ -1,6 +1,7 @@
 // A QueryMT v1 provider that needs no network: `chat` answers with the last user message's text.
 // The benchmarks measure the host's per-call overhead with it (parse the request, answer, return).
-// It logs each chat through `qmt_log` when the host's `init_logging` level allows info.
+// It logs each chat through `qmt_log` when the host's `init_logging` level allows info, and with
+// `count_configs` answers how many configs its `from_config` accepted (derived providers' cost).
 import './abort'
 
 import { Host, Memory } from '@extism/as-pdk'
@@ -10,7 +11,18 @@ import { JSON } from 'assemblyscript-json/assembly'
 import { inputJson, output, quote } from './lib/io'
 import { textOf } from './lib/openai'
 
-const SCHEMA = '{"type":"object","properties":{"model":{"type":"string"}},"additionalProperties":false}'
+const SCHEMA =
+  '{"type":"object","properties":{"model":{"type":"string"},"system":{"type":"array","items":{"type":"string"}},' +
+  '"count_configs":{"type":"boolean"}},"additionalProperties":false}'
+
+/** How many configs `from_config` has accepted in this instance. */
+let configs: i32 = 0
+
+/** Accepts any config its schema allows, and counts it. */
+export function from_config(): i32 {
+  configs++
+  return output(Host.inputString())
+}
 
 @external('extism:host/user', 'qmt_log')
 declare function qmt_log(record: u64): void
@@ -56,7 +68,16 @@ function lastText(messages: JSON.Arr | null): string {
 }
 
 export function chat(): i32 {
-  const messages = inputJson().getArr('messages')
+  const input = inputJson()
+  const cfg = input.getObj('cfg')
+  // With `count_configs`, the answer is the number of configs this instance accepted.
+  if (cfg !== null) {
+    const count = cfg.getBool('count_configs')
+    if (count !== null && count.valueOf()) {
+      return output('{"text":"configs=' + configs.toString() + '","finish_reason":"Stop"}')
+    }
+  }
+  const messages = input.getArr('messages')
   log(3, 'chat with ' + (messages === null ? 0 : messages.valueOf().length).toString() + ' messages')
   const text = lastText(messages)
   return output('{"text":' + quote(text) + ',"finish_reason":"Stop"}')

@@ -1,34 +1,25 @@
-//! Per-call options (system prompts, tool choice, retries, timeout, abort) and the scope that
-//! ends a call early: the caller's abort, its deadline, or the registry closing.
+//! Per-call options (the call's own settings, retries, timeout, abort) and the scope that ends
+//! a call early: the caller's abort, its deadline, or the registry closing.
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::call_params::CallParams;
 use crate::error::{ErrorCode, ModelportError, Result};
 
-/// What one call may add to the provider's settings.
+/// How one call runs, and what it adds to the provider's settings.
 #[derive(Debug, Clone, Default)]
 pub struct CallOptions {
-    /// System prompts for this call only, appended to the config's `system`.
-    pub system: Vec<String>,
-    /// Tool choice for this call only (the plugin's `tool_choice` config key).
-    pub tool_choice: Option<Value>,
+    /// The call's own settings (system prompts, tool choice, generation parameters, headers).
+    pub params: CallParams,
     /// Retries for this call, instead of the provider's `max_retries`.
     pub max_retries: Option<u32>,
     /// Deadline of the whole call (for a stream: until it ends), retries included.
     pub timeout: Option<Duration>,
     /// Cancelled when the caller aborts.
     pub abort: Option<CancellationToken>,
-}
-
-impl CallOptions {
-    /// Whether the call changes the provider's config (and so needs a derived provider).
-    pub(crate) fn changes_config(&self) -> bool {
-        !self.system.is_empty() || self.tool_choice.is_some()
-    }
 }
 
 /// The ways a call can be ended from outside, fixed when it starts.

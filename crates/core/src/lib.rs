@@ -5,6 +5,7 @@
 
 mod backend;
 pub mod call;
+pub mod call_params;
 pub mod config;
 pub mod error;
 mod host_http;
@@ -18,6 +19,7 @@ pub mod stream;
 pub mod wasm;
 
 pub use call::CallOptions;
+pub use call_params::{CallParams, ResponseFormat};
 pub use config::{ProviderEntry, RegistryConfig};
 pub use error::{ErrorCode, ModelportError, Result};
 pub use modelport_plugin as sdk;

@@ -1,7 +1,9 @@
 //! `Provider`: a configured provider, the same object whatever transport runs it.
 use std::future::Future;
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
+use lru::LruCache;
 use modelport_plugin::{
     ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest, SttResponse,
     Tool, TtsRequest, TtsResponse,
@@ -24,8 +26,13 @@ pub struct Provider {
     inner: Arc<ProviderInner>,
 }
 
+/// Most providers derived for calls' own settings that one provider keeps.
+const DERIVED_PROVIDERS: usize = 16;
+
 /// Field order matters: the backend (plugin code) drops before the plugin that holds the library.
 struct ProviderInner {
+    /// Providers for calls' own settings, by their config's JSON text.
+    derived: Mutex<LruCache<String, Provider>>,
     backend: Backend,
     config: Map<String, Value>,
     engine: HttpEngine,
@@ -41,15 +48,27 @@ impl Provider {
         shutdown: CancellationToken,
     ) -> Result<Self> {
         let backend = Backend::new(&plugin, &config, &engine, &shutdown).await?;
-        Ok(Self {
+        Ok(Self::assemble(backend, config, engine, shutdown, plugin))
+    }
+
+    fn assemble(
+        backend: Backend,
+        config: Map<String, Value>,
+        engine: HttpEngine,
+        shutdown: CancellationToken,
+        plugin: Arc<LoadedPlugin>,
+    ) -> Self {
+        let capacity = NonZeroUsize::new(DERIVED_PROVIDERS).expect("not zero");
+        Self {
             inner: Arc::new(ProviderInner {
+                derived: Mutex::new(LruCache::new(capacity)),
                 backend,
                 config,
                 engine,
                 shutdown,
                 plugin,
             }),
-        })
+        }
     }
 
     /// The config name of the plugin behind it.
@@ -84,33 +103,25 @@ impl Provider {
         self.scope(options).run(policy.run(attempt)).await
     }
 
-    /// The provider for a call that changes the config (system prompts, tool choice): this one
-    /// with them merged in and validated again; this one itself if the call changes nothing.
+    /// The provider for a call with settings of its own: this one with them laid over its
+    /// config (checked against the plugin's schema), built once per distinct config and kept in
+    /// a bounded cache; this one itself if the call sets nothing.
     async fn for_call(&self, options: &CallOptions) -> Result<Provider> {
-        if !options.changes_config() {
+        if options.params.is_empty() {
             return Ok(self.clone());
         }
         let plugin = &self.inner.plugin;
-        let mut config = self.inner.config.clone();
-        if !options.system.is_empty() {
-            if !plugin.schema().has_property("system") {
-                return Err(self.unsupported_key("system messages", "system"));
-            }
-            let mut prompts: Vec<Value> = match config.remove("system") {
-                Some(Value::Array(items)) => items,
-                Some(Value::String(text)) => vec![Value::String(text)],
-                _ => Vec::new(),
-            };
-            prompts.extend(options.system.iter().cloned().map(Value::String));
-            config.insert("system".into(), Value::Array(prompts));
-        }
-        if let Some(choice) = &options.tool_choice {
-            if !plugin.schema().has_property("tool_choice") {
-                return Err(self.unsupported_key("toolChoice", "tool_choice"));
-            }
-            config.insert("tool_choice".into(), choice.clone());
-        }
+        let config = options.params.overlay(
+            self.inner.config.clone(),
+            plugin.schema(),
+            self.plugin_name(),
+        )?;
         let config = plugin.validate(config)?;
+        // serde_json's maps are ordered by key: the text is the same for the same config.
+        let key = Value::Object(config.clone()).to_string();
+        if let Some(derived) = self.derived().get(&key) {
+            return Ok(derived.clone());
+        }
         let backend = match &self.inner.backend {
             // A Wasm provider takes its config with every call: same instances, new config.
             Backend::Wasm(wasm) => {
@@ -122,23 +133,19 @@ impl Provider {
             }
             _ => Backend::new(plugin, &config, &self.inner.engine, &self.inner.shutdown).await?,
         };
-        Ok(Self {
-            inner: Arc::new(ProviderInner {
-                backend,
-                config,
-                engine: self.inner.engine.clone(),
-                shutdown: self.inner.shutdown.clone(),
-                plugin: plugin.clone(),
-            }),
-        })
+        let derived = Self::assemble(
+            backend,
+            config,
+            self.inner.engine.clone(),
+            self.inner.shutdown.clone(),
+            plugin.clone(),
+        );
+        self.derived().put(key, derived.clone());
+        Ok(derived)
     }
 
-    fn unsupported_key(&self, what: &str, key: &str) -> ModelportError {
-        ModelportError::new(
-            ErrorCode::Unsupported,
-            format!("{what} need a plugin whose config has a `{key}` property"),
-        )
-        .with_plugin(self.plugin_name())
+    fn derived(&self) -> std::sync::MutexGuard<'_, LruCache<String, Provider>> {
+        self.inner.derived.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One chat turn.
@@ -148,10 +155,13 @@ impl Provider {
         tools: Option<&[Tool]>,
         options: &CallOptions,
     ) -> Result<ChatResponse> {
-        let scope = self.scope(options);
-        let provider = scope.run(self.for_call(options)).await?;
-        provider
-            .run(options, || provider.chat_once(messages, tools))
+        // One scope: the time spent deriving the provider counts against the call's timeout.
+        let policy = self.retry_policy(options);
+        self.scope(options)
+            .run(async {
+                let provider = self.for_call(options).await?;
+                policy.run(|| provider.chat_once(messages, tools)).await
+            })
             .await
     }
 

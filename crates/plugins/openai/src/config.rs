@@ -18,10 +18,11 @@ pub struct OpenAIConfig {
     pub speech_model: Option<String>,
     pub voice: Option<String>,
     pub max_tokens: Option<u32>,
-    pub temperature: Option<f32>,
-    pub top_p: Option<f32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
     pub stop: Option<Vec<String>>,
     pub seed: Option<i64>,
+    pub response_format: Option<Value>,
     pub system: Option<SystemPrompt>,
     pub tool_choice: Option<Value>,
     pub reasoning_effort: Option<String>,
@@ -91,6 +92,11 @@ pub fn schema() -> Value {
             "top_p": { "type": "number", "minimum": 0, "maximum": 1 },
             "stop": { "type": "array", "items": { "type": "string" }, "maxItems": 4 },
             "seed": { "type": "integer" },
+            "response_format": {
+                "type": "object",
+                "required": ["type"],
+                "description": "OpenAI's response_format: {type: text | json_object | json_schema, json_schema?}"
+            },
             "system": {
                 "oneOf": [
                     { "type": "string" },

@@ -149,6 +149,12 @@ fn messages(config: &OpenAIConfig, messages: &[ChatMessage]) -> Vec<Value> {
     out
 }
 
+/// An `f32` (the SDK's completion temperature, QueryMT's type) as the decimal it was written as:
+/// `0.3f32 as f64` would be 0.30000001192092896.
+fn decimal(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
 fn put(body: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     if let Some(value) = value {
         body.insert(key.into(), value);
@@ -176,6 +182,7 @@ fn chat_body(
     put(&mut body, "top_p", config.top_p.map(|t| json!(t)));
     put(&mut body, "stop", config.stop.clone().map(Value::from));
     put(&mut body, "seed", config.seed.map(Value::from));
+    put(&mut body, "response_format", config.response_format.clone());
     put(
         &mut body,
         "reasoning_effort",
@@ -253,7 +260,11 @@ pub fn complete(
     put(
         &mut body,
         "temperature",
-        request.temperature.or(config.temperature).map(|t| json!(t)),
+        request
+            .temperature
+            .map(decimal)
+            .or(config.temperature)
+            .map(|t| json!(t)),
     );
     build(
         config,
