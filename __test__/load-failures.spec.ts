@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 
 import test from 'ava'
-import { PluginRegistry, type LoadReport } from 'modelport'
+import { ModelportError, PluginRegistry, type LoadReport } from 'modelport'
 
-import { failure, fixture, plugin, tempFile } from './helpers'
+import { failure, fixture, plugin, tempDir, tempFile, wasm } from './helpers'
 
 async function loadOne(path: string): Promise<LoadReport> {
   const registry = await PluginRegistry.fromConfig({ providers: [{ name: 'p', path }] })
@@ -109,3 +109,42 @@ test('Wasm sandbox keys on a native plugin are CONFIG_INVALID (a native plugin r
   t.is(report?.error?.code, 'CONFIG_INVALID')
   t.regex(report?.error?.message ?? '', /allowed_hosts, timeout_ms only apply to Wasm plugins/)
 })
+
+test.serial(
+  "a slow load (a Wasm start-up that runs to its timeout) holds up no other plugin's load",
+  async (t) => {
+    const registry = await PluginRegistry.fromConfig({
+      cache_dir: tempDir(),
+      providers: [
+        // Registries take `.wasm` files; Extism reads the WAT text inside too.
+        {
+          name: 'slow',
+          path: tempFile('start_loop.wasm', readFileSync(wasm('start_loop'))),
+          timeout_ms: 3000,
+        },
+        { name: 'fast', path: plugin('scripted'), config: { default_reply: 'hi' } },
+      ],
+    })
+    t.teardown(() => registry.close())
+    const events: string[] = []
+    const slow = registry
+      .builder('slow')
+      .build()
+      .then(
+        () => events.push('slow loaded'),
+        (error: ModelportError) => events.push(`slow ${error.code}`),
+      )
+    await registry.builder('fast').build()
+    events.push('fast loaded')
+    await slow
+    t.deepEqual(events, ['fast loaded', 'slow PLUGIN_TIMEOUT'])
+    // loadAll loads them side by side and reports in config order.
+    t.deepEqual(
+      (await registry.loadAll()).map((report) => [report.name, report.ok]),
+      [
+        ['slow', false],
+        ['fast', true],
+      ],
+    )
+  },
+)

@@ -44,8 +44,9 @@ struct RegistryInner {
     base_dir: PathBuf,
     cache_dir: Option<PathBuf>,
     loaded: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
-    /// Serialises loads so one file is never opened twice at once for one name.
-    load_lock: tokio::sync::Mutex<()>,
+    /// One lock per name: a name's plugin is loaded once, however many ask at once, and a slow
+    /// load (a large Wasm compile) holds up no other name's.
+    load_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     engine: HttpEngine,
     shutdown: CancellationToken,
 }
@@ -67,7 +68,7 @@ impl Registry {
                 cache_dir: config.cache_dir.map(|dir| base_dir.join(dir)),
                 base_dir,
                 loaded: Mutex::new(HashMap::new()),
-                load_lock: tokio::sync::Mutex::new(()),
+                load_locks: Mutex::new(HashMap::new()),
                 engine: HttpEngine::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -115,7 +116,15 @@ impl Registry {
         if let Some(plugin) = self.loaded(name) {
             return Ok(plugin);
         }
-        let _guard = self.inner.load_lock.lock().await;
+        let lock = self
+            .inner
+            .load_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_default()
+            .clone();
+        let _guard = lock.lock().await;
         if let Some(plugin) = self.loaded(name) {
             return Ok(plugin);
         }
@@ -139,10 +148,10 @@ impl Registry {
         Ok(plugin)
     }
 
-    /// Loads every configured plugin; one failure does not stop the others.
+    /// Loads every configured plugin, all at once; one failure does not stop the others.
+    /// Reports come in config order.
     pub async fn load_all(&self) -> Vec<LoadReport> {
-        let mut reports = Vec::with_capacity(self.inner.entries.len());
-        for entry in &self.inner.entries {
+        let reports = self.inner.entries.iter().map(|entry| async move {
             let (kind, path) = match entry.location(&self.inner.base_dir) {
                 PluginLocation::Native(path) => {
                     (Some(PluginKind::Native), path.display().to_string())
@@ -151,15 +160,15 @@ impl Registry {
                 PluginLocation::Remote(reference) => (None, reference),
             };
             let outcome = self.load(&entry.name).await;
-            reports.push(LoadReport {
+            LoadReport {
                 name: entry.name.clone(),
                 kind,
                 path,
                 ok: outcome.is_ok(),
                 error: outcome.err(),
-            });
-        }
-        reports
+            }
+        });
+        futures::future::join_all(reports).await
     }
 
     /// The loaded plugins, in config order.
