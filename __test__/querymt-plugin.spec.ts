@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava'
 import {
   type ChatResponse,
   type ChatStreamEvent,
+  type Part,
   PluginRegistry,
   type Provider,
   type ToolDefinition,
@@ -174,6 +175,34 @@ for (const build of BUILDS) {
     )
     t.is(followUp[0].text, 'Tool result received: sunny, 21 C')
     t.deepEqual(comparable(followUp[0]), followUp[1])
+  })
+
+  test(`${build.generation}: image parts: inline bytes cross as QueryMT's byte arrays; image URLs reach the server from both`, async (t) => {
+    const p = await pair(t, build)
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 1, 2, 255]).toString('base64')
+    const ask = (part: Part) => [
+      { role: 'user' as const, content: [{ type: 'text' as const, text: 'what is this?' }, part] },
+    ]
+    const bodies = () =>
+      p.server.requests
+        .filter((r) => r.path === '/v1/chat/completions')
+        .map((r) => JSON.stringify((r.body as { messages: unknown[] }).messages))
+    // QueryMT's plugin reads `data` as bytes (a base64 string would fail its deserialization)
+    // and, as QueryMT's OpenAI provider does, sends only image URLs: the native plugin inlines.
+    await both(p, (provider) => provider.chat(ask({ type: 'image', mimeType: 'image/png', data: png })))
+    const [fromQuerymt, fromNative] = bodies()
+    t.false(fromQuerymt!.includes(png), fromQuerymt)
+    t.true(fromNative!.includes(`data:image/png;base64,${png}`), fromNative)
+    const url = 'https://example.com/cat.png'
+    await both(p, (provider) => provider.chat(ask({ type: 'imageUrl', url })))
+    for (const body of bodies().slice(2)) t.true(body.includes(url), body)
+    const err = await failure(
+      t,
+      p.querymt.chat(ask({ type: 'image', mimeType: 'image/png', data: '*not base64*' })),
+    )
+    t.is(err?.code, 'INVALID_REQUEST')
+    t.regex(err?.message ?? '', /content\[1\]\.data is not base64/)
+    t.is(bodies().length, 4, 'nothing was sent')
   })
 
   test(`${build.generation}: stream: text, then tool-call deltas, with usage (v2); one done, last; same answer as native`, async (t) => {

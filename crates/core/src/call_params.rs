@@ -25,7 +25,7 @@ pub enum ResponseFormat {
     },
 }
 
-/// Generation settings of one call.
+/// A chat call's own settings.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallParams {
     /// System prompts for this call, appended to the config's `system`.
