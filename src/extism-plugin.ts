@@ -1,5 +1,6 @@
 import type { BindingExtismPlugin } from '../binding'
-import { callBinding, callBindingSync, ModelportError } from './errors'
+import { withAbort } from './call-options'
+import { callBinding, callBindingSync } from './errors'
 import { binding } from './native-binding'
 
 /** Sandbox settings of a raw Extism plugin. Everything is denied unless granted here. */
@@ -55,18 +56,7 @@ export class ExtismPlugin {
 
   /** Calls `fn` off the JS thread. */
   async call(fn: string, input: string | Uint8Array = '', options: CallOptions = {}): Promise<Uint8Array> {
-    const { signal } = options
-    if (signal?.aborted) {
-      throw new ModelportError({ code: 'ABORTED', message: `${fn} was aborted before it started` })
-    }
-    const id = this.#binding.newCall()
-    const onAbort = () => this.#binding.cancel(id)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await callBinding(() => this.#binding.call(id, fn, input))
-    } finally {
-      signal?.removeEventListener('abort', onAbort)
-    }
+    return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call.callId)))
   }
 
   /** Whether the module exports `fn`. */

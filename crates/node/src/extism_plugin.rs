@@ -1,5 +1,6 @@
-//! `BindingExtismPlugin`: any Extism plugin, called by function name. Cancellation is per call
-//! id (the facade wires `AbortSignal` to `cancel(id)`).
+//! `BindingExtismPlugin`: any Extism plugin, called by function name. An async call is
+//! cancelled like a provider call: through the abort token (`newCall()` / `cancelCall(n)`) the
+//! facade wires its `AbortSignal` to.
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use napi::{Either, Env};
 use napi_derive::napi;
 
 use crate::call_thread::CallThread;
+use crate::call_token;
 use crate::error::{napi_result, to_napi};
 use crate::types::wasm_options::BindingWasmOptions;
 
@@ -73,26 +75,15 @@ impl BindingExtismPlugin {
         }))?
     }
 
-    /// A new call id for `call` and `cancel`.
-    #[napi]
-    pub fn new_call(&self) -> i64 {
-        self.inner.new_call() as i64
-    }
-
-    /// Stops call `id`, waiting or running.
-    #[napi]
-    pub fn cancel(&self, id: i64) {
-        self.inner.cancel(id as u64);
-    }
-
-    /// Calls the exported function `name` off the JS thread, on the plugin's call thread.
+    /// Calls the exported function `name` off the JS thread, on the plugin's call thread; the
+    /// abort token `call_id` (from `newCall()`) stops it, waiting or running.
     #[napi(ts_return_type = "Promise<Uint8Array>")]
     pub fn call<'env>(
         &self,
         env: &'env Env,
-        id: i64,
         name: String,
         input: Either<String, Uint8Array>,
+        call_id: Option<u32>,
     ) -> napi::Result<Object<'env>> {
         let input = match input {
             Either::A(text) => text.into_bytes(),
@@ -100,8 +91,20 @@ impl BindingExtismPlugin {
         };
         let (deferred, promise) = env.create_deferred()?;
         let plugin = self.inner.clone();
+        let id = plugin.new_call();
+        // The token's cancellation reaches the call through the plugin's own per-call cancel.
+        let watcher = call_token::token(call_id).map(|token| {
+            let plugin = plugin.clone();
+            napi::bindgen_prelude::spawn(async move {
+                token.cancelled().await;
+                plugin.cancel(id);
+            })
+        });
         let job = Box::new(move || {
-            let output = plugin.call_with(id as u64, &name, &input, <[u8]>::to_vec);
+            let output = plugin.call_with(id, &name, &input, <[u8]>::to_vec);
+            if let Some(watcher) = watcher {
+                watcher.abort();
+            }
             deferred.resolve(move |_| napi_result(output).map(Uint8Array::new));
         });
         self.calls.run(job).map_err(join_error)?;
