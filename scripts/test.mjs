@@ -1,5 +1,5 @@
-// `npm test`: builds everything (incrementally), then runs every test: cargo tests, ava, and the
-// registry install test (release packages from a local npm registry under Node 20/22/24;
+// `npm test`: builds everything (incrementally), then runs every test: cargo tests, the SDK
+// crate's publish dry run, ava, and the registry install test (release packages from a local npm registry under Node 20/22/24;
 // scripts/install-test.mjs).
 //
 // `npm test -- --artifacts DIR` (CI): test the release binary in DIR (a `napi build --release`
@@ -28,6 +28,16 @@ try {
   build()
   console.log('\n▶ cargo test')
   run('cargo', ['test', ...workspaceSelection, '--target', hostTriple()], { timed: true })
+  // Plugin authors depend on the SDK from crates.io alone: it must package and build from its
+  // own tarball (the release workflow publishes it on version tags).
+  console.log('\n▶ cargo publish --dry-run -p modelport-plugin')
+  run(
+    'cargo',
+    ['publish', '--dry-run', '--allow-dirty', '-p', 'modelport-plugin', '--target', hostTriple()],
+    {
+      timed: true,
+    },
+  )
   const artifacts = values.artifacts && resolve(values.artifacts)
   const env = artifacts ? { MODELPORT_BINDING_PATH: releaseBinary(artifacts) } : {}
   console.log(`\n▶ ava${artifacts ? ` (binary: ${env.MODELPORT_BINDING_PATH})` : ''}`)
