@@ -126,9 +126,12 @@ function describe(info: ModelportErrorInfo): string {
   return text
 }
 
-/** Rebuilds a `ModelportError` from a serialized one (reports, the binding). */
-export function errorFromInfo(info: ModelportErrorInfo): ModelportError {
-  return new ModelportError(info)
+/**
+ * Rebuilds a `ModelportError` from the JSON the core writes for one (a thrown error's message, a
+ * load report's `error`): the one way errors cross from Rust.
+ */
+export function errorFromJson(json: string): ModelportError {
+  return new ModelportError(JSON.parse(json) as ModelportErrorInfo)
 }
 
 /** Turns whatever the native binding threw into a `ModelportError`. */
@@ -137,7 +140,7 @@ export function fromBindingError(error: unknown): ModelportError {
   const message = error instanceof Error ? error.message : String(error)
   if (message.startsWith(PREFIX)) {
     try {
-      return new ModelportError(JSON.parse(message.slice(PREFIX.length)) as ModelportErrorInfo)
+      return errorFromJson(message.slice(PREFIX.length))
     } catch {
       // fall through: not the JSON we expected
     }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 
 import type { BindingRegistry } from '../binding'
 import { withAbort } from './call-options'
-import { callBinding, callBindingSync, errorFromInfo, type ModelportErrorInfo } from './errors'
+import { callBinding, callBindingSync, errorFromJson } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
 import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions } from './types'
@@ -85,17 +85,12 @@ export class PluginRegistry {
   /** Loads every plugin; one failure does not stop the others. */
   async loadAll(): Promise<LoadReport[]> {
     const reports = await callBinding(() => this.#binding.loadAll())
-    return reports.map((report) => {
-      const { error, ...rest } = report as unknown as Omit<LoadReport, 'error'> & {
-        error?: ModelportErrorInfo
-      }
-      return error ? { ...rest, error: errorFromInfo(error) } : rest
-    })
+    return reports.map(({ error, ...rest }) => (error ? { ...rest, error: errorFromJson(error) } : rest))
   }
 
   /** The loaded plugins, in config order. */
   list(): PluginInfo[] {
-    return callBindingSync(() => this.#binding.list()) as unknown as PluginInfo[]
+    return callBindingSync(() => this.#binding.list())
   }
 
   /** A loaded plugin's config JSON Schema. */

@@ -4,19 +4,24 @@ use modelport_core::ModelportError;
 /// Marks a serialized `ModelportError` at the start of a JS error's message.
 pub const ERROR_PREFIX: &str = "MODELPORT_ERROR:";
 
-/// Encodes `err` so the TypeScript facade can rebuild it with every field.
-pub fn to_napi(mut err: ModelportError) -> napi::Error {
+/// `err` as the JSON the TypeScript facade rebuilds a `ModelportError` from (`ModelportErrorInfo`),
+/// with whether modelport's retry policy would try again.
+pub fn error_json(mut err: ModelportError) -> String {
     let retryable = modelport_core::retry::is_retryable(&err);
     err.retryable = Some(retryable);
-    let json = serde_json::to_string(&err).unwrap_or_else(|_| {
+    serde_json::to_string(&err).unwrap_or_else(|_| {
         format!(
             "{{\"code\":\"PROVIDER_ERROR\",\"message\":{:?}}}",
             err.to_string()
         )
-    });
+    })
+}
+
+/// Encodes `err` in a JS error's message, so the facade can rebuild it with every field.
+pub fn to_napi(err: ModelportError) -> napi::Error {
     napi::Error::new(
         napi::Status::GenericFailure,
-        format!("{ERROR_PREFIX}{json}"),
+        format!("{ERROR_PREFIX}{}", error_json(err)),
     )
 }
 

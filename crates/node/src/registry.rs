@@ -1,22 +1,81 @@
 //! `BindingRegistry`: the registry as JS sees it.
 use std::path::PathBuf;
 
-use modelport_core::{Registry, RegistryConfig};
+use modelport_core::{LoadReport, PluginInfo, PluginKind, Registry, RegistryConfig};
 use napi_derive::napi;
 use serde_json::Value;
 
-use crate::error::napi_result;
+use crate::error::{error_json, napi_result};
 use crate::provider::BindingProvider;
 use crate::types::call_options::BindingCallOptions;
 use crate::types::options::object_of;
 
+/// A loaded plugin, as `registry.list()` tells it.
+#[napi(object)]
+pub struct BindingPluginInfo {
+    pub name: String,
+    #[napi(ts_type = "'native' | 'wasm'")]
+    pub kind: String,
+    pub path: String,
+    pub version: Option<String>,
+    pub provider: String,
+    pub api_key_name: Option<String>,
+    pub api_key_env: Option<String>,
+    pub host_http: bool,
+    pub compiled_from_cache: Option<bool>,
+}
+
+fn kind_name(kind: PluginKind) -> String {
+    match kind {
+        PluginKind::Native => "native",
+        PluginKind::Wasm => "wasm",
+    }
+    .to_string()
+}
+
+impl From<&PluginInfo> for BindingPluginInfo {
+    fn from(info: &PluginInfo) -> Self {
+        Self {
+            name: info.name.clone(),
+            kind: kind_name(info.kind),
+            path: info.path.clone(),
+            version: info.version.clone(),
+            provider: info.provider.clone(),
+            api_key_name: info.api_key_name.clone(),
+            api_key_env: info.api_key_env.clone(),
+            host_http: info.host_http,
+            compiled_from_cache: info.compiled_from_cache,
+        }
+    }
+}
+
+/// The outcome of loading one plugin, as `registry.loadAll()` tells it. Its error travels as the
+/// same JSON as a thrown error's (the facade rebuilds a `ModelportError` from either).
+#[napi(object)]
+pub struct BindingLoadReport {
+    pub name: String,
+    #[napi(ts_type = "'native' | 'wasm'")]
+    pub kind: Option<String>,
+    pub path: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+impl From<LoadReport> for BindingLoadReport {
+    fn from(report: LoadReport) -> Self {
+        Self {
+            name: report.name,
+            kind: report.kind.map(kind_name),
+            path: report.path,
+            ok: report.ok,
+            error: report.error.map(error_json),
+        }
+    }
+}
+
 #[napi]
 pub struct BindingRegistry {
     inner: Registry,
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 #[napi]
@@ -36,17 +95,21 @@ impl BindingRegistry {
         })
     }
 
-    /// Loads every plugin; returns one report per plugin.
-    #[napi(ts_return_type = "Promise<Array<Record<string, unknown>>>")]
-    pub async fn load_all(&self) -> napi::Result<Value> {
+    /// Loads every plugin; returns one report per plugin, in config order.
+    #[napi]
+    pub async fn load_all(&self) -> Vec<BindingLoadReport> {
         let reports = self.inner.load_all().await;
-        Ok(to_json(&reports))
+        reports.into_iter().map(BindingLoadReport::from).collect()
     }
 
-    /// The loaded plugins.
-    #[napi(ts_return_type = "Array<Record<string, unknown>>")]
-    pub fn list(&self) -> Value {
-        to_json(&self.inner.list())
+    /// The loaded plugins, in config order.
+    #[napi]
+    pub fn list(&self) -> Vec<BindingPluginInfo> {
+        self.inner
+            .list()
+            .iter()
+            .map(BindingPluginInfo::from)
+            .collect()
     }
 
     /// A loaded plugin's config JSON Schema.
