@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelport_core::ErrorCode;
-use modelport_core::wasm::{ModuleCache, RawWasmPlugin, WasmOptions};
+use modelport_core::wasm::{ModuleCache, RawWasmPlugin, Sandbox, WasmOptions};
 
 /// Found through the `CARGO_MANIFEST_DIR` cargo sets when it *runs* the test, not the one baked
 /// in at compile time: the build cache is shared between clones, and a test binary built in
@@ -25,11 +25,19 @@ fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
 /// tells "stopped by the mechanism under test" (the alternative never stops), never how fast.
 const SLACK: Duration = Duration::from_secs(10);
 
-fn short_timeout() -> WasmOptions {
+/// A raw plugin's options with `sandbox` and no Extism config.
+fn sandboxed(sandbox: Sandbox) -> WasmOptions {
     WasmOptions {
-        timeout: Some(Duration::from_millis(200)),
-        ..WasmOptions::default()
+        config: Default::default(),
+        sandbox,
     }
+}
+
+fn short_timeout() -> WasmOptions {
+    sandboxed(Sandbox {
+        timeout: Some(Duration::from_millis(200)),
+        ..Sandbox::default()
+    })
 }
 
 #[test]
@@ -54,7 +62,7 @@ fn an_endless_loop_times_out_and_the_next_call_works() {
     let err = plugin.call("spin", b"").unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.code, ErrorCode::PluginTimeout, "{err}");
-    let timeout = short_timeout().timeout.unwrap();
+    let timeout = short_timeout().sandbox.timeout.unwrap();
     assert!(took >= timeout && took < timeout + SLACK, "{took:?}");
     assert_eq!(plugin.call("echo", b"after").unwrap(), b"after");
 }
@@ -71,10 +79,10 @@ fn traps_are_typed_and_the_instance_is_rebuilt() {
 
 #[test]
 fn growing_past_the_memory_cap_is_out_of_memory() {
-    let (_cache, plugin) = load(WasmOptions {
+    let (_cache, plugin) = load(sandboxed(Sandbox {
         max_pages: 64,
-        ..WasmOptions::default()
-    });
+        ..Sandbox::default()
+    }));
     let err = plugin.call("grow", b"").unwrap_err();
     assert_eq!(err.code, ErrorCode::PluginOutOfMemory, "{err}");
     assert_eq!(plugin.call("echo", b"ok").unwrap(), b"ok");
@@ -82,10 +90,10 @@ fn growing_past_the_memory_cap_is_out_of_memory() {
 
 #[test]
 fn a_cancelled_call_is_aborted_and_the_next_call_works() {
-    let (_cache, plugin) = load(WasmOptions {
+    let (_cache, plugin) = load(sandboxed(Sandbox {
         timeout: None,
-        ..WasmOptions::default()
-    });
+        ..Sandbox::default()
+    }));
     let plugin = Arc::new(plugin);
     let id = plugin.new_call();
     let runner = {
@@ -125,7 +133,10 @@ fn one_instance_timing_out_does_not_stop_another() {
         RawWasmPlugin::load_file(
             &fixture(),
             &WasmOptions {
-                timeout: None,
+                sandbox: Sandbox {
+                    timeout: None,
+                    ..options.sandbox
+                },
                 ..options
             },
             ModuleCache::at(cache_dir.path()).unwrap(),
@@ -205,9 +216,11 @@ fn the_kernel_memory_is_counted() {
     // instantiation only if the growth budget (the cap minus the start) holds it: 34 pages is the
     // least cap that does. A larger kernel would make this instantiation fail.
     let cache_dir = tempfile::tempdir().unwrap();
-    let options = |max_pages| WasmOptions {
-        max_pages,
-        ..WasmOptions::default()
+    let options = |max_pages| {
+        sandboxed(Sandbox {
+            max_pages,
+            ..Sandbox::default()
+        })
     };
     let cache = || ModuleCache::at(cache_dir.path()).unwrap();
     let plugin = RawWasmPlugin::load_file(&fixture(), &options(34), cache()).unwrap();

@@ -119,9 +119,8 @@ impl ProviderEntry {
     /// The Wasm sandbox for this provider, defaults filled in.
     pub fn wasm_sandbox(&self, base_dir: &Path) -> crate::wasm::WasmSandbox {
         let defaults = crate::wasm::WasmSandbox::default();
-        crate::wasm::WasmSandbox {
+        let sandbox = crate::wasm::Sandbox {
             allowed_hosts: self.allowed_hosts.clone(),
-            env: self.env.clone(),
             allowed_paths: self
                 .allowed_paths
                 .iter()
@@ -135,10 +134,14 @@ impl ProviderEntry {
                     )
                 })
                 .collect(),
-            timeout: crate::wasm::WasmOptions::timeout_from_ms(self.timeout_ms),
-            max_pages: self.max_memory_pages.unwrap_or(defaults.max_pages),
-            max_instances: self.max_instances.unwrap_or(defaults.max_instances),
+            timeout: crate::wasm::Sandbox::timeout_from_ms(self.timeout_ms),
+            max_pages: self.max_memory_pages.unwrap_or(defaults.sandbox.max_pages),
             wasi: self.wasi,
+        };
+        crate::wasm::WasmSandbox {
+            sandbox,
+            env: self.env.clone(),
+            max_instances: self.max_instances.unwrap_or(defaults.max_instances),
         }
     }
 

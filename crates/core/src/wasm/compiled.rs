@@ -63,22 +63,23 @@ impl CompiledWasm {
                 path,
             ));
         }
-        refuse_read_only_grants(&options.allowed_paths)?;
+        refuse_read_only_grants(&options.sandbox.allowed_paths)?;
         let (bytes, startup) = defer_startup(bytes).map_err(|err| located(err, path))?;
-        let bounded = bound_limits(bytes, options.max_pages).map_err(|err| located(err, path))?;
+        let bounded =
+            bound_limits(bytes, options.sandbox.max_pages).map_err(|err| located(err, path))?;
         let compiled_from_cache = cache.compile_cached(&bounded.bytes).unwrap_or(false);
         let mut manifest = Manifest::new([Wasm::data(bounded.bytes)])
             .with_memory_max(bounded.growth_pages)
             .with_config(options.config.clone().into_iter())
-            .with_allowed_hosts(options.allowed_hosts.clone().into_iter())
-            .with_allowed_paths(options.allowed_paths.clone().into_iter());
-        if let Some(timeout) = options.timeout {
+            .with_allowed_hosts(options.sandbox.allowed_hosts.clone().into_iter())
+            .with_allowed_paths(options.sandbox.allowed_paths.clone().into_iter());
+        if let Some(timeout) = options.sandbox.timeout {
             manifest = manifest.with_timeout(timeout);
         }
         let compiled = Self {
             manifest,
             startup,
-            wasi: options.wasi,
+            wasi: options.sandbox.wasi,
             cache,
             path: path.map(Path::to_path_buf),
             compiled_from_cache,

@@ -1,9 +1,8 @@
 //! `WasmFactory`: a QueryMT Extism plugin loaded and read (name, schema, generation), ready to
 //! make providers.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -11,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::compiled::CompiledWasm;
 use super::host_functions::{SharedHost, init_logging, instance_functions};
 use super::module_cache::ModuleCache;
-use super::options::{DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, WasmOptions};
+use super::options::{Sandbox, WasmOptions};
 use super::pool::InstancePool;
 use super::provider::{Generation, WasmProvider};
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -20,42 +19,24 @@ use crate::http::{AllowList, HttpEngine, HttpOptions};
 /// Default number of instances per provider.
 pub const DEFAULT_MAX_INSTANCES: usize = 4;
 
-/// A provider entry's sandbox settings (the host-side keys beside `config`).
+/// A Wasm provider entry's host-side settings (the keys beside `config`): its sandbox, the
+/// environment variables it may read, and how many instances it may run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WasmSandbox {
-    /// Hosts reachable besides the host of the configured `base_url`; empty adds none.
-    pub allowed_hosts: Vec<String>,
+    /// What each instance may do and use.
+    pub sandbox: Sandbox,
     /// Environment variables copied into the plugin's Extism config (besides its API key variable).
     pub env: Vec<String>,
-    /// Host folder → guest path (WASI only; `ro:` prefix for read-only).
-    pub allowed_paths: BTreeMap<String, PathBuf>,
-    /// Longest one call may run.
-    pub timeout: Option<Duration>,
-    /// Memory cap in 64 KiB pages.
-    pub max_pages: u32,
     /// Instances per provider.
     pub max_instances: usize,
-    /// Whether WASI is on.
-    pub wasi: bool,
-}
-
-impl WasmSandbox {
-    /// The largest input a call may hand the plugin: its memory cap, in bytes.
-    pub fn max_input_bytes(&self) -> u64 {
-        u64::from(self.max_pages) * 65_536
-    }
 }
 
 impl Default for WasmSandbox {
     fn default() -> Self {
         Self {
-            allowed_hosts: Vec::new(),
+            sandbox: Sandbox::default(),
             env: Vec::new(),
-            allowed_paths: BTreeMap::new(),
-            timeout: Some(DEFAULT_TIMEOUT),
-            max_pages: DEFAULT_MAX_PAGES,
             max_instances: DEFAULT_MAX_INSTANCES,
-            wasi: false,
         }
     }
 }
@@ -127,8 +108,8 @@ impl WasmFactory {
                 },
                 runtime: tokio::runtime::Handle::current(),
                 shutdown: CancellationToken::new(),
-                timeout: sandbox.timeout,
-                max_input_bytes: sandbox.max_input_bytes(),
+                timeout: sandbox.sandbox.timeout,
+                max_input_bytes: sandbox.sandbox.max_input_bytes(),
             })
         };
         let env = sandbox
@@ -139,11 +120,12 @@ impl WasmFactory {
         let (functions, _host) = instance_functions(shared());
         let options = WasmOptions {
             config: env,
-            allowed_hosts: Vec::new(),
-            allowed_paths: sandbox.allowed_paths.clone(),
-            timeout: sandbox.timeout,
-            max_pages: sandbox.max_pages,
-            wasi: sandbox.wasi,
+            // The entry's hosts are the host functions' to enforce, per provider config
+            // (`allow_list`); Extism's own HTTP is not compiled in.
+            sandbox: Sandbox {
+                allowed_hosts: Vec::new(),
+                ..sandbox.sandbox.clone()
+            },
         };
         let (compiled, mut first) =
             CompiledWasm::compile(bytes, &options, functions, cache.clone(), Some(path))
@@ -230,7 +212,7 @@ impl WasmFactory {
     /// `base_url` is added only if it is an `https://` URL of a public DNS name, and then only
     /// at public addresses: the plugin never chooses to reach a private or loopback address.
     fn allow_list(&self, config: &Map<String, Value>) -> AllowList {
-        let mut list = AllowList::new(&self.sandbox.allowed_hosts);
+        let mut list = AllowList::new(&self.sandbox.sandbox.allowed_hosts);
         match config.get("base_url").and_then(Value::as_str) {
             Some(base_url) => list = list.with_base_url(base_url),
             None => {
@@ -263,8 +245,8 @@ impl WasmFactory {
             http,
             runtime: tokio::runtime::Handle::current(),
             shutdown,
-            timeout: self.sandbox.timeout,
-            max_input_bytes: self.sandbox.max_input_bytes(),
+            timeout: self.sandbox.sandbox.timeout,
+            max_input_bytes: self.sandbox.sandbox.max_input_bytes(),
         });
         let pool = InstancePool::new(self.compiled.clone(), shared, self.sandbox.max_instances);
         let provider = WasmProvider::new(

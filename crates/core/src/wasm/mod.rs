@@ -24,6 +24,6 @@ mod stream_parser;
 pub use compiled::CompiledWasm;
 pub use factory::{WasmFactory, WasmSandbox};
 pub use module_cache::ModuleCache;
-pub use options::WasmOptions;
+pub use options::{Sandbox, WasmOptions};
 pub use provider::{Generation, WasmProvider};
 pub use raw_plugin::RawWasmPlugin;

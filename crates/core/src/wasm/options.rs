@@ -8,12 +8,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default memory cap: 1,024 Wasm pages of 64 KiB = 64 MiB.
 pub const DEFAULT_MAX_PAGES: u32 = 1024;
 
-/// What a Wasm plugin may do and use. The defaults allow no host, no path, no WASI.
+/// The one sandbox-settings type, for raw plugins and providers alike: what a Wasm plugin may do
+/// and use. The defaults allow no host, no path, no WASI.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WasmOptions {
-    /// Extism config: the only key/value data the plugin can read (`config_get`).
-    pub config: BTreeMap<String, String>,
-    /// Hosts the plugin may reach through the host's HTTP functions; empty = none.
+pub struct Sandbox {
+    /// Hosts the plugin may reach through the host's HTTP functions (for a provider: besides its
+    /// configured `base_url`); empty = none.
     pub allowed_hosts: Vec<String>,
     /// Host directories granted to the plugin (WASI only): host path → guest path, writable. A
     /// read-only grant (`ro:` prefix) is refused at load (see `read_only_grant`).
@@ -26,7 +26,12 @@ pub struct WasmOptions {
     pub wasi: bool,
 }
 
-impl WasmOptions {
+impl Sandbox {
+    /// The largest input a call may hand the plugin: its memory cap, in bytes.
+    pub fn max_input_bytes(&self) -> u64 {
+        u64::from(self.max_pages) * 65_536
+    }
+
     /// A call timeout from milliseconds as configured: absent → the default, `0` → no limit.
     pub fn timeout_from_ms(ms: Option<u64>) -> Option<Duration> {
         match ms {
@@ -37,10 +42,9 @@ impl WasmOptions {
     }
 }
 
-impl Default for WasmOptions {
+impl Default for Sandbox {
     fn default() -> Self {
         Self {
-            config: BTreeMap::new(),
             allowed_hosts: Vec::new(),
             allowed_paths: BTreeMap::new(),
             timeout: Some(DEFAULT_TIMEOUT),
@@ -48,4 +52,13 @@ impl Default for WasmOptions {
             wasi: false,
         }
     }
+}
+
+/// A raw plugin's settings: its sandbox, and the Extism config it reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WasmOptions {
+    /// Extism config: the only key/value data the plugin can read (`config_get`).
+    pub config: BTreeMap<String, String>,
+    /// What it may do and use.
+    pub sandbox: Sandbox,
 }

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use modelport_core::ModelportError;
-use modelport_core::wasm::{ModuleCache, WasmOptions};
+use modelport_core::wasm::{ModuleCache, Sandbox, WasmOptions};
 use napi_derive::napi;
 
 /// Sandbox settings of a raw Extism plugin; everything is denied unless granted here.
@@ -29,9 +29,8 @@ pub struct BindingWasmOptions {
 impl BindingWasmOptions {
     /// The sandbox and the cache these options describe.
     pub fn into_core(self) -> Result<(WasmOptions, ModuleCache), ModelportError> {
-        let defaults = WasmOptions::default();
-        let options = WasmOptions {
-            config: self.config.unwrap_or_default().into_iter().collect(),
+        let defaults = Sandbox::default();
+        let sandbox = Sandbox {
             allowed_hosts: self.allowed_hosts.unwrap_or_default(),
             allowed_paths: self
                 .allowed_paths
@@ -39,9 +38,13 @@ impl BindingWasmOptions {
                 .into_iter()
                 .map(|(host, guest)| (host, PathBuf::from(guest)))
                 .collect(),
-            timeout: WasmOptions::timeout_from_ms(self.timeout_ms.map(u64::from)),
+            timeout: Sandbox::timeout_from_ms(self.timeout_ms.map(u64::from)),
             max_pages: self.max_pages.unwrap_or(defaults.max_pages),
             wasi: self.wasi.unwrap_or(false),
+        };
+        let options = WasmOptions {
+            config: self.config.unwrap_or_default().into_iter().collect(),
+            sandbox,
         };
         let cache = match self.cache_dir {
             Some(dir) => ModuleCache::at(dir)?,
