@@ -116,12 +116,13 @@ impl Provider {
             plugin.schema(),
             self.plugin_name(),
         )?;
-        let config = plugin.validate(config)?;
-        // serde_json's maps are ordered by key: the text is the same for the same config.
+        // serde_json's maps are ordered by key: the text is the same for the same config. A
+        // config found in the cache was validated when it went in.
         let key = Value::Object(config.clone()).to_string();
         if let Some(derived) = self.derived().get(&key) {
             return Ok(derived.clone());
         }
+        let config = plugin.validate(config)?;
         let backend = match &self.inner.backend {
             // A Wasm provider takes its config with every call: same instances, new config.
             Backend::Wasm(wasm) => {

@@ -178,3 +178,80 @@ impl ChatStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use modelport_plugin::{FinishReason, StreamChunk, Usage};
+
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::call::CallOptions;
+
+    fn done(reason: FinishReason) -> StreamChunk {
+        StreamChunk::Done {
+            finish_reason: reason,
+        }
+    }
+
+    async fn read_all(mut stream: ChatStream) -> Result<Vec<StreamChunk>> {
+        let mut events = Vec::new();
+        while let Some(batch) = stream.next_batch(64).await? {
+            events.extend(batch);
+        }
+        Ok(events)
+    }
+
+    fn spawn<F, Fut>(produce: F) -> ChatStream
+    where
+        F: FnOnce(ChunkSender) -> Fut,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let scope = CallScope::new("p", &CallOptions::default(), &CancellationToken::new());
+        ChatStream::spawn("p", scope, produce)
+    }
+
+    #[tokio::test]
+    async fn the_first_done_ends_the_answer_and_what_came_between_is_kept() {
+        let stream = spawn(|sender| async move {
+            sender
+                .send(vec![
+                    StreamChunk::Text("hi".into()),
+                    done(FinishReason::ToolCalls),
+                ])
+                .await?;
+            sender
+                .send(vec![StreamChunk::Usage(Usage::default())])
+                .await?;
+            sender.send(vec![done(FinishReason::Stop)]).await
+        });
+        assert_eq!(
+            read_all(stream).await.unwrap(),
+            vec![
+                StreamChunk::Text("hi".into()),
+                StreamChunk::Usage(Usage::default()),
+                done(FinishReason::ToolCalls),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_done_leaves_the_answer_whole_and_one_before_it_is_reported() {
+        let after = spawn(|sender| async move {
+            sender.send(vec![done(FinishReason::Stop)]).await?;
+            Err(ModelportError::new(ErrorCode::Transport, "reset"))
+        });
+        assert_eq!(
+            read_all(after).await.unwrap(),
+            vec![done(FinishReason::Stop)]
+        );
+        let before = spawn(|sender| async move {
+            sender.send(vec![StreamChunk::Text("a".into())]).await?;
+            Err(ModelportError::new(ErrorCode::Transport, "reset"))
+        });
+        assert_eq!(
+            read_all(before).await.unwrap_err().code,
+            ErrorCode::Transport
+        );
+    }
+}

@@ -45,6 +45,8 @@ pub struct WasmProvider {
     pool: Arc<InstancePool>,
     /// Optional exports the module has (`classify_chat_error`, `list_models_static`, …).
     optional: Vec<String>,
+    /// Whether it streams under `cfg`, once asked (the answer depends on the config alone).
+    streams: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -132,6 +134,7 @@ impl WasmProvider {
             cfg,
             pool,
             optional,
+            streams: Arc::default(),
         }
     }
 
@@ -159,6 +162,7 @@ impl WasmProvider {
             cfg,
             pool: self.pool.clone(),
             optional: self.optional.clone(),
+            streams: Arc::default(),
         }
     }
 
@@ -237,11 +241,14 @@ impl WasmProvider {
         if !self.has(streamer) {
             return Ok(false);
         }
-        // QueryMT plugins answer per config (`supports_streaming(cfg)`).
+        // QueryMT plugins answer per config (`supports_streaming(cfg)`), asked once per provider.
         if !self.has("supports_streaming") {
             return Ok(true);
         }
-        self.call_parsed("supports_streaming", &self.cfg).await
+        self.streams
+            .get_or_try_init(|| self.call_parsed("supports_streaming", &self.cfg))
+            .await
+            .copied()
     }
 
     /// v1: a streamed chat turn, its events sent to `sender`: the plugin's `chat_stream` yields
