@@ -84,7 +84,7 @@ test('failures exit non-zero with one line naming the code', async (t) => {
 
   const file = tempFile(
     'plugins.json',
-    JSON.stringify({ providers: [{ name: 'bad', path: fixture('other_sdk') }] }),
+    JSON.stringify({ providers: [{ name: 'bad', path: fixture('abi_old') }] }),
   )
   const chat = await modelport(['chat', 'bad', 'hi', '--config', file])
   t.is(chat.status, 1)

@@ -32,7 +32,7 @@ const broken: Array<[string, () => string, RegExp]> = [
     () => fixture('no_factory'),
     /neither plugin_factory nor plugin_http_factory/,
   ],
-  ['a factory returning null', () => fixture('null_factory'), /plugin_http_factory returned null/],
+  ['a factory returning null', () => fixture('null_factory'), /plugin_http_factory returned no factory/],
 ]
 
 for (const [what, path, reason] of broken) {
@@ -51,17 +51,26 @@ test('a plugin without an ABI descriptor is ABI_MISMATCH', async (t) => {
   const report = await loadOne(fixture('no_descriptor'))
   t.is(report.error?.code, 'ABI_MISMATCH')
   t.regex(report.error?.message ?? '', /no ABI descriptor/)
-  t.regex(report.error?.message ?? '', /host: modelport-plugin \d+\.\d+\.\d+, rustc/)
+  t.regex(report.error?.message ?? '', /the host supports ABI version 1\b/)
 })
 
-test('a plugin built with another SDK version is ABI_MISMATCH naming both sides', async (t) => {
-  const report = await loadOne(fixture('other_sdk'))
+test("a plugin built for modelport-plugin 0.1's Rust-only ABI is ABI_MISMATCH naming both versions", async (t) => {
+  const report = await loadOne(fixture('abi_old'))
   t.is(report.error?.code, 'ABI_MISMATCH')
   t.regex(
     report.error?.message ?? '',
-    /sdk_version differs: host has \d+\.\d+\.\d+, plugin has 0\.0\.1-other/,
+    /implements ABI version 0 \(modelport-plugin 0\.1's Rust-only ABI\); the host supports ABI version 1 \(rebuild it/,
   )
-  t.is(report.error?.path, fixture('other_sdk'))
+  t.is(report.error?.path, fixture('abi_old'))
+})
+
+test('a plugin written for a future ABI version is ABI_MISMATCH naming both versions', async (t) => {
+  const report = await loadOne(fixture('abi_future'))
+  t.is(report.error?.code, 'ABI_MISMATCH')
+  t.regex(
+    report.error?.message ?? '',
+    /implements ABI version 99, built with modelport-plugin 9\.0\.0; the host supports ABI version 1 \(upgrade modelport/,
+  )
 })
 
 test('a factory that panics is PLUGIN_PANICKED, with the panic message and location', async (t) => {
@@ -75,7 +84,7 @@ test('one bad plugin does not stop the others', async (t) => {
     providers: [
       { name: 'broken', path: fixture('null_factory') },
       { name: 'bot', path: plugin('scripted') },
-      { name: 'other', path: fixture('other_sdk') },
+      { name: 'other', path: fixture('abi_old') },
       { name: 'openai', path: plugin('openai') },
     ],
   })

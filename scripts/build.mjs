@@ -108,7 +108,8 @@ export const shippedPlugins = ['openai', 'scripted']
 export const fixturePlugins = [
   'panicky',
   'panic_in_factory',
-  'other_sdk',
+  'abi_old',
+  'abi_future',
   'no_descriptor',
   'no_factory',
   'null_factory',

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Result;
 use crate::host_http::{self, HttpPlugin};
 use crate::http::HttpEngine;
-use crate::native::{NativeAsync, NativeFactory, NativeHttp};
+use crate::native::{FactoryKind, NativeAsync, NativeHttp};
 use crate::plugin::{LoadedPlugin, PluginSource};
 use crate::wasm::{Generation, WasmProvider};
 
@@ -32,17 +32,16 @@ impl Backend {
         let name = plugin.info().name.as_str();
         let text = || Value::Object(config.clone()).to_string();
         match plugin.source() {
-            PluginSource::Native { factory, .. } => match factory {
-                NativeFactory::Http(factory) => NativeHttp::new(
-                    name,
-                    factory.clone(),
+            PluginSource::Native { factory, .. } => match factory.kind {
+                FactoryKind::Http => NativeHttp::new(
+                    factory.object.clone(),
                     text(),
                     engine.clone(),
                     plugin.http_options().clone(),
                 )
                 .map(Backend::Http),
-                NativeFactory::Async(factory) => {
-                    NativeAsync::new(name, factory.clone(), text()).map(Backend::Async)
+                FactoryKind::Async => {
+                    NativeAsync::new(factory.object.clone(), text()).map(Backend::Async)
                 }
             },
             PluginSource::Wasm(factory) => factory
@@ -56,6 +55,12 @@ impl Backend {
                 .map(Backend::Wasm)
                 .map_err(|err| err.with_plugin(name)),
         }
+    }
+
+    /// Whether its protocol takes a call's own settings with the call (the native ABI); else
+    /// they are laid over its config (QueryMT's Wasm protocol).
+    pub(crate) fn takes_call_params(&self) -> bool {
+        !matches!(self, Backend::Wasm(_))
     }
 
     /// How its calls run.

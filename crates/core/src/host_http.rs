@@ -5,8 +5,8 @@
 //! both an [`HttpPlugin`].
 use async_trait::async_trait;
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
+    CallParams, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest,
+    HttpResponse, StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
 };
 
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -32,11 +32,12 @@ pub(crate) trait HttpPlugin: Send + Sync {
     fn name(&self) -> &str;
     /// The engine and settings (limits, allow-list) its requests go out with.
     fn http(&self) -> (&HttpEngine, &HttpOptions);
-    /// The request for a chat turn (`stream`: a streamed one).
+    /// The request for a chat turn with the call's own settings (`stream`: a streamed one).
     async fn chat_request(
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        params: &CallParams,
         stream: bool,
     ) -> Result<HttpRequest>;
     /// A chat answer out of a 2xx response.
@@ -136,8 +137,9 @@ pub(crate) async fn chat(
     plugin: &dyn HttpPlugin,
     messages: &[ChatMessage],
     tools: Option<&[Tool]>,
+    params: &CallParams,
 ) -> Result<ChatResponse> {
-    let request = plugin.chat_request(messages, tools, false).await?;
+    let request = plugin.chat_request(messages, tools, params, false).await?;
     let response = exchange(plugin, Operation::Chat, request).await?;
     plugin.parse_chat(response).await
 }
@@ -148,12 +150,13 @@ pub(crate) async fn chat_stream(
     plugin: &dyn HttpPlugin,
     messages: &[ChatMessage],
     tools: Option<&[Tool]>,
+    params: &CallParams,
     policy: &RetryPolicy,
     sender: ChunkSender,
 ) -> Result<()> {
     let mut body = policy
         .run(|| async {
-            let request = plugin.chat_request(messages, tools, true).await?;
+            let request = plugin.chat_request(messages, tools, params, true).await?;
             open_ok(plugin, Operation::Chat, request).await
         })
         .await?;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::config::{ConfigSchema, PluginLocation, ProviderEntry, merge_config};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::{HttpEngine, HttpOptions};
-use crate::native::{NativeFactory, NativeLibrary, unguard_value};
+use crate::native::{FactoryKind, NativeFactory, NativeLibrary};
 use crate::retry::RetryPolicy;
 use crate::wasm::{ModuleCache, WasmFactory};
 
@@ -156,31 +156,16 @@ impl LoadedPlugin {
         let name = entry.name.as_str();
         let (library, factory) = NativeLibrary::open(name, path)?;
         let with_context = |err: ModelportError| err.with_plugin(name).with_path(path);
-        let (provider, api_key_name, schema_text, host_http) = match &factory {
-            NativeFactory::Http(f) => (
-                unguard_value(name, "name", f.name()),
-                unguard_value(name, "api_key_name", f.api_key_name()),
-                unguard_value(name, "config_schema", f.config_schema()),
-                true,
-            ),
-            NativeFactory::Async(f) => (
-                unguard_value(name, "name", f.name()),
-                unguard_value(name, "api_key_name", f.api_key_name()),
-                unguard_value(name, "config_schema", f.config_schema()),
-                false,
-            ),
-        };
         let schema =
-            ConfigSchema::compile(&schema_text.map_err(with_context)?).map_err(with_context)?;
-        let api_key_name = api_key_name
-            .map_err(with_context)?
-            .filter(|n| !n.is_empty());
+            ConfigSchema::compile(&factory.info.config_schema.to_string()).map_err(with_context)?;
+        let api_key_name = factory.info.api_key_name.clone().filter(|n| !n.is_empty());
+        let host_http = factory.kind == FactoryKind::Http;
         let info = PluginInfo {
             name: name.to_string(),
             kind: PluginKind::Native,
             path: path.display().to_string(),
             version: library.plugin_version().map(String::from),
-            provider: provider.map_err(with_context)?,
+            provider: factory.info.name.clone(),
             api_key_env: api_key_env(entry, PluginKind::Native, api_key_name.as_deref()),
             api_key_name,
             host_http,

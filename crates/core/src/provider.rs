@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Calls};
 use crate::call::{CallOptions, CallScope};
+use crate::call_params::{self, CallParams};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::host_http;
 use crate::http::HttpEngine;
@@ -103,15 +104,19 @@ impl Provider {
         self.scope(options).run(policy.run(attempt)).await
     }
 
-    /// The provider for a call with settings of its own: this one with them laid over its
-    /// config (checked against the plugin's schema), built once per distinct config and kept in
-    /// a bounded cache; this one itself if the call sets nothing.
-    async fn for_call(&self, options: &CallOptions) -> Result<Provider> {
-        if options.params.is_empty() {
-            return Ok(self.clone());
+    /// The provider for a call with settings of its own, and the settings it still takes with
+    /// the call: this one and all of them for a plugin whose protocol takes them per call (the
+    /// native ABI); otherwise this one with them laid over its config (checked against the
+    /// plugin's schema), built once per distinct config and kept in a bounded cache.
+    async fn for_call<'a>(&self, options: &'a CallOptions) -> Result<(Provider, &'a CallParams)> {
+        static NONE: std::sync::LazyLock<CallParams> =
+            std::sync::LazyLock::new(CallParams::default);
+        if options.params.is_empty() || self.inner.backend.takes_call_params() {
+            return Ok((self.clone(), &options.params));
         }
         let plugin = &self.inner.plugin;
-        let config = options.params.overlay(
+        let config = call_params::overlay(
+            &options.params,
             self.inner.config.clone(),
             plugin.schema(),
             self.plugin_name(),
@@ -120,7 +125,7 @@ impl Provider {
         // config found in the cache was validated when it went in.
         let key = Value::Object(config.clone()).to_string();
         if let Some(derived) = self.derived().get(&key) {
-            return Ok(derived.clone());
+            return Ok((derived.clone(), &NONE));
         }
         let config = plugin.validate(config)?;
         let backend = match &self.inner.backend {
@@ -142,7 +147,7 @@ impl Provider {
             plugin.clone(),
         );
         self.derived().put(key, derived.clone());
-        Ok(derived)
+        Ok((derived, &NONE))
     }
 
     fn derived(&self) -> std::sync::MutexGuard<'_, LruCache<String, Provider>> {
@@ -160,8 +165,10 @@ impl Provider {
         let policy = self.retry_policy(options);
         self.scope(options)
             .run(async {
-                let provider = self.for_call(options).await?;
-                policy.run(|| provider.chat_once(messages, tools)).await
+                let (provider, params) = self.for_call(options).await?;
+                policy
+                    .run(|| provider.chat_once(messages, tools, params))
+                    .await
             })
             .await
     }
@@ -170,10 +177,11 @@ impl Provider {
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        params: &CallParams,
     ) -> Result<ChatResponse> {
         match self.inner.backend.calls() {
-            Calls::HostHttp(http) => host_http::chat(http, messages, tools).await,
-            Calls::Native(native) => native.chat(messages, tools).await,
+            Calls::HostHttp(http) => host_http::chat(http, messages, tools, params).await,
+            Calls::Native(native) => native.chat(messages, tools, params).await,
             Calls::WasmWhole(wasm) => wasm.chat(messages, tools).await,
         }
     }
@@ -186,14 +194,15 @@ impl Provider {
         options: &CallOptions,
     ) -> Result<ChatStream> {
         let scope = self.scope(options);
-        let provider = scope.run(self.for_call(options)).await?;
+        let (provider, params) = scope.run(self.for_call(options)).await?;
+        let params = params.clone();
         let policy = self.retry_policy(options);
         Ok(ChatStream::spawn(
             self.plugin_name(),
             scope,
             move |sender| async move {
                 provider
-                    .produce_stream(&messages, tools.as_deref(), &policy, sender)
+                    .produce_stream(&messages, tools.as_deref(), &params, &policy, sender)
                     .await
             },
         ))
@@ -203,16 +212,35 @@ impl Provider {
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        params: &CallParams,
         policy: &RetryPolicy,
         sender: ChunkSender,
     ) -> Result<()> {
         let whole = || async {
-            let response = policy.run(|| self.chat_once(messages, tools)).await?;
+            let response = policy
+                .run(|| self.chat_once(messages, tools, params))
+                .await?;
             sender.send(events_of(response)).await
         };
         match self.inner.backend.calls() {
             Calls::HostHttp(http) if http.supports_streaming().await? => {
-                host_http::chat_stream(http, messages, tools, policy, sender.clone()).await
+                host_http::chat_stream(http, messages, tools, params, policy, sender.clone()).await
+            }
+            Calls::Native(native) => {
+                // Retried only until the first event: after that the consumer has seen part of
+                // an answer, and a second attempt would repeat it.
+                let streamed = policy
+                    .run(|| async {
+                        match native.chat_stream(messages, tools, params, &sender).await {
+                            Err(mut err) if sender.delivered() => {
+                                err.retryable = Some(false);
+                                Err(err)
+                            }
+                            other => other,
+                        }
+                    })
+                    .await?;
+                if streamed { Ok(()) } else { whole().await }
             }
             Calls::WasmWhole(wasm) if wasm.streams().await? => {
                 wasm.chat_stream(messages, tools, policy, sender.clone())

@@ -84,7 +84,7 @@ fn load_failures_are_typed_and_name_the_path() {
         (
             fixture("null_factory"),
             ErrorCode::PluginLoadFailed,
-            "returned null",
+            "returned no factory",
         ),
         (
             fixture("no_descriptor"),
@@ -92,9 +92,14 @@ fn load_failures_are_typed_and_name_the_path() {
             "no ABI descriptor",
         ),
         (
-            fixture("other_sdk"),
+            fixture("abi_old"),
             ErrorCode::AbiMismatch,
-            "plugin has 0.0.1-other",
+            "implements ABI version 0",
+        ),
+        (
+            fixture("abi_future"),
+            ErrorCode::AbiMismatch,
+            "implements ABI version 99",
         ),
         (
             fixture("panic_in_factory"),

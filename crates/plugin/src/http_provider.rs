@@ -1,6 +1,7 @@
 //! The traits of an HTTP provider plugin: the plugin builds requests and parses responses, the
 //! host performs every HTTP exchange (pooling, timeouts, limits, cancellation).
 use crate::audio::{SttRequest, SttResponse, TtsRequest, TtsResponse};
+use crate::call_params::ChatCall;
 use crate::error::PluginError;
 use crate::message::ChatMessage;
 use crate::response::{ChatResponse, CompletionRequest, CompletionResponse};
@@ -46,6 +47,22 @@ pub trait HTTPLLMProvider: Send + Sync {
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
     ) -> Result<HttpRequest, PluginError>;
+    /// The request for a chat turn with the call's own settings (system prompts, tool choice,
+    /// generation parameters: `call.params`); `stream` asks for a streamed answer. By default a
+    /// call that sets any is `UNSUPPORTED` (naming it), and one that sets none goes to
+    /// `chat_request` / `chat_stream_request`.
+    fn chat_call_request(
+        &self,
+        call: &ChatCall<'_>,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        call.params.refuse_all()?;
+        if stream {
+            self.chat_stream_request(call.messages, call.tools)
+        } else {
+            self.chat_request(call.messages, call.tools)
+        }
+    }
     /// Reads a chat answer out of a 2xx response.
     fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse, PluginError>;
     /// Whether `chat_stream_request` and `chat_stream_parser` are implemented.

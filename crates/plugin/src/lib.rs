@@ -16,7 +16,7 @@
 
 pub mod abi;
 pub mod audio;
-pub mod boundary;
+pub mod call_params;
 pub mod error;
 pub mod export;
 pub mod http_provider;
@@ -27,9 +27,11 @@ pub mod provider;
 pub mod response;
 pub mod stream;
 pub mod tool;
+pub mod wire;
 
 pub use async_trait::async_trait;
 pub use audio::{SttRequest, SttResponse, TtsRequest, TtsResponse, VoiceConfig};
+pub use call_params::{CallParams, ChatCall, ResponseFormat};
 pub use error::{PluginError, PluginErrorDetails, PluginErrorKind, ProviderErrorKind};
 pub use http_provider::{
     ChatStreamParser, HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse,
@@ -37,6 +39,6 @@ pub use http_provider::{
 pub use message::{ChatMessage, ChatRole, Content};
 pub use provider::{LLMProvider, LLMProviderFactory};
 pub use response::{ChatResponse, CompletionRequest, CompletionResponse, FinishReason, Usage};
-pub use stream::StreamChunk;
+pub use stream::{StreamChunk, StreamSender};
 pub use tool::{FunctionCall, FunctionTool, Tool, ToolCall};
 pub use {http, serde_json};

@@ -1,12 +1,10 @@
 //! Plugin-side logging: `log` records forwarded to the host through `plugin_init_logging`.
-use std::ffi::{CString, c_char};
+use std::ffi::CString;
 
-/// The host's log sink: `(level 1=error … 5=trace, target, message)`, C strings.
-pub type HostLogCallback =
-    extern "C" fn(level: usize, target: *const c_char, message: *const c_char);
+use crate::abi::MpLogFn;
 
 struct HostLogger {
-    callback: HostLogCallback,
+    callback: MpLogFn,
 }
 
 fn c_string(text: &str) -> CString {
@@ -22,7 +20,7 @@ impl log::Log for HostLogger {
         if self.enabled(record.metadata()) {
             let target = c_string(record.target());
             let message = c_string(&record.args().to_string());
-            (self.callback)(record.level() as usize, target.as_ptr(), message.as_ptr());
+            (self.callback)(record.level() as u32, target.as_ptr(), message.as_ptr());
         }
     }
 
@@ -30,7 +28,7 @@ impl log::Log for HostLogger {
 }
 
 /// Installs the host's callback as this plugin's `log` sink, at most `max_level` (0 = off).
-pub fn init_logging(callback: HostLogCallback, max_level: usize) {
+pub fn init_logging(callback: MpLogFn, max_level: u32) {
     let filter = match max_level {
         0 => log::LevelFilter::Off,
         1 => log::LevelFilter::Error,

@@ -13,12 +13,14 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
-/// A panic caught inside plugin code: its message and, when known, where it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A panic caught inside plugin code: its message and, when known, where it happened. On the
+/// ABI: `{"message":"…","location":"file:line:col"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginPanic {
     /// The panic message.
     pub message: String,
     /// `file:line:column` of the panic, when the panic hook saw it.
+    #[serde(default)]
     pub location: Option<String>,
 }
 

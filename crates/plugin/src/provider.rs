@@ -6,9 +6,11 @@
 use async_trait::async_trait;
 
 use crate::audio::{SttRequest, SttResponse, TtsRequest, TtsResponse};
+use crate::call_params::ChatCall;
 use crate::error::PluginError;
 use crate::message::ChatMessage;
 use crate::response::{ChatResponse, CompletionRequest, CompletionResponse};
+use crate::stream::StreamSender;
 use crate::tool::Tool;
 
 /// The entry point of a non-HTTP provider plugin (exported with `export_plugin!`).
@@ -37,6 +39,26 @@ pub trait LLMProvider: Send + Sync {
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
     ) -> Result<ChatResponse, PluginError>;
+    /// Answers a chat turn with the call's own settings (`call.params`). By default a call that
+    /// sets any is `UNSUPPORTED` (naming it), and one that sets none goes to `chat`.
+    async fn chat_call(&self, call: &ChatCall<'_>) -> Result<ChatResponse, PluginError> {
+        call.params.refuse_all()?;
+        self.chat(call.messages, call.tools).await
+    }
+    /// Whether `chat_stream` is implemented; otherwise the host tells `chat_call`'s whole answer
+    /// as stream events.
+    fn supports_streaming(&self) -> bool {
+        false
+    }
+    /// Streams a chat turn: sends its events to `events` as they come, in order, ending with
+    /// `Done`. Returns when the answer is complete (or when `events` reports the consumer gone).
+    async fn chat_stream(
+        &self,
+        _call: &ChatCall<'_>,
+        _events: &StreamSender,
+    ) -> Result<(), PluginError> {
+        Err(PluginError::unsupported("streaming"))
+    }
     /// Embeds each input.
     async fn embed(&self, _inputs: &[String]) -> Result<Vec<Vec<f32>>, PluginError> {
         Err(PluginError::unsupported("embeddings"))

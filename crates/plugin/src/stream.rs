@@ -1,4 +1,7 @@
 //! Streamed chat events, externally tagged as in QueryMT (`{"text":"…"}`, `{"done":{…}}`).
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 
 use crate::response::{FinishReason, Usage};
@@ -29,4 +32,46 @@ pub enum StreamChunk {
     Usage(Usage),
     /// The end of the answer.
     Done { finish_reason: FinishReason },
+}
+
+/// Where a streaming plugin sends its events (see `LLMProvider::chat_stream`). The SDK hands
+/// them to the host each time the host polls the stream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamSender {
+    queue: Arc<Mutex<StreamQueue>>,
+}
+
+#[derive(Debug, Default)]
+struct StreamQueue {
+    events: VecDeque<StreamChunk>,
+    closed: bool,
+}
+
+impl StreamSender {
+    /// Queues `event`; `false` once the host wants no more (the consumer went away): stop then.
+    pub fn send(&self, event: StreamChunk) -> bool {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if !queue.closed {
+            queue.events.push_back(event);
+        }
+        !queue.closed
+    }
+
+    /// Whether the host wants no more events.
+    pub fn is_closed(&self) -> bool {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).closed
+    }
+
+    /// The events queued so far (the SDK's export code drains them to the host).
+    pub(crate) fn drain(&self) -> Vec<StreamChunk> {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.events.drain(..).collect()
+    }
+
+    /// Marks the consumer gone.
+    pub(crate) fn close(&self) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.closed = true;
+        queue.events.clear();
+    }
 }

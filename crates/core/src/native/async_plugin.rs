@@ -1,83 +1,140 @@
 //! `NativeAsync`: a native non-HTTP plugin's provider (it does its own work, asynchronously),
-//! called through the SDK's panic-guarded boundary.
+//! through the C ABI: each operation finishes at once or hands back a task the host polls when
+//! the plugin wakes it; dropping the call releases (cancels) the task.
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use modelport_plugin::boundary::{FactoryBoundary, ProviderBoundary};
-use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest, SttResponse,
-    Tool, TtsRequest, TtsResponse,
+use modelport_plugin::abi::{
+    MP_OP_CHAT, MP_OP_CHAT_STREAM, MP_OP_COMPLETE, MP_OP_EMBED, MP_OP_FROM_CONFIG,
+    MP_OP_LIST_MODELS, MP_OP_SPEECH, MP_OP_TRANSCRIBE,
 };
+use modelport_plugin::wire::{ChatInput, EmbedInput};
+use modelport_plugin::{
+    CallParams, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest,
+    SttResponse, Tool, TtsRequest, TtsResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::unguard;
+use super::object::PluginObject;
 use crate::error::Result;
+use crate::stream::ChunkSender;
 
-/// A configured native async provider, with its factory (for the model list). Field order
-/// matters: the provider (plugin code) drops before the factory.
+/// A configured native async provider, with its factory (for the model list). Field order: the
+/// provider is released before the factory.
 pub(crate) struct NativeAsync {
-    name: String,
-    provider: Box<dyn ProviderBoundary>,
-    factory: Arc<dyn FactoryBoundary>,
+    provider: PluginObject,
+    factory: Arc<PluginObject>,
     /// The config as JSON text, which the factory's `list_models` takes.
     config: String,
 }
 
+fn chat_input<'a>(
+    messages: &'a [ChatMessage],
+    tools: Option<&'a [Tool]>,
+    params: &'a CallParams,
+) -> Vec<u8> {
+    let input = ChatInput {
+        messages: Cow::Borrowed(messages),
+        tools: tools.map(Cow::Borrowed),
+        params: Cow::Borrowed(params),
+        stream: false,
+    };
+    serde_json::to_vec(&input).expect("host values serialize")
+}
+
 impl NativeAsync {
     /// The provider `factory` makes from `config` (JSON text).
-    pub(crate) fn new(
-        name: &str,
-        factory: Arc<dyn FactoryBoundary>,
-        config: String,
-    ) -> Result<Self> {
-        let provider = unguard(name, "from_config", factory.from_config(&config))?;
+    pub(crate) fn new(factory: Arc<PluginObject>, config: String) -> Result<Self> {
+        let provider = factory.call_make("from_config", MP_OP_FROM_CONFIG, config.as_bytes())?;
         Ok(Self {
-            name: name.to_string(),
             provider,
             factory,
             config,
         })
     }
 
+    /// Runs an operation with no events to its result.
+    async fn run<T: DeserializeOwned>(
+        object: &PluginObject,
+        operation: &str,
+        op: u32,
+        input: &[u8],
+    ) -> Result<T> {
+        match object.call_async(operation, op, input, None).await? {
+            Some(json) => object.read(operation, &json),
+            None => Err(object.unsupported(operation)),
+        }
+    }
+
+    fn json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+        serde_json::to_vec(value).expect("host values serialize")
+    }
+
     pub(crate) async fn chat(
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        params: &CallParams,
     ) -> Result<ChatResponse> {
-        unguard(
-            &self.name,
-            "chat",
-            self.provider.chat(messages, tools).await,
-        )
+        let input = chat_input(messages, tools, params);
+        Self::run(&self.provider, "chat", MP_OP_CHAT, &input).await
+    }
+
+    /// Streams a chat turn to `sender`; `false` if the plugin does not stream (nothing sent).
+    pub(crate) async fn chat_stream(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[Tool]>,
+        params: &CallParams,
+        sender: &ChunkSender,
+    ) -> Result<bool> {
+        let input = chat_input(messages, tools, params);
+        let outcome = self
+            .provider
+            .call_async("chat_stream", MP_OP_CHAT_STREAM, &input, Some(sender))
+            .await?;
+        Ok(outcome.is_some())
     }
 
     pub(crate) async fn embed(&self, inputs: &[String]) -> Result<Vec<Vec<f32>>> {
-        unguard(&self.name, "embed", self.provider.embed(inputs).await)
+        let input = Self::json(&EmbedInput {
+            inputs: Cow::Borrowed(inputs),
+        });
+        Self::run(&self.provider, "embed", MP_OP_EMBED, &input).await
     }
 
     pub(crate) async fn complete(&self, request: &CompletionRequest) -> Result<CompletionResponse> {
-        unguard(
-            &self.name,
+        Self::run(
+            &self.provider,
             "complete",
-            self.provider.complete(request).await,
+            MP_OP_COMPLETE,
+            &Self::json(request),
         )
+        .await
     }
 
     pub(crate) async fn transcribe(&self, request: &SttRequest) -> Result<SttResponse> {
-        unguard(
-            &self.name,
+        Self::run(
+            &self.provider,
             "transcribe",
-            self.provider.transcribe(request).await,
+            MP_OP_TRANSCRIBE,
+            &Self::json(request),
         )
+        .await
     }
 
     pub(crate) async fn speech(&self, request: &TtsRequest) -> Result<TtsResponse> {
-        unguard(&self.name, "speech", self.provider.speech(request).await)
+        Self::run(&self.provider, "speech", MP_OP_SPEECH, &Self::json(request)).await
     }
 
     pub(crate) async fn list_models(&self) -> Result<Vec<String>> {
-        unguard(
-            &self.name,
+        Self::run(
+            &self.factory,
             "list_models",
-            self.factory.list_models(&self.config).await,
+            MP_OP_LIST_MODELS,
+            self.config.as_bytes(),
         )
+        .await
     }
 }

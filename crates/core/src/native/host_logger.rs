@@ -2,7 +2,7 @@
 use std::ffi::{CStr, c_char};
 
 /// Receives a plugin's log record and re-emits it under the `modelport::plugin` target.
-pub extern "C" fn host_log(level: usize, target: *const c_char, message: *const c_char) {
+pub extern "C" fn host_log(level: u32, target: *const c_char, message: *const c_char) {
     // A panic must not unwind out of an extern "C" fn; logging is best effort.
     let _ = std::panic::catch_unwind(|| {
         let text = |ptr: *const c_char| {
@@ -26,6 +26,6 @@ pub extern "C" fn host_log(level: usize, target: *const c_char, message: *const 
 }
 
 /// The level to offer plugins: the host's current `log` maximum, as 0 (off) … 5 (trace).
-pub fn host_max_level() -> usize {
-    log::max_level() as usize
+pub fn host_max_level() -> u32 {
+    log::max_level() as u32
 }

@@ -1,43 +1,53 @@
-//! `NativeHttp`: a native HTTP plugin's provider as the host's [`HttpPlugin`]: every call goes
-//! through the SDK's panic-guarded boundary.
+//! `NativeHttp`: a native HTTP plugin's provider as the host's [`HttpPlugin`], through the C ABI.
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use modelport_plugin::boundary::{HttpFactoryBoundary, HttpProviderBoundary, StreamParserBoundary};
-use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
+use modelport_plugin::abi::{
+    MP_OP_CHAT_REQUEST, MP_OP_CLASSIFY_ERROR, MP_OP_COMPLETE_REQUEST, MP_OP_EMBED_REQUEST,
+    MP_OP_FINISH, MP_OP_FROM_CONFIG, MP_OP_LIST_MODELS_REQUEST, MP_OP_LIST_MODELS_STATIC,
+    MP_OP_PARSE_CHAT, MP_OP_PARSE_COMPLETE, MP_OP_PARSE_EMBED, MP_OP_PARSE_LINES,
+    MP_OP_PARSE_LIST_MODELS, MP_OP_PARSE_SPEECH, MP_OP_PARSE_TRANSCRIBE, MP_OP_SPEECH_REQUEST,
+    MP_OP_STREAM_PARSER, MP_OP_SUPPORTS_STREAMING, MP_OP_TRANSCRIBE_REQUEST,
 };
+use modelport_plugin::wire::{self, ChatInput, EmbedInput};
+use modelport_plugin::{
+    CallParams, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest,
+    HttpResponse, PluginError, StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::{unguard, unguard_value};
+use super::object::{PluginObject, Status};
 use crate::error::{ModelportError, Result};
 use crate::host_http::{HttpPlugin, Operation, StreamParser};
 use crate::http::{HttpEngine, HttpOptions};
 
 /// A configured native HTTP provider, with its factory (for the model list) and where its
-/// requests go.
+/// requests go. Field order: the provider is released before the factory.
 pub(crate) struct NativeHttp {
-    name: String,
-    provider: Box<dyn HttpProviderBoundary>,
-    factory: Arc<dyn HttpFactoryBoundary>,
+    provider: PluginObject,
+    factory: Arc<PluginObject>,
     /// The config as JSON text, which the factory's model-list calls take.
     config: String,
     engine: HttpEngine,
     http: HttpOptions,
 }
 
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("host values serialize")
+}
+
 impl NativeHttp {
     /// The provider `factory` makes from `config` (JSON text).
     pub(crate) fn new(
-        name: &str,
-        factory: Arc<dyn HttpFactoryBoundary>,
+        factory: Arc<PluginObject>,
         config: String,
         engine: HttpEngine,
         http: HttpOptions,
     ) -> Result<Self> {
-        let provider = unguard(name, "from_config", factory.from_config(&config))?;
+        let provider = factory.call_make("from_config", MP_OP_FROM_CONFIG, config.as_bytes())?;
         Ok(Self {
-            name: name.to_string(),
             provider,
             factory,
             config,
@@ -45,12 +55,38 @@ impl NativeHttp {
             http,
         })
     }
+
+    /// Runs an operation that returns an HTTP request.
+    fn request(&self, operation: &str, op: u32, json: &[u8]) -> Result<HttpRequest> {
+        let object = &self.provider;
+        match object.call(operation, op, json, &[], None)? {
+            Status::Ok(written, _) => wire::request_from_parts(&written.json, written.body)
+                .map_err(|err| ModelportError::from_plugin_error(object.plugin(), err)),
+            Status::Unsupported => Err(object.unsupported(operation)),
+            Status::Pending(..) => Err(object.unsupported(operation)),
+        }
+    }
+
+    /// Runs a parse operation on `response`.
+    fn parse<T: DeserializeOwned>(
+        object: &PluginObject,
+        operation: &str,
+        op: u32,
+        response: &HttpResponse,
+    ) -> Result<T> {
+        object.call_json(
+            operation,
+            op,
+            &wire::response_head(response),
+            response.body(),
+        )
+    }
 }
 
 #[async_trait]
 impl HttpPlugin for NativeHttp {
     fn name(&self) -> &str {
-        &self.name
+        self.provider.plugin()
     }
 
     fn http(&self) -> (&HttpEngine, &HttpOptions) {
@@ -61,42 +97,32 @@ impl HttpPlugin for NativeHttp {
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        params: &CallParams,
         stream: bool,
     ) -> Result<HttpRequest> {
-        if stream {
-            let request = self.provider.chat_stream_request(messages, tools);
-            unguard(&self.name, "chat_stream_request", request)
-        } else {
-            unguard(
-                &self.name,
-                "chat_request",
-                self.provider.chat_request(messages, tools),
-            )
-        }
+        let input = ChatInput {
+            messages: Cow::Borrowed(messages),
+            tools: tools.map(Cow::Borrowed),
+            params: Cow::Borrowed(params),
+            stream,
+        };
+        self.request("chat_request", MP_OP_CHAT_REQUEST, &to_json(&input))
     }
 
     async fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse> {
-        unguard(&self.name, "parse_chat", self.provider.parse_chat(response))
+        Self::parse(&self.provider, "parse_chat", MP_OP_PARSE_CHAT, &response)
     }
 
     async fn supports_streaming(&self) -> Result<bool> {
-        unguard_value(
-            &self.name,
-            "supports_streaming",
-            self.provider.supports_streaming(),
-        )
+        self.provider
+            .call_json("supports_streaming", MP_OP_SUPPORTS_STREAMING, &[], &[])
     }
 
     async fn stream_parser(&self) -> Result<Box<dyn StreamParser>> {
-        let parser = unguard(
-            &self.name,
-            "chat_stream_parser",
-            self.provider.chat_stream_parser(),
-        )?;
-        Ok(Box::new(NativeStreamParser {
-            name: self.name.clone(),
-            parser,
-        }))
+        let parser = self
+            .provider
+            .call_make("chat_stream_parser", MP_OP_STREAM_PARSER, &[])?;
+        Ok(Box::new(NativeStreamParser { parser }))
     }
 
     /// The plugin's `classify_error`, for every operation.
@@ -105,112 +131,133 @@ impl HttpPlugin for NativeHttp {
         _operation: Operation,
         response: &HttpResponse,
     ) -> Option<ModelportError> {
-        match unguard_value(
-            &self.name,
+        let classified: Result<Option<PluginError>> = Self::parse(
+            &self.provider,
             "classify_error",
-            self.provider.classify_error(response),
-        ) {
+            MP_OP_CLASSIFY_ERROR,
+            response,
+        );
+        match classified {
             Ok(Some(err)) => Some(ModelportError::from_plugin_response(
-                &self.name, err, response,
+                self.provider.plugin(),
+                err,
+                response,
             )),
             Ok(None) => None,
-            Err(panicked) => Some(panicked),
+            Err(failed) => Some(failed),
         }
     }
 
     async fn embed_request(&self, inputs: &[String]) -> Result<HttpRequest> {
-        unguard(
-            &self.name,
-            "embed_request",
-            self.provider.embed_request(inputs),
-        )
+        let input = EmbedInput {
+            inputs: Cow::Borrowed(inputs),
+        };
+        self.request("embed_request", MP_OP_EMBED_REQUEST, &to_json(&input))
     }
 
     async fn parse_embed(&self, response: HttpResponse) -> Result<Vec<Vec<f32>>> {
-        unguard(
-            &self.name,
-            "parse_embed",
-            self.provider.parse_embed(response),
-        )
+        Self::parse(&self.provider, "parse_embed", MP_OP_PARSE_EMBED, &response)
     }
 
     async fn complete_request(&self, request: &CompletionRequest) -> Result<HttpRequest> {
-        unguard(
-            &self.name,
+        self.request(
             "complete_request",
-            self.provider.complete_request(request),
+            MP_OP_COMPLETE_REQUEST,
+            &to_json(request),
         )
     }
 
     async fn parse_complete(&self, response: HttpResponse) -> Result<CompletionResponse> {
-        unguard(
-            &self.name,
+        Self::parse(
+            &self.provider,
             "parse_complete",
-            self.provider.parse_complete(response),
+            MP_OP_PARSE_COMPLETE,
+            &response,
         )
     }
 
     async fn list_models_static(&self) -> Result<Option<Vec<String>>> {
-        let models = self.factory.list_models_static(&self.config);
-        unguard_value(&self.name, "list_models_static", models)
+        self.factory.call_json(
+            "list_models_static",
+            MP_OP_LIST_MODELS_STATIC,
+            self.config.as_bytes(),
+            &[],
+        )
     }
 
     async fn list_models_request(&self) -> Result<HttpRequest> {
-        let request = self.factory.list_models_request(&self.config);
-        unguard(&self.name, "list_models_request", request)
+        let factory = &self.factory;
+        let operation = "list_models_request";
+        match factory.call(
+            operation,
+            MP_OP_LIST_MODELS_REQUEST,
+            self.config.as_bytes(),
+            &[],
+            None,
+        )? {
+            Status::Ok(written, _) => wire::request_from_parts(&written.json, written.body)
+                .map_err(|err| ModelportError::from_plugin_error(factory.plugin(), err)),
+            Status::Unsupported | Status::Pending(..) => Err(factory.unsupported(operation)),
+        }
     }
 
     async fn parse_list_models(&self, response: HttpResponse) -> Result<Vec<String>> {
-        let models = self.factory.parse_list_models(response);
-        unguard(&self.name, "parse_list_models", models)
+        Self::parse(
+            &self.factory,
+            "parse_list_models",
+            MP_OP_PARSE_LIST_MODELS,
+            &response,
+        )
     }
 
     async fn transcription_request(&self, request: &SttRequest) -> Result<HttpRequest> {
-        unguard(
-            &self.name,
-            "stt_request",
-            self.provider.stt_request(request),
-        )
+        self.request("stt_request", MP_OP_TRANSCRIBE_REQUEST, &to_json(request))
     }
 
     async fn parse_transcription(&self, response: HttpResponse) -> Result<SttResponse> {
-        unguard(&self.name, "parse_stt", self.provider.parse_stt(response))
-    }
-
-    async fn speech_request(&self, request: &TtsRequest) -> Result<HttpRequest> {
-        unguard(
-            &self.name,
-            "tts_request",
-            self.provider.tts_request(request),
+        Self::parse(
+            &self.provider,
+            "parse_stt",
+            MP_OP_PARSE_TRANSCRIBE,
+            &response,
         )
     }
 
+    async fn speech_request(&self, request: &TtsRequest) -> Result<HttpRequest> {
+        self.request("tts_request", MP_OP_SPEECH_REQUEST, &to_json(request))
+    }
+
     async fn parse_speech(&self, response: HttpResponse) -> Result<TtsResponse> {
-        unguard(&self.name, "parse_tts", self.provider.parse_tts(response))
+        Self::parse(&self.provider, "parse_tts", MP_OP_PARSE_SPEECH, &response)
     }
 }
 
-/// A native stream parser, called through its guard.
+/// A native stream parser: every batch of complete lines crosses in one call.
 struct NativeStreamParser {
-    name: String,
-    parser: Box<dyn StreamParserBoundary>,
+    parser: PluginObject,
+}
+
+impl NativeStreamParser {
+    fn run(&self, operation: &str, op: u32, body: &[u8]) -> Result<Vec<StreamChunk>> {
+        match self.parser.call(operation, op, &[], body, None)? {
+            Status::Ok(written, _) => self.parser.events(operation, &written),
+            Status::Unsupported | Status::Pending(..) => Err(self.parser.unsupported(operation)),
+        }
+    }
 }
 
 #[async_trait]
 impl StreamParser for NativeStreamParser {
     async fn parse(&mut self, lines: Vec<Vec<u8>>) -> Result<Vec<StreamChunk>> {
-        let mut events = Vec::new();
-        for line in lines {
-            events.extend(unguard(
-                &self.name,
-                "parse_chunk",
-                self.parser.parse_chunk(&line),
-            )?);
-        }
-        Ok(events)
+        let body = match lines.len() {
+            0 => return Ok(Vec::new()),
+            1 => Cow::Borrowed(lines[0].as_slice()),
+            _ => Cow::Owned(lines.concat()),
+        };
+        self.run("parse_chunk", MP_OP_PARSE_LINES, &body)
     }
 
     async fn finish(&mut self) -> Result<Vec<StreamChunk>> {
-        unguard(&self.name, "finish", self.parser.finish())
+        self.run("finish", MP_OP_FINISH, &[])
     }
 }

@@ -1,16 +1,16 @@
 //! `NativeLibrary`: one dlopen'ed plugin file, and the factory it exports.
-use std::ffi::c_void;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use modelport_plugin::abi::{
-    ABI_DESCRIPTOR_SYMBOL, AbiDescriptor, RUSTC_VERSION, SDK_VERSION, check_descriptor,
+    DESCRIPTOR_SYMBOL, DescriptorError, MP_ABI_VERSION, MP_ABI_VERSION_MIN, MP_ERROR, MP_OK,
+    MP_OP_INFO, MP_PANIC, MpDescriptor, MpDescriptorFn, MpFactoryFn, MpInitLoggingFn, MpObject,
+    MpOutput,
 };
-use modelport_plugin::boundary::{FactoryBoundary, HttpFactoryBoundary};
-use modelport_plugin::logging::HostLogCallback;
-use modelport_plugin::panic_guard::Guarded;
+use modelport_plugin::wire::FactoryInfo;
 
+use super::object::{PluginObject, Written};
 use super::{elf, host_logger};
 use crate::error::{ErrorCode, ModelportError, Result};
 
@@ -33,12 +33,21 @@ impl std::fmt::Debug for NativeLibrary {
     }
 }
 
-/// The factory a native plugin exports.
-pub enum NativeFactory {
+/// Which factory a native plugin exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactoryKind {
     /// `plugin_http_factory`: the host performs HTTP.
-    Http(Arc<dyn HttpFactoryBoundary>),
+    Http,
     /// `plugin_factory`: the plugin works asynchronously by itself.
-    Async(Arc<dyn FactoryBoundary>),
+    Async,
+}
+
+/// The factory a native plugin exports, and what it says of itself.
+#[derive(Debug)]
+pub struct NativeFactory {
+    pub(crate) kind: FactoryKind,
+    pub(crate) object: Arc<PluginObject>,
+    pub(crate) info: FactoryInfo,
 }
 
 fn load_failed(path: &Path, reason: impl Into<String>) -> ModelportError {
@@ -51,7 +60,7 @@ impl NativeLibrary {
         &self.path
     }
 
-    /// The plugin crate's version, from its ABI descriptor.
+    /// The plugin's own version, from its ABI descriptor.
     pub fn plugin_version(&self) -> Option<&str> {
         self.plugin_version.as_deref()
     }
@@ -75,9 +84,8 @@ impl NativeLibrary {
         let plugin_version =
             read_descriptor(&library).map_err(|err| err.with_plugin(plugin).with_path(path))?;
 
-        // SAFETY: the signature is fixed by the SDK whose descriptor we just matched.
-        if let Ok(init_logging) =
-            unsafe { library.get::<extern "C" fn(HostLogCallback, usize)>(b"plugin_init_logging") }
+        // SAFETY: the signature the ABI fixes for this symbol.
+        if let Ok(init_logging) = unsafe { library.get::<MpInitLoggingFn>(b"plugin_init_logging") }
         {
             init_logging(host_logger::host_log, host_logger::host_max_level());
         }
@@ -94,83 +102,127 @@ impl NativeLibrary {
 
 /// Reads and checks the ABI descriptor; returns the plugin's own version.
 fn read_descriptor(library: &libloading::Library) -> Result<Option<String>> {
-    let host_side = format!("host: modelport-plugin {SDK_VERSION}, {RUSTC_VERSION}");
-    // SAFETY: a plain `extern "C" fn() -> *const AbiDescriptor`, as the SDK exports it.
-    let symbol = unsafe {
-        library.get::<extern "C" fn() -> *const AbiDescriptor>(ABI_DESCRIPTOR_SYMBOL.as_bytes())
+    let host_range = if MP_ABI_VERSION_MIN == MP_ABI_VERSION {
+        format!("ABI version {MP_ABI_VERSION}")
+    } else {
+        format!("ABI versions {MP_ABI_VERSION_MIN} to {MP_ABI_VERSION}")
     };
-    let Ok(descriptor_fn) = symbol else {
-        return Err(ModelportError::new(
-            ErrorCode::AbiMismatch,
-            format!(
-                "the plugin exports no ABI descriptor ({ABI_DESCRIPTOR_SYMBOL}); it was not built with \
-                 modelport-plugin's export macros ({host_side}; plugin: none)"
-            ),
-        ));
+    let mismatch = |what: String| ModelportError::new(ErrorCode::AbiMismatch, what);
+    // SAFETY: the signature the ABI fixes for this symbol.
+    let Ok(descriptor_fn) =
+        (unsafe { library.get::<MpDescriptorFn>(DESCRIPTOR_SYMBOL.as_bytes()) })
+    else {
+        return Err(mismatch(format!(
+            "the plugin exports no ABI descriptor ({DESCRIPTOR_SYMBOL}), so it declares no ABI \
+             version; the host supports {host_range}"
+        )));
     };
     let descriptor = descriptor_fn();
     if descriptor.is_null() {
-        return Err(ModelportError::new(
-            ErrorCode::AbiMismatch,
-            format!("the plugin's ABI descriptor is null ({host_side}; plugin: none)"),
-        ));
+        return Err(mismatch(format!(
+            "the plugin's ABI descriptor is null, so it declares no ABI version; the host \
+             supports {host_range}"
+        )));
     }
-    // SAFETY: non-null, from the descriptor symbol; `check_descriptor` verifies the magic
-    // before following any pointer in it.
-    let descriptor = unsafe { &*descriptor };
-    unsafe { check_descriptor(descriptor) }.map_err(|mismatch| {
-        ModelportError::new(
-            ErrorCode::AbiMismatch,
-            format!(
-                "the plugin was built against another modelport ABI: {mismatch} \
-                 (rebuild the plugin with modelport-plugin {SDK_VERSION} and {RUSTC_VERSION})"
-            ),
-        )
-    })?;
-    let version = (!descriptor.plugin_version.is_null()).then(|| {
-        unsafe { std::ffi::CStr::from_ptr(descriptor.plugin_version) }
-            .to_string_lossy()
-            .into_owned()
-    });
-    Ok(version)
+    // SAFETY: non-null, from the descriptor symbol; `check` reads only plain fields, and the
+    // strings are read only once the magic matched.
+    let descriptor: &MpDescriptor = unsafe { &*descriptor };
+    match descriptor.check() {
+        Ok(()) => {}
+        Err(DescriptorError::NotADescriptor) => {
+            return Err(mismatch(format!(
+                "the plugin's ABI descriptor does not start with modelport's magic number \
+                 (found {:#x}); the host supports {host_range}",
+                descriptor.magic
+            )));
+        }
+        Err(DescriptorError::Version(version)) => {
+            let built_with = if version == 0 {
+                " (modelport-plugin 0.1's Rust-only ABI)".to_string()
+            } else {
+                unsafe { descriptor.built_with() }
+                    .map(|text| format!(", built with {text}"))
+                    .unwrap_or_default()
+            };
+            let advice = if version > MP_ABI_VERSION {
+                "upgrade modelport to load it"
+            } else {
+                "rebuild it against a newer modelport-plugin"
+            };
+            return Err(mismatch(format!(
+                "the plugin implements ABI version {version}{built_with}; the host supports \
+                 {host_range} ({advice})"
+            )));
+        }
+    }
+    Ok(unsafe { descriptor.plugin_version() })
 }
 
 /// Calls the factory exported as `symbol`, if there is one, taking ownership of what it returns.
-fn call_entry<B: ?Sized>(
+fn call_entry(
     library: &libloading::Library,
     symbol: &str,
-    plugin: &str,
+    plugin: &Arc<str>,
     path: &Path,
-) -> Option<Result<Box<B>>> {
-    // SAFETY: the SDK's factory signature, guaranteed by the matched descriptor.
-    let factory =
-        unsafe { library.get::<extern "C" fn() -> *mut c_void>(symbol.as_bytes()) }.ok()?;
-    let raw = factory();
-    if raw.is_null() {
-        return Some(Err(
-            load_failed(path, format!("{symbol} returned null")).with_plugin(plugin)
-        ));
-    }
-    // SAFETY: a non-null factory result is a `Box<Guarded<Box<B>>>` whose ownership passes to us.
-    let entry = unsafe { Box::from_raw(raw.cast::<Guarded<Box<B>>>()) };
-    Some((*entry).map_err(|panic| {
-        ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path)
-    }))
+) -> Option<Result<PluginObject>> {
+    // SAFETY: the signature the ABI fixes for the factory symbols.
+    let factory = unsafe { library.get::<MpFactoryFn>(symbol.as_bytes()) }.ok()?;
+    let mut written = Written::default();
+    let output = MpOutput {
+        ctx: (&mut written as *mut Written).cast(),
+        write: super::object::collect,
+    };
+    let mut made = MpObject::NONE;
+    let status = factory(&output, &mut made);
+    let made = PluginObject::adopt(made, plugin);
+    Some(match (status, made) {
+        (MP_OK, Some(object)) => Ok(object),
+        (MP_OK, None) => {
+            Err(load_failed(path, format!("{symbol} returned no factory")).with_plugin(&**plugin))
+        }
+        (MP_PANIC, _) => {
+            let panic = serde_json::from_slice(&written.json).unwrap_or_else(|_| {
+                modelport_plugin::panic_guard::PluginPanic {
+                    message: String::from_utf8_lossy(&written.json).into_owned(),
+                    location: None,
+                }
+            });
+            Err(ModelportError::plugin_panicked(plugin, "its factory", panic).with_path(path))
+        }
+        (MP_ERROR, _) => Err(load_failed(
+            path,
+            format!(
+                "{symbol} failed: {}",
+                String::from_utf8_lossy(&written.json)
+            ),
+        )
+        .with_plugin(&**plugin)),
+        (other, _) => Err(
+            load_failed(path, format!("{symbol} returned status {other}")).with_plugin(&**plugin),
+        ),
+    })
 }
 
 fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Result<NativeFactory> {
-    if let Some(entry) = call_entry::<dyn FactoryBoundary>(library, "plugin_factory", plugin, path)
-    {
-        return entry.map(|factory| NativeFactory::Async(Arc::from(factory)));
-    }
-    if let Some(entry) =
-        call_entry::<dyn HttpFactoryBoundary>(library, "plugin_http_factory", plugin, path)
-    {
-        return entry.map(|factory| NativeFactory::Http(Arc::from(factory)));
-    }
-    Err(load_failed(
-        path,
-        "the library exports neither plugin_factory nor plugin_http_factory",
-    )
-    .with_plugin(plugin))
+    let name: Arc<str> = Arc::from(plugin);
+    let (kind, entry) = if let Some(entry) = call_entry(library, "plugin_factory", &name, path) {
+        (FactoryKind::Async, entry)
+    } else if let Some(entry) = call_entry(library, "plugin_http_factory", &name, path) {
+        (FactoryKind::Http, entry)
+    } else {
+        return Err(load_failed(
+            path,
+            "the library exports neither plugin_factory nor plugin_http_factory",
+        )
+        .with_plugin(plugin));
+    };
+    let object = entry?;
+    let info = object
+        .call_json::<FactoryInfo>("info", MP_OP_INFO, &[], &[])
+        .map_err(|err| err.with_path(path))?;
+    Ok(NativeFactory {
+        kind,
+        object: Arc::new(object),
+        info,
+    })
 }

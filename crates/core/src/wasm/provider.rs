@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest, HttpResponse,
-    PluginError, StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse, VoiceConfig,
+    CallParams, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, HttpRequest,
+    HttpResponse, PluginError, StreamChunk, SttRequest, SttResponse, Tool, TtsRequest, TtsResponse,
+    VoiceConfig,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -401,6 +402,9 @@ impl HttpPlugin for WasmProvider {
         &self,
         messages: &[ChatMessage],
         tools: Option<&[Tool]>,
+        // QueryMT's protocol carries a call's settings in `cfg` only: the provider derives a
+        // Wasm provider with them laid over its config (`Provider::for_call`) and passes none.
+        _params: &CallParams,
         stream: bool,
     ) -> Result<HttpRequest> {
         let function = if stream {

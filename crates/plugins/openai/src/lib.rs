@@ -9,7 +9,7 @@ mod response;
 mod stream;
 
 use modelport_plugin::{
-    ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse,
+    ChatCall, ChatMessage, ChatResponse, ChatStreamParser, CompletionRequest, CompletionResponse,
     HTTPLLMProvider, HTTPLLMProviderFactory, HttpRequest, HttpResponse, PluginError, SttRequest,
     SttResponse, Tool, TtsRequest, TtsResponse, export_http_plugin,
 };
@@ -36,6 +36,7 @@ impl HTTPLLMProviderFactory for OpenAIFactory {
     fn from_config(&self, config: &str) -> Result<Box<dyn HTTPLLMProvider>, PluginError> {
         Ok(Box::new(OpenAI {
             config: OpenAIConfig::parse(config)?,
+            raw_config: serde_json::from_str(config)?,
         }))
     }
 
@@ -51,9 +52,37 @@ impl HTTPLLMProviderFactory for OpenAIFactory {
 /// A configured OpenAI-compatible provider.
 pub struct OpenAI {
     config: OpenAIConfig,
+    /// The config as given, for laying a call's own settings over it.
+    raw_config: serde_json::Map<String, serde_json::Value>,
 }
 
 impl HTTPLLMProvider for OpenAI {
+    /// A call's own settings go where the config's would (`temperature`, `max_tokens`, `stop`,
+    /// `system`, `tool_choice`, `response_format`, `extra_headers`, …); `top_k` has no place in
+    /// OpenAI's API and is `UNSUPPORTED`.
+    fn chat_call_request(
+        &self,
+        call: &ChatCall<'_>,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        let merged;
+        let config = if call.params.is_empty() {
+            &self.config
+        } else {
+            let schema = config::schema();
+            let accepts = |key: &str| schema["properties"].get(key).is_some();
+            let overlaid = call.params.overlay(self.raw_config.clone(), accepts)?;
+            merged = serde_json::from_value(serde_json::Value::Object(overlaid))
+                .map_err(|err| PluginError::invalid_request(format!("bad call settings: {err}")))?;
+            &merged
+        };
+        if stream {
+            request::chat_stream(config, call.messages, call.tools)
+        } else {
+            request::chat(config, call.messages, call.tools)
+        }
+    }
+
     fn chat_request(
         &self,
         messages: &[ChatMessage],

@@ -16,6 +16,9 @@ pub struct ScriptedConfig {
     /// Simulated latency of every call.
     #[serde(default)]
     pub latency_ms: u64,
+    /// When set, a streamed reply comes word by word, this many milliseconds apart (else its
+    /// text is one event).
+    pub stream_interval_ms: Option<u64>,
     /// Length of the deterministic embedding vectors.
     #[serde(default = "default_dimensions")]
     pub embedding_dimensions: usize,
@@ -131,6 +134,7 @@ pub fn schema() -> Value {
             },
             "default_reply": { "type": "string" },
             "latency_ms": { "type": "integer", "minimum": 0, "maximum": 600000 },
+            "stream_interval_ms": { "type": "integer", "minimum": 0, "maximum": 600000 },
             "embedding_dimensions": { "type": "integer", "minimum": 1, "maximum": 65536 },
             "models": { "type": "array", "items": { "type": "string" } },
             "model": { "type": "string" },

@@ -9,9 +9,9 @@ mod embedding;
 use std::time::Duration;
 
 use modelport_plugin::{
-    ChatMessage, ChatResponse, ChatRole, CompletionRequest, CompletionResponse, Content,
-    FinishReason, FunctionCall, LLMProvider, LLMProviderFactory, PluginError, Tool, ToolCall,
-    Usage, async_trait, export_plugin,
+    CallParams, ChatCall, ChatMessage, ChatResponse, ChatRole, CompletionRequest,
+    CompletionResponse, Content, FinishReason, FunctionCall, LLMProvider, LLMProviderFactory,
+    PluginError, StreamChunk, StreamSender, Tool, ToolCall, Usage, async_trait, export_plugin,
 };
 
 use config::{Rule, ScriptedConfig};
@@ -113,8 +113,88 @@ fn last_input(messages: &[ChatMessage]) -> String {
         .join("\n")
 }
 
+impl Scripted {
+    /// This provider with a call's own settings laid over its config (those its schema takes).
+    fn for_call(&self, params: &CallParams) -> Result<Option<Scripted>, PluginError> {
+        if params.is_empty() {
+            return Ok(None);
+        }
+        let schema = config::schema();
+        let accepts = |key: &str| schema["properties"].get(key).is_some();
+        let base = serde_json::from_str(&self.raw_config)?;
+        let merged = serde_json::Value::Object(params.overlay(base, accepts)?).to_string();
+        Ok(Some(Scripted {
+            config: ScriptedConfig::parse(&merged)?,
+            raw_config: merged,
+        }))
+    }
+}
+
 #[async_trait]
 impl LLMProvider for Scripted {
+    async fn chat_call(&self, call: &ChatCall<'_>) -> Result<ChatResponse, PluginError> {
+        match self.for_call(call.params)? {
+            Some(derived) => derived.chat(call.messages, call.tools).await,
+            None => self.chat(call.messages, call.tools).await,
+        }
+    }
+
+    fn supports_streaming(&self) -> bool {
+        true
+    }
+
+    /// The reply as events, as they are ready: word by word `stream_interval_ms` apart when set.
+    async fn chat_stream(
+        &self,
+        call: &ChatCall<'_>,
+        events: &StreamSender,
+    ) -> Result<(), PluginError> {
+        let derived = self.for_call(call.params)?;
+        let this = derived.as_ref().unwrap_or(self);
+        let response = this.chat(call.messages, call.tools).await?;
+        let text = response.text.clone().unwrap_or_default();
+        match this.config.stream_interval_ms {
+            Some(interval) if !text.is_empty() => {
+                for (i, word) in text.split_inclusive(' ').enumerate() {
+                    if i > 0 && interval > 0 {
+                        futures_timer::Delay::new(Duration::from_millis(interval)).await;
+                    }
+                    if !events.send(StreamChunk::Text(word.to_string())) {
+                        return Ok(());
+                    }
+                }
+            }
+            _ if !text.is_empty() => {
+                events.send(StreamChunk::Text(text));
+            }
+            _ => {}
+        }
+        for (index, tool_call) in response
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            events.send(StreamChunk::ToolUseStart {
+                index,
+                id: tool_call.id.clone(),
+                name: tool_call.function.name.clone(),
+            });
+            events.send(StreamChunk::ToolUseInputDelta {
+                index,
+                partial_json: tool_call.function.arguments.clone(),
+            });
+            events.send(StreamChunk::ToolUseComplete { index, tool_call });
+        }
+        if let Some(usage) = response.usage {
+            events.send(StreamChunk::Usage(usage));
+        }
+        events.send(StreamChunk::Done {
+            finish_reason: response.finish_reason.unwrap_or(FinishReason::Unknown),
+        });
+        Ok(())
+    }
+
     async fn chat(
         &self,
         messages: &[ChatMessage],
