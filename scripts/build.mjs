@@ -107,6 +107,7 @@ export const workspaceSelection = ['--workspace']
 export const shippedPlugins = ['openai', 'scripted']
 export const fixturePlugins = [
   'panicky',
+  'panicky_async',
   'panic_in_factory',
   'abi_old',
   'abi_future',

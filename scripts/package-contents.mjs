@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The main package: the compiled facade (.js + .d.ts for each .ts of index.ts and src/), the
- * generated loader, README, LICENSE and package.json. No tests, fixtures, Rust or TypeScript
+ * generated loader, the C header of the native plugin ABI, README, LICENSE and package.json. No tests, fixtures, Rust or TypeScript
  * sources, source maps, build info or binaries. */
 export function mainPackageFiles(root) {
   const sources = ['index.ts']
@@ -21,7 +21,15 @@ export function mainPackageFiles(root) {
     `dist/${file.replace(/\.ts$/, '.js')}`,
     `dist/${file.replace(/\.ts$/, '.d.ts')}`,
   ])
-  return [...compiled, 'binding.js', 'binding.d.ts', 'README.md', 'LICENSE', 'package.json'].sort()
+  return [
+    ...compiled,
+    'binding.js',
+    'binding.d.ts',
+    'include/modelport_plugin.h',
+    'README.md',
+    'LICENSE',
+    'package.json',
+  ].sort()
 }
 
 /** A platform package: its binary only, with README, LICENSE and package.json. In the repo

@@ -11,6 +11,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { build, hostTriple, run, workspaceSelection } from './build.mjs'
+import { buildCompatFixtures } from './compat-fixtures.mjs'
 
 const { values } = parseArgs({ options: { artifacts: { type: 'string' } } })
 const require = createRequire(import.meta.url)
@@ -26,6 +27,7 @@ function releaseBinary(dir) {
 
 try {
   build()
+  buildCompatFixtures()
   console.log('\n▶ cargo test')
   run('cargo', ['test', ...workspaceSelection, '--target', hostTriple()], { timed: true })
   // Plugin authors depend on the SDK from crates.io alone: it must package and build from its

@@ -51,10 +51,10 @@ pub const MP_ABI_VERSION: u32 = 1;
 /// The oldest plugin ABI version the host accepts.
 pub const MP_ABI_VERSION_MIN: u32 = 1;
 /// First field of every descriptor: the bytes `"MDLPORT2"`, read as a little-endian u64.
-pub const MP_DESCRIPTOR_MAGIC: u64 = u64::from_le_bytes(*b"MDLPORT2");
+pub const MP_DESCRIPTOR_MAGIC: u64 = 0x3254_524F_504C_444D;
 /// The magic of the descriptors of modelport-plugin 0.1's Rust-only ABI (trait objects crossed,
 /// host and plugin had to share the rustc): ABI version 0, recognised only to be refused.
-pub const MP_LEGACY_DESCRIPTOR_MAGIC: u64 = u64::from_le_bytes(*b"MDLPORT1");
+pub const MP_LEGACY_DESCRIPTOR_MAGIC: u64 = 0x3154_524F_504C_444D;
 
 /// Call status: done, output written.
 pub const MP_OK: i32 = 0;
@@ -273,8 +273,6 @@ pub type MpInitLoggingFn = extern "C" fn(log: MpLogFn, max_level: u32);
 
 /// The symbol of the descriptor function.
 pub const DESCRIPTOR_SYMBOL: &str = "modelport_abi_descriptor";
-/// This SDK, as the descriptor's `built_with` names it.
-pub const BUILT_WITH: &str = concat!("modelport-plugin ", env!("CARGO_PKG_VERSION"));
 
 /// Why a descriptor is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,6 +337,12 @@ unsafe fn c_text(ptr: *const c_char) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_magic_numbers_spell_their_names() {
+        assert_eq!(MP_DESCRIPTOR_MAGIC, u64::from_le_bytes(*b"MDLPORT2"));
+        assert_eq!(MP_LEGACY_DESCRIPTOR_MAGIC, u64::from_le_bytes(*b"MDLPORT1"));
+    }
 
     #[test]
     fn the_current_descriptor_is_accepted() {

@@ -16,6 +16,10 @@ use modelport_plugin::{
 
 pub use config::OpenAIConfig;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The plugin's factory.
 #[derive(Default)]
 pub struct OpenAIFactory;

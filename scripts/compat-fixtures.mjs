@@ -1,0 +1,119 @@
+// Builds the native plugins that prove the C ABI holds across compilers (issue 17), for `npm
+// test`: the openai and scripted plugins built by Debian's rustc (`rustc-web`, another version
+// than the rustup toolchain that builds modelport), the openai plugin with mimalloc as its global
+// allocator, and an OpenAI-compatible plugin written in C (clang + cJSON). Installs the Debian
+// packages it needs (clang, libcjson-dev, rustc-web, cargo-web) when they are missing, with
+// apt-get as root or through passwordless sudo. Each build is incremental.
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { dllExt, hostTriple, root, run, targetDir } from './build.mjs'
+
+/** Debian's second Rust toolchain (rustc-web / cargo-web), beside rustup's. */
+export const debianRustc = '/usr/bin/rustc'
+const debianCargo = '/usr/bin/cargo'
+const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web']
+
+function missingPackages() {
+  const has = (path) => existsSync(path)
+  return PACKAGES.filter((name) => {
+    if (name === 'clang') return spawnSync('clang', ['--version']).status !== 0
+    if (name === 'libcjson-dev') return !has('/usr/include/cjson/cJSON.h')
+    if (name === 'rustc-web') return !has(debianRustc)
+    return !has(debianCargo)
+  })
+}
+
+function ensurePackages() {
+  const missing = missingPackages()
+  if (missing.length === 0) return
+  const root = process.getuid?.() === 0
+  const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0
+  if (!root && !sudo)
+    throw new Error(
+      `the cross-compiler fixtures need the Debian packages ${missing.join(', ')}; install them ` +
+        `(apt-get install ${missing.join(' ')}) or run npm test as root`,
+    )
+  const apt = (args) => (root ? run('apt-get', args) : run('sudo', ['-n', 'apt-get', ...args]))
+  console.log(`\n▶ apt-get install ${missing.join(' ')}`)
+  apt(['update', '-qq'])
+  apt(['install', '-y', '-qq', '--no-install-recommends', ...missing])
+}
+
+const out = join(root, 'build', 'fixtures')
+
+function copy(from, to) {
+  mkdirSync(join(to, '..'), { recursive: true })
+  copyFileSync(from, to)
+}
+
+/** The C plugin, rebuilt when its source or the header changed. */
+function buildC() {
+  const source = join(root, 'crates', 'fixtures', 'c', 'openai_c.c')
+  const header = join(root, 'include', 'modelport_plugin.h')
+  const target = join(out, `openai_c.${dllExt}`)
+  const newest = Math.max(statSync(source).mtimeMs, statSync(header).mtimeMs)
+  if (existsSync(target) && statSync(target).mtimeMs >= newest) return
+  console.log('\n▶ clang: the C plugin fixture (openai_c)')
+  mkdirSync(out, { recursive: true })
+  run('clang', [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-std=c11',
+    '-D_POSIX_C_SOURCE=200809L',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    `-I${join(root, 'include')}`,
+    source,
+    '-lcjson',
+    '-o',
+    target,
+  ])
+}
+
+/** openai and scripted built by Debian's cargo and rustc, in a target dir of their own. */
+function buildWithDebianRust() {
+  console.log(`\n▶ ${debianCargo} (Debian's rustc): openai and scripted plugin fixtures`)
+  const dir = `${targetDir}-rustc-web`
+  run(
+    debianCargo,
+    ['build', '--locked', '-p', 'modelport-openai', '-p', 'modelport-scripted', '--target', hostTriple()],
+    { timed: true, env: { RUSTC: debianRustc, CARGO_TARGET_DIR: dir, RUSTC_WRAPPER: '' } },
+  )
+  for (const name of ['openai', 'scripted'])
+    copy(
+      join(dir, hostTriple(), 'debug', `lib${name}.${dllExt}`),
+      join(out, 'rustc_web', `${name}.${dllExt}`),
+    )
+}
+
+/** openai with mimalloc as its global allocator (rustup's toolchain, its own target dir). */
+function buildWithMimalloc() {
+  console.log('\n▶ cargo: the openai plugin with mimalloc as its global allocator')
+  const dir = `${targetDir}-mimalloc`
+  run(
+    'cargo',
+    ['build', '--locked', '-p', 'modelport-openai', '--features', 'mimalloc', '--target', hostTriple()],
+    {
+      timed: true,
+      env: { CARGO_TARGET_DIR: dir },
+    },
+  )
+  copy(join(dir, hostTriple(), 'debug', `libopenai.${dllExt}`), join(out, `openai_mimalloc.${dllExt}`))
+}
+
+export function buildCompatFixtures() {
+  if (process.platform !== 'linux') {
+    console.log('\n▶ cross-compiler fixtures: Linux only (Debian packages)')
+    return
+  }
+  ensurePackages()
+  buildC()
+  buildWithDebianRust()
+  buildWithMimalloc()
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) buildCompatFixtures()
