@@ -77,3 +77,56 @@ serde_json = "1"
     'CONFIG_SCHEMA_VIOLATION',
   )
 })
+
+/** The README's C example, compiled with clang against the shipped header, then used. */
+test('the C plugin example in the README builds and works', async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### The C ABI, and writing a plugin in C'))
+  const source = /```c\n([\s\S]*?)```/.exec(section)?.[1]
+  t.truthy(source, 'the README has a C example')
+  const dir = tempDir()
+  writeFileSync(join(dir, 'echo.c'), source!)
+  const library = join(dir, `libecho_c.${ext}`)
+  const built = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(
+      'clang',
+      [
+        '-shared',
+        '-fPIC',
+        '-Wall',
+        '-Werror',
+        `-I${join(root, 'include')}`,
+        'echo.c',
+        '-lcjson',
+        '-o',
+        library,
+      ],
+      { cwd: dir },
+      (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
+    )
+  })
+  t.is(built.code, 0, built.stderr)
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => res.end(`${req.url}: ${Buffer.concat(chunks).toString()}`))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const { port } = server.address() as { port: number }
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'echo', path: library, config: { base_url: `http://127.0.0.1:${port}` } }],
+  })
+  t.teardown(() => registry.close())
+  const [report] = await registry.loadAll()
+  t.true(report?.ok, report?.error?.message)
+  const echo = await registry.builder('echo').build()
+  t.is((await echo.chat([{ role: 'user', content: 'hello from C' }])).text, '/echo: hello from C')
+  t.deepEqual(await echo.listModels(), ['echo-1'])
+  t.is((await failure(t, echo.embed(['x'])))?.code, 'UNSUPPORTED')
+  t.is(
+    (await failure(t, registry.builder('echo').parameter('base_url', null).build()))?.code,
+    'CONFIG_SCHEMA_VIOLATION',
+  )
+})
