@@ -79,8 +79,9 @@ pub(crate) trait HttpPlugin: Send + Sync {
 /// A plugin's parser of one streamed body.
 #[async_trait]
 pub(crate) trait StreamParser: Send {
-    /// Parses complete lines (each with its `\n`), in order; returns their events.
-    async fn parse(&mut self, lines: Vec<Vec<u8>>) -> Result<Vec<StreamChunk>>;
+    /// Parses one or more complete lines (each with its `\n`, one contiguous slice), in order;
+    /// returns their events.
+    async fn parse(&mut self, lines: &[u8]) -> Result<Vec<StreamChunk>>;
     /// Ends the body; an incomplete answer is an error, never a clean finish.
     async fn finish(&mut self) -> Result<Vec<StreamChunk>>;
 }
@@ -169,10 +170,12 @@ pub(crate) async fn chat_stream(
     {
         let complete = lines.push(&chunk);
         if !complete.is_empty() {
-            sender.send(parser.parse(complete).await?).await?;
+            sender.send(parser.parse(&complete).await?).await?;
         }
     }
-    sender.send(parser.parse(lines.finish()).await?).await?;
+    for line in lines.finish() {
+        sender.send(parser.parse(&line).await?).await?;
+    }
     sender.send(parser.finish().await?).await
 }
 

@@ -84,9 +84,13 @@ impl Output<'_> {
     }
 
     fn events(&mut self, events: &[StreamChunk]) -> bool {
-        events.iter().all(|event| match serde_json::to_vec(event) {
-            Ok(bytes) => self.write(MP_PART_EVENT, &bytes),
-            Err(_) => true,
+        let mut buffer = Vec::with_capacity(128);
+        events.iter().all(|event| {
+            buffer.clear();
+            match serde_json::to_writer(&mut buffer, event) {
+                Ok(()) => self.write(MP_PART_EVENT, &buffer),
+                Err(_) => true,
+            }
         })
     }
 }
@@ -354,8 +358,12 @@ impl Object for ParserObject {
         let events = match op {
             MP_OP_PARSE_LINES => {
                 let mut events = Vec::new();
-                for line in input.body.split_inclusive(|byte| *byte == b'\n') {
+                let mut rest = input.body;
+                while !rest.is_empty() {
+                    let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
+                    let (line, after) = rest.split_at(end);
                     events.extend(attempt!(parser.parse_chunk(line)));
+                    rest = after;
                 }
                 events
             }

@@ -240,7 +240,7 @@ struct NativeStreamParser {
 impl NativeStreamParser {
     fn run(&self, operation: &str, op: u32, body: &[u8]) -> Result<Vec<StreamChunk>> {
         match self.parser.call(operation, op, &[], body, None)? {
-            Status::Ok(written, _) => self.parser.events(operation, &written),
+            Status::Ok(mut written, _) => self.parser.events(operation, &mut written),
             Status::Unsupported | Status::Pending(..) => Err(self.parser.unsupported(operation)),
         }
     }
@@ -248,13 +248,11 @@ impl NativeStreamParser {
 
 #[async_trait]
 impl StreamParser for NativeStreamParser {
-    async fn parse(&mut self, lines: Vec<Vec<u8>>) -> Result<Vec<StreamChunk>> {
-        let body = match lines.len() {
-            0 => return Ok(Vec::new()),
-            1 => Cow::Borrowed(lines[0].as_slice()),
-            _ => Cow::Owned(lines.concat()),
-        };
-        self.run("parse_chunk", MP_OP_PARSE_LINES, &body)
+    async fn parse(&mut self, lines: &[u8]) -> Result<Vec<StreamChunk>> {
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run("parse_chunk", MP_OP_PARSE_LINES, lines)
     }
 
     async fn finish(&mut self) -> Result<Vec<StreamChunk>> {

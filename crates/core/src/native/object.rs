@@ -35,14 +35,14 @@ impl std::fmt::Debug for PluginObject {
     }
 }
 
-/// What one call wrote.
+/// What one call wrote. Stream events are read as they are written (no copy of their JSON).
 #[derive(Default)]
 pub(crate) struct Written {
     pub json: Vec<u8>,
     pub body: Vec<u8>,
-    pub events: Vec<Vec<u8>>,
-    /// Set by the host to refuse further events (the consumer went away).
-    closed: bool,
+    events: Vec<StreamChunk>,
+    /// The first event that was not a `StreamChunk`.
+    bad_event: Option<serde_json::Error>,
 }
 
 pub(crate) extern "C" fn collect(ctx: *mut c_void, part: u32, data: *const u8, len: usize) -> i32 {
@@ -53,11 +53,14 @@ pub(crate) extern "C" fn collect(ctx: *mut c_void, part: u32, data: *const u8, l
     match part {
         MP_PART_JSON => written.json.extend_from_slice(bytes),
         MP_PART_BODY => written.body.extend_from_slice(bytes),
-        MP_PART_EVENT => {
-            if written.closed {
-                return 1;
+        MP_PART_EVENT if written.bad_event.is_none() => {
+            match serde_json::from_slice::<StreamChunk>(bytes) {
+                Ok(event) => written.events.push(event),
+                Err(err) => {
+                    written.bad_event = Some(err);
+                    return 1;
+                }
             }
-            written.events.push(bytes.to_vec());
         }
         _ => {}
     }
@@ -165,12 +168,20 @@ impl PluginObject {
     }
 
     /// Stream events the plugin wrote, in order.
-    pub(crate) fn events(&self, operation: &str, written: &Written) -> Result<Vec<StreamChunk>> {
-        written
-            .events
-            .iter()
-            .map(|event| self.read(operation, event))
-            .collect()
+    pub(crate) fn events(
+        &self,
+        operation: &str,
+        written: &mut Written,
+    ) -> Result<Vec<StreamChunk>> {
+        match written.bad_event.take() {
+            Some(err) => Err(ModelportError::new(
+                ErrorCode::ParseError,
+                format!("the plugin's output of {operation} is not what the ABI specifies"),
+            )
+            .with_plugin(&*self.plugin)
+            .with_cause(err)),
+            None => Ok(std::mem::take(&mut written.events)),
+        }
     }
 
     fn error_of(&self, operation: &str, json: &[u8]) -> ModelportError {
@@ -222,25 +233,26 @@ impl PluginObject {
         };
         let wake = Arc::new(HostWake::default());
         let first = self.call(operation, op, json, &[], Some(wake.as_waker()))?;
-        let (written, task) = match first {
-            Status::Ok(written, _) => {
-                on_events(self.events(operation, &written)?).await?;
+        let (mut events, task) = match first {
+            Status::Ok(mut written, _) => {
+                on_events(self.events(operation, &mut written)?).await?;
                 return Ok(Some(written.json));
             }
             Status::Unsupported => return Ok(None),
-            Status::Pending(written, Some(task)) => (written, task),
+            Status::Pending(mut written, Some(task)) => {
+                (self.events(operation, &mut written)?, task)
+            }
             Status::Pending(_, None) => return Err(self.protocol(operation, "gave no task")),
         };
         let mut task = Task { object: task, wake };
-        let mut events = self.events(operation, &written)?;
         loop {
             if !events.is_empty() {
                 on_events(std::mem::take(&mut events)).await?;
             }
             match task.poll_once(operation).await? {
-                Step::Pending(written) => events = self.events(operation, &written)?,
-                Step::Done(written) => {
-                    on_events(self.events(operation, &written)?).await?;
+                Step::Pending(mut written) => events = self.events(operation, &mut written)?,
+                Step::Done(mut written) => {
+                    on_events(self.events(operation, &mut written)?).await?;
                     return Ok(Some(written.json));
                 }
             }
@@ -317,7 +329,11 @@ impl Future for PollOnce<'_> {
         let object = &this.task.object;
         match object.call(this.operation, MP_OP_POLL, &[], &[], Some(waker)) {
             Ok(Status::Ok(written, _)) => Poll::Ready(Ok(Step::Done(written))),
-            Ok(Status::Pending(written, _)) if written.events.is_empty() => Poll::Pending,
+            Ok(Status::Pending(written, _))
+                if written.events.is_empty() && written.bad_event.is_none() =>
+            {
+                Poll::Pending
+            }
             Ok(Status::Pending(written, _)) => Poll::Ready(Ok(Step::Pending(written))),
             Ok(Status::Unsupported) => {
                 Poll::Ready(Err(object.protocol(this.operation, "task cannot be polled")))

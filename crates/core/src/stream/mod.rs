@@ -5,5 +5,5 @@ mod lines;
 mod synthesized;
 
 pub use chat_stream::{CHANNEL_CAPACITY, ChatStream, ChunkSender};
-pub use lines::LineSplitter;
+pub use lines::{LineSplitter, lines_of};
 pub use synthesized::events_of;

@@ -504,7 +504,7 @@ struct WasmStreamParser {
 
 #[async_trait]
 impl StreamParser for WasmStreamParser {
-    async fn parse(&mut self, lines: Vec<Vec<u8>>) -> Result<Vec<StreamChunk>> {
+    async fn parse(&mut self, lines: &[u8]) -> Result<Vec<StreamChunk>> {
         self.parser.parse(&self.provider, lines).await
     }
 

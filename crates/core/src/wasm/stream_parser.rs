@@ -91,11 +91,10 @@ impl GuestStreamParser {
     pub(crate) async fn parse(
         &mut self,
         provider: &WasmProvider,
-        lines: Vec<Vec<u8>>,
+        lines: &[u8],
     ) -> Result<Vec<StreamChunk>> {
         let id = self.id;
-        let inputs = lines
-            .iter()
+        let inputs = crate::stream::lines_of(lines)
             .map(|line| {
                 let input = ChunkInput {
                     parser_id: id,

@@ -194,16 +194,29 @@ impl OpenAIStreamParser {
         }
     }
 
+    /// Parses the complete lines buffered so far, keeping an unfinished one.
     fn lines(&mut self, out: &mut Vec<StreamChunk>) -> Result<(), PluginError> {
-        while let Some(end) = self.line.iter().position(|&b| b == b'\n') {
-            let rest = self.line.split_off(end + 1);
-            let raw = std::mem::replace(&mut self.line, rest);
-            let text = std::str::from_utf8(&raw)
-                .map_err(|err| PluginError::parse(format!("the stream is not UTF-8: {err}")))?;
-            let text = text.trim_end_matches('\n').trim_end_matches('\r');
-            self.line(text, out)?;
-        }
+        let buffered = std::mem::take(&mut self.line);
+        let done = self.complete_lines(&buffered, out)?;
+        self.line = buffered[done..].to_vec();
         Ok(())
+    }
+
+    /// Parses each complete line of `bytes`; returns how many bytes they took.
+    fn complete_lines(
+        &mut self,
+        bytes: &[u8],
+        out: &mut Vec<StreamChunk>,
+    ) -> Result<usize, PluginError> {
+        let mut done = 0;
+        while let Some(end) = memchr::memchr(b'\n', &bytes[done..]) {
+            let raw = &bytes[done..done + end];
+            done += end + 1;
+            let text = std::str::from_utf8(raw)
+                .map_err(|err| PluginError::parse(format!("the stream is not UTF-8: {err}")))?;
+            self.line(text.trim_end_matches('\r'), out)?;
+        }
+        Ok(done)
     }
 }
 
@@ -226,8 +239,14 @@ fn stream_error(error: Envelope) -> PluginError {
 impl ChatStreamParser for OpenAIStreamParser {
     fn parse_chunk(&mut self, chunk: &[u8]) -> Result<Vec<StreamChunk>, PluginError> {
         let mut out = Vec::new();
-        self.line.extend_from_slice(chunk);
-        self.lines(&mut out)?;
+        if self.line.is_empty() {
+            // The host feeds whole lines: parse them in place, keep only an unfinished tail.
+            let done = self.complete_lines(chunk, &mut out)?;
+            self.line.extend_from_slice(&chunk[done..]);
+        } else {
+            self.line.extend_from_slice(chunk);
+            self.lines(&mut out)?;
+        }
         Ok(out)
     }
 
