@@ -1,9 +1,10 @@
 // Builds the native plugins that prove the C ABI holds across compilers (issue 17), for `npm
-// test`: the openai and scripted plugins built by Debian's rustc (`rustc-web`, another version
-// than the rustup toolchain that builds modelport), the openai plugin with mimalloc as its global
-// allocator, and an OpenAI-compatible plugin written in C (clang + cJSON). Installs the Debian
-// packages it needs (clang, libcjson-dev, rustc-web, cargo-web) when they are missing, with
-// apt-get as root or through passwordless sudo. Each build is incremental.
+// test` on Linux (glibc): the openai and scripted plugins built by a second rustc (Debian's
+// `rustc-web`, another version than the rustup toolchain that builds modelport; where Debian's
+// is not available, e.g. on Ubuntu, rustup's beta), the openai plugin with mimalloc as its global
+// allocator, and an OpenAI-compatible plugin written in C (clang + cJSON). Installs the packages
+// it needs (clang, libcjson-dev, and rustc-web/cargo-web where the distribution has them) when they
+// are missing, with apt-get as root or through passwordless sudo. Each build is incremental.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,14 +16,41 @@ export const debianRustc = '/usr/bin/rustc'
 const debianCargo = '/usr/bin/cargo'
 const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web']
 
+/** Whether the platform's compat fixtures can be built here: Linux with glibc. */
+export function compatFixturesSupported() {
+  return process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime)
+}
+
+function available(name) {
+  return /Candidate: (?!\(none\))/.test(
+    spawnSync('apt-cache', ['policy', name], { encoding: 'utf8' }).stdout ?? '',
+  )
+}
+
 function missingPackages() {
   const has = (path) => existsSync(path)
   return PACKAGES.filter((name) => {
     if (name === 'clang') return spawnSync('clang', ['--version']).status !== 0
     if (name === 'libcjson-dev') return !has('/usr/include/cjson/cJSON.h')
-    if (name === 'rustc-web') return !has(debianRustc)
-    return !has(debianCargo)
+    // Debian's second Rust: only where the distribution has it (rustup's beta stands in elsewhere).
+    if (name === 'rustc-web') return !has(debianRustc) && available(name)
+    return !has(debianCargo) && available(name)
   })
+}
+
+function version(rustc) {
+  return spawnSync(rustc, ['--version'], { encoding: 'utf8' }).stdout?.trim()
+}
+
+/** The second Rust toolchain: Debian's rustc-web, or rustup's beta. */
+function secondRust() {
+  if (existsSync(debianRustc) && existsSync(debianCargo) && version(debianRustc) !== version('rustc'))
+    return { cargo: debianCargo, rustc: debianRustc }
+  console.log('\n▶ rustup toolchain install beta (no Debian rustc-web here)')
+  run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--target', hostTriple()])
+  const which = (tool) =>
+    spawnSync('rustup', ['which', tool, '--toolchain', 'beta'], { encoding: 'utf8' }).stdout.trim()
+  return { cargo: which('cargo'), rustc: which('rustc') }
 }
 
 function ensurePackages() {
@@ -74,14 +102,15 @@ function buildC() {
   ])
 }
 
-/** openai and scripted built by Debian's cargo and rustc, in a target dir of their own. */
-function buildWithDebianRust() {
-  console.log(`\n▶ ${debianCargo} (Debian's rustc): openai and scripted plugin fixtures`)
+/** openai and scripted built by the second cargo and rustc, in a target dir of their own. */
+function buildWithSecondRust() {
+  const { cargo, rustc } = secondRust()
+  console.log(`\n▶ ${cargo} (${version(rustc)}): openai and scripted plugin fixtures`)
   const dir = `${targetDir}-rustc-web`
   run(
-    debianCargo,
+    cargo,
     ['build', '--locked', '-p', 'modelport-openai', '-p', 'modelport-scripted', '--target', hostTriple()],
-    { timed: true, env: { RUSTC: debianRustc, CARGO_TARGET_DIR: dir, RUSTC_WRAPPER: '' } },
+    { timed: true, env: { RUSTC: rustc, CARGO_TARGET_DIR: dir, RUSTC_WRAPPER: '' } },
   )
   for (const name of ['openai', 'scripted'])
     copy(
@@ -105,15 +134,18 @@ function buildWithMimalloc() {
   copy(join(dir, hostTriple(), 'debug', `libopenai.${dllExt}`), join(out, `openai_mimalloc.${dllExt}`))
 }
 
+/** Builds them; `false` (and nothing built) off Linux-glibc, where `npm test` leaves out the
+ * tests that use them (scripts/test.mjs). */
 export function buildCompatFixtures() {
-  if (process.platform !== 'linux') {
-    console.log('\n▶ cross-compiler fixtures: Linux only (Debian packages)')
-    return
+  if (!compatFixturesSupported()) {
+    console.log('\n▶ cross-compiler fixtures: built on Linux (glibc) only; their tests are left out here')
+    return false
   }
   ensurePackages()
   buildC()
-  buildWithDebianRust()
+  buildWithSecondRust()
   buildWithMimalloc()
+  return true
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) buildCompatFixtures()
