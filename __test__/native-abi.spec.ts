@@ -148,23 +148,27 @@ for (const [label, file] of [
   ["Debian's rustc", fixture('rustc_web/scripted')],
 ] as const) {
   test(`scripted (${label}): a slow answer and a word-by-word stream through pending tasks`, async (t) => {
+    const interval = 1500
     const provider = await scripted(t, file, {
       latency_ms: 30,
-      stream_interval_ms: 40,
-      default_reply: 'one two three four five',
+      stream_interval_ms: interval,
+      default_reply: 'one two three',
     })
-    t.is((await provider.chat([{ role: 'user', content: 'x' }])).text, 'one two three four five')
-    const arrivals: number[] = []
+    t.is((await provider.chat([{ role: 'user', content: 'x' }])).text, 'one two three')
+    let first: number | undefined
     const texts: string[] = []
     for await (const event of provider.chatStream([{ role: 'user', content: 'x' }])) {
       if (event.type === 'text') {
         texts.push(event.text)
-        arrivals.push(Date.now())
+        first ??= Date.now()
       }
     }
-    t.deepEqual(texts, ['one ', 'two ', 'three ', 'four ', 'five'])
-    // Five words 40 ms apart cannot arrive in less than 4 intervals: they came as produced.
-    t.true(arrivals.at(-1)! - arrivals[0]! >= 4 * 40 - 5, `spread ${arrivals.at(-1)! - arrivals[0]!} ms`)
+    const rest = Date.now() - first!
+    t.deepEqual(texts, ['one ', 'two ', 'three'])
+    // The last word comes two intervals after the first: the first must have been handed over
+    // while the plugin was still producing (a load that delays its delivery shortens this by less
+    // than the interval of slack left here), not with the whole answer at the end.
+    t.true(rest >= interval, `the first word arrived ${rest} ms before the end`)
   })
 
   test(`scripted (${label}): aborting a pending call releases its task; the plugin keeps working`, async (t) => {

@@ -235,5 +235,21 @@ test('bad input is INVALID_REQUEST before anything is sent', async (t) => {
   t.is(badArgs?.code, 'INVALID_REQUEST')
   // @ts-expect-error: a tool message needs toolCallId
   t.is((await failure(t, provider.chat([{ role: 'tool', content: 'x' }])))?.code, 'INVALID_REQUEST')
+  const badPart = await failure(
+    t,
+    // @ts-expect-error: a part type that does not exist
+    provider.chat([{ role: 'user', content: [{ type: 'video', url: 'https://example.com/v.mp4' }] }]),
+  )
+  t.is(badPart?.code, 'INVALID_REQUEST')
+  t.regex(badPart?.message ?? '', /video|type/)
+  const badTool = await failure(
+    t,
+    provider.chat([{ role: 'user', content: 'x' }], {
+      // @ts-expect-error: neither tool shape
+      tools: [{ description: 'no name' }],
+    }),
+  )
+  t.is(badTool?.code, 'INVALID_REQUEST')
+  t.regex(badTool?.message ?? '', /tools\[0\]/)
   t.is(mock.requests.length, before)
 })

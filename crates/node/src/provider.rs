@@ -6,14 +6,13 @@ use modelport_core::sdk::{CompletionRequest, SttRequest, TtsRequest, VoiceConfig
 use napi::Env;
 use napi::bindgen_prelude::{Float32Array, Uint8Array};
 use napi_derive::napi;
-use serde_json::Value;
 
 use crate::chat_stream::BindingChatStream;
 use crate::error::napi_result;
 use crate::inline_poll::{Answer, answer};
 use crate::types::call_options::BindingCallOptions;
 use crate::types::chat_response::BindingChatResponse;
-use crate::types::message::{conversation, tools};
+use crate::types::message::{BindingMessage, BindingTool, conversation, tools};
 
 #[napi]
 pub struct BindingProvider {
@@ -83,8 +82,8 @@ impl BindingProvider {
     pub fn chat<'env>(
         &self,
         env: &'env Env,
-        messages: Value,
-        tool_list: Option<Value>,
+        messages: Vec<BindingMessage>,
+        tool_list: Option<Vec<BindingTool>>,
         options: Option<BindingCallOptions>,
     ) -> napi::Result<Answer<'env, BindingChatResponse>> {
         let (messages, system) = napi_result(conversation(messages))?;
@@ -101,8 +100,8 @@ impl BindingProvider {
     #[napi]
     pub async fn chat_stream(
         &self,
-        messages: Value,
-        tool_list: Option<Value>,
+        messages: Vec<BindingMessage>,
+        tool_list: Option<Vec<BindingTool>>,
         options: Option<BindingCallOptions>,
     ) -> napi::Result<BindingChatStream> {
         let (messages, system) = napi_result(conversation(messages))?;
