@@ -4,10 +4,22 @@ import { createServer } from 'node:http'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { PluginRegistry } from 'modelport'
 
 import { ext, failure, root, tempDir } from './helpers'
+
+/** A server answering `<path>: <body>`; returns its port. */
+async function echoServer(t: ExecutionContext): Promise<number> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => res.end(`${req.url}: ${Buffer.concat(chunks).toString()}`))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  return (server.address() as { port: number }).port
+}
 
 /** The README's "Writing a native plugin" example, built as a new user would, then used. */
 test('the plugin example in the README builds and works', async (t) => {
@@ -50,14 +62,7 @@ serde_json = "1"
   })
   t.is(built.code, 0, built.stderr)
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => res.end(`${req.url}: ${Buffer.concat(chunks).toString()}`))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
+  const port = await echoServer(t)
   const prefix = process.platform === 'win32' ? '' : 'lib'
   const registry = await PluginRegistry.fromConfig({
     providers: [
@@ -107,14 +112,7 @@ test('the C plugin example in the README builds and works', async (t) => {
   })
   t.is(built.code, 0, built.stderr)
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => res.end(`${req.url}: ${Buffer.concat(chunks).toString()}`))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
+  const port = await echoServer(t)
   const registry = await PluginRegistry.fromConfig({
     providers: [{ name: 'echo', path: library, config: { base_url: `http://127.0.0.1:${port}` } }],
   })

@@ -19,7 +19,7 @@ use crate::host_http;
 use crate::http::HttpEngine;
 use crate::plugin::LoadedPlugin;
 use crate::retry::RetryPolicy;
-use crate::stream::{ChatStream, ChunkSender, events_of};
+use crate::stream::{ChatStream, ChunkSender};
 
 /// A provider built from a plugin and a config. Cheap to clone; keeps its plugin loaded.
 #[derive(Clone)]
@@ -220,7 +220,7 @@ impl Provider {
             let response = policy
                 .run(|| self.chat_once(messages, tools, params))
                 .await?;
-            sender.send(events_of(response)).await
+            sender.send(response.into_events()).await
         };
         match self.inner.backend.calls() {
             Calls::HostHttp(http) if http.supports_streaming().await? => {

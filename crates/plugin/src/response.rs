@@ -1,6 +1,7 @@
 //! What a provider answers: chat responses, usage, finish reasons, completions.
 use serde::{Deserialize, Serialize};
 
+use crate::stream::StreamChunk;
 use crate::tool::ToolCall;
 
 /// Why the model stopped.
@@ -58,6 +59,49 @@ pub struct ChatResponse {
     /// Why the model stopped, where reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<FinishReason>,
+}
+
+impl ChatResponse {
+    /// The answer told as the stream events a streaming provider would send, in order:
+    /// `thinking`, `text`, each tool call (start, its whole arguments, complete), `usage`, `done`.
+    /// The finish reason is the provider's own; `Unknown` when it gave none (never a made-up `Stop`).
+    pub fn into_events(self) -> Vec<StreamChunk> {
+        let response = self;
+        let mut events = Vec::new();
+        if let Some(thinking) = response.thinking.filter(|t| !t.is_empty()) {
+            events.push(StreamChunk::Thinking(thinking));
+        }
+        if let Some(text) = response.text.filter(|t| !t.is_empty()) {
+            events.push(StreamChunk::Text(text));
+        }
+        for (index, call) in response
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            events.push(StreamChunk::ToolUseStart {
+                index,
+                id: call.id.clone(),
+                name: call.function.name.clone(),
+            });
+            events.push(StreamChunk::ToolUseInputDelta {
+                index,
+                partial_json: call.function.arguments.clone(),
+            });
+            events.push(StreamChunk::ToolUseComplete {
+                index,
+                tool_call: call,
+            });
+        }
+        if let Some(usage) = response.usage {
+            events.push(StreamChunk::Usage(usage));
+        }
+        events.push(StreamChunk::Done {
+            finish_reason: response.finish_reason.unwrap_or(FinishReason::Unknown),
+        });
+        events
+    }
 }
 
 /// A text-completion request: `{prompt,suffix,max_tokens,temperature}`.

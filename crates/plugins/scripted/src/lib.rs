@@ -151,47 +151,22 @@ impl LLMProvider for Scripted {
     ) -> Result<(), PluginError> {
         let derived = self.for_call(call.params)?;
         let this = derived.as_ref().unwrap_or(self);
-        let response = this.chat(call.messages, call.tools).await?;
-        let text = response.text.clone().unwrap_or_default();
-        match this.config.stream_interval_ms {
-            Some(interval) if !text.is_empty() => {
-                for (i, word) in text.split_inclusive(' ').enumerate() {
-                    if i > 0 && interval > 0 {
-                        futures_timer::Delay::new(Duration::from_millis(interval)).await;
-                    }
-                    if !events.send(StreamChunk::Text(word.to_string())) {
-                        return Ok(());
-                    }
+        let mut response = this.chat(call.messages, call.tools).await?;
+        // Word by word when asked; the rest (tool calls, usage, done) as any answer's events.
+        if let (Some(interval), Some(text)) = (this.config.stream_interval_ms, &response.text) {
+            for (i, word) in text.split_inclusive(' ').enumerate() {
+                if i > 0 && interval > 0 {
+                    futures_timer::Delay::new(Duration::from_millis(interval)).await;
+                }
+                if !events.send(StreamChunk::Text(word.to_string())) {
+                    return Ok(());
                 }
             }
-            _ if !text.is_empty() => {
-                events.send(StreamChunk::Text(text));
-            }
-            _ => {}
+            response.text = None;
         }
-        for (index, tool_call) in response
-            .tool_calls
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
-            events.send(StreamChunk::ToolUseStart {
-                index,
-                id: tool_call.id.clone(),
-                name: tool_call.function.name.clone(),
-            });
-            events.send(StreamChunk::ToolUseInputDelta {
-                index,
-                partial_json: tool_call.function.arguments.clone(),
-            });
-            events.send(StreamChunk::ToolUseComplete { index, tool_call });
+        for event in response.into_events() {
+            events.send(event);
         }
-        if let Some(usage) = response.usage {
-            events.send(StreamChunk::Usage(usage));
-        }
-        events.send(StreamChunk::Done {
-            finish_reason: response.finish_reason.unwrap_or(FinishReason::Unknown),
-        });
         Ok(())
     }
 
