@@ -177,8 +177,9 @@ typedef struct MpInput {
 } MpInput;
 
 // Where a call writes its output: `write(ctx, part, data, len)` appends `data` to `part`
-// (`MP_PART_*`) and copies it. A non-zero return means the host wants no more (a stream's
-// consumer went away): stop and return.
+// (`MP_PART_*`) and copies it. Valid only until the call returns, and only on the thread that
+// made the call. A non-zero return means the host wants no more (an event it could not read):
+// stop and return.
 typedef struct MpOutput {
   void *ctx;
   int32_t (*write)(void *ctx,

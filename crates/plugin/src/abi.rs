@@ -199,8 +199,9 @@ pub struct MpInput {
 }
 
 /// Where a call writes its output: `write(ctx, part, data, len)` appends `data` to `part`
-/// (`MP_PART_*`) and copies it. A non-zero return means the host wants no more (a stream's
-/// consumer went away): stop and return.
+/// (`MP_PART_*`) and copies it. Valid only until the call returns, and only on the thread that
+/// made the call. A non-zero return means the host wants no more (an event it could not read):
+/// stop and return.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct MpOutput {
