@@ -76,6 +76,7 @@ try {
     ['openai', openai],
     ['openai-wasm', openaiWasm],
     ['querymt-openai', querymt],
+    ['scripted', scripted],
   ]) {
     heading(`Streaming · ${name}`)
     const question = 'Tell me about modelport in a few words.'
