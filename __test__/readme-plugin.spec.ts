@@ -6,6 +6,7 @@ import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
 import { PluginRegistry } from 'modelport'
+import { type EmbedderPlugin, loadPlugin, type PluginExport } from 'modelport/sdk'
 
 import { ext, failure, root, tempDir } from './helpers'
 
@@ -127,4 +128,20 @@ test('the C plugin example in the README builds and works', async (t) => {
     (await failure(t, registry.builder('echo').parameter('base_url', null).build()))?.code,
     'CONFIG_SCHEMA_VIOLATION',
   )
+})
+
+/** The README's `modelport/sdk` example, imported as a module and loaded as a user would. */
+test('the TypeScript plugin example in the README loads and works', async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Plugins in TypeScript'))
+  const source = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  t.truthy(source, 'the README has a TypeScript example')
+  // Inside the package (build/ is ignored by git), so `modelport/sdk` resolves to this checkout.
+  mkdirSync(join(root, 'build', 'readme'), { recursive: true })
+  const file = join(root, 'build', 'readme', `sdk-example-${process.pid}.ts`)
+  writeFileSync(file, source!)
+  const { default: pluginExport } = (await import(file)) as { default: PluginExport<EmbedderPlugin> }
+  const plugin = await loadPlugin(pluginExport)
+  t.is(plugin.dims(), 3)
+  t.deepEqual(await plugin.embedTexts(['abc'], { runId: 'r', logger: { log: () => {} } }), [[3, 1, 0]])
 })

@@ -245,7 +245,12 @@ try {
     missing = { isModelportError: error instanceof ModelportError, code: error.code }
   }
   await registry.close()
-  console.log(JSON.stringify({ node: process.version, resolved, binary, answers, missing }))
+  const mismatch = await safeLoadPlugin({
+    manifest: { name: 'future', type: 'embedder', sdkVersion: { minVersion: SDK_VERSION + 1 } },
+    createPlugin: () => ({}),
+  })
+  const sdk = { version: SDK_VERSION, mismatch: mismatch.error?.code }
+  console.log(JSON.stringify({ node: process.version, resolved, binary, answers, missing, sdk }))
 } finally {
   await server.close()
 }
@@ -254,6 +259,7 @@ try {
     join(project, 'check.cjs'),
     `const { ModelportError, PluginRegistry } = require('modelport')
 const { startMockOpenAI } = require('modelport/testing')
+const { SDK_VERSION, safeLoadPlugin } = require('modelport/sdk')
 const resolved = require.resolve('modelport')
 const binary = require.resolve('modelport-${platform}')
 ;(async () => {
@@ -266,6 +272,7 @@ ${body('')}
     body(`import { createRequire } from 'node:module'
 import { ModelportError, PluginRegistry } from 'modelport'
 import { startMockOpenAI } from 'modelport/testing'
+import { SDK_VERSION, safeLoadPlugin } from 'modelport/sdk'
 const require = createRequire(import.meta.url)
 const resolved = import.meta.resolve('modelport')
 const binary = require.resolve('modelport-${platform}')`),
@@ -286,6 +293,7 @@ function runCheck(node, project, file, env) {
     assert.match(result.answers[name].streamed, new RegExp(`stream to ${name}`), `${name} streamed answer`)
   }
   assert.deepEqual(result.missing, { isModelportError: true, code: 'PLUGIN_NOT_FOUND' })
+  assert.deepEqual(result.sdk, { version: 1, mismatch: 'SDK_VERSION_MISMATCH' }, 'modelport/sdk')
   return result
 }
 

@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   /** The conversation is longer than the model's context window. */
   | 'CONTEXT_WINDOW_EXCEEDED'
+  /** A plugin (modelport/sdk) is malformed: its manifest, its export or its shape. */
+  | 'PLUGIN_INVALID'
+  /** A plugin's SDK version range excludes this modelport's `SDK_VERSION`. */
+  | 'SDK_VERSION_MISMATCH'
   /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
   | 'UNSUPPORTED_PLATFORM'
   /** This platform is supported, but its binary package is missing or would not load. */
@@ -134,18 +138,24 @@ export function errorFromJson(json: string): ModelportError {
   return new ModelportError(JSON.parse(json) as ModelportErrorInfo)
 }
 
+/** The fields of an error the core threw through the binding, if `error` is one. */
+export function bindingErrorInfo(error: unknown): ModelportErrorInfo | undefined {
+  const message = error instanceof Error ? error.message : String(error)
+  if (!message.startsWith(PREFIX)) return undefined
+  try {
+    return JSON.parse(message.slice(PREFIX.length)) as ModelportErrorInfo
+  } catch {
+    return undefined // not the JSON we expected
+  }
+}
+
 /** Turns whatever the native binding threw into a `ModelportError`. */
 export function fromBindingError(error: unknown): ModelportError {
   if (error instanceof ModelportError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  if (message.startsWith(PREFIX)) {
-    try {
-      return errorFromJson(message.slice(PREFIX.length))
-    } catch {
-      // fall through: not the JSON we expected
-    }
-  }
+  const info = bindingErrorInfo(error)
+  if (info) return new ModelportError(info)
   // napi argument conversion errors ("Failed to convert JavaScript value …") are caller mistakes.
+  const message = error instanceof Error ? error.message : String(error)
   return new ModelportError({ code: 'INVALID_REQUEST', message }, { cause: error })
 }
 

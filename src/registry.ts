@@ -5,6 +5,8 @@ import { withAbort } from './call-options'
 import { callBinding, callBindingSync, errorFromJson } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
+import { type RegisteredPluginInfo, RegisteredPlugins, type RegisterOptions } from './sdk/registered'
+import type { BasePlugin, HealthCheckResult, PluginConfig, PluginExport, SdkPlugin } from './sdk/types'
 import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions } from './types'
 
 /** Collects builder fields, then builds a provider: static config → API key from env → these fields → schema check. */
@@ -63,6 +65,7 @@ export class ProviderBuilder {
 /** The configured plugins, loaded on demand, and the providers built from them. */
 export class PluginRegistry {
   readonly #binding: BindingRegistry
+  readonly #registered = new RegisteredPlugins()
 
   private constructor(registry: BindingRegistry) {
     this.#binding = registry
@@ -113,8 +116,40 @@ export class PluginRegistry {
     return new ProviderBuilder(this.#binding, name)
   }
 
-  /** Ends calls in flight with `ABORTED` and refuses new ones. */
+  /**
+   * Adds a `modelport/sdk` plugin (seed 004: provider, embedder, vector backend, tool executor)
+   * running in this process: every check of `loadPlugin`, then its `init(config)`. Its name (the
+   * manifest's, or `options.name`) must be free in this registry.
+   */
+  async register<T extends BasePlugin>(
+    pluginExport: PluginExport<T>,
+    config: PluginConfig = {},
+    options: RegisterOptions = {},
+  ): Promise<T> {
+    const configured = new Set(callBindingSync(() => this.#binding.names()))
+    return this.#registered.register(pluginExport, config, options, (name) => configured.has(name))
+  }
+
+  /** The registered SDK plugin `name` (`PLUGIN_NOT_FOUND` if there is none). */
+  plugin<T extends SdkPlugin = SdkPlugin>(name: string): T {
+    return this.#registered.get(name) as T
+  }
+
+  /** The registered SDK plugins, in registration order. */
+  plugins(): RegisteredPluginInfo[] {
+    return this.#registered.list()
+  }
+
+  /** The `healthCheck` of every registered SDK plugin (or of `name`), each bounded by its
+   * `lifecycleTimeoutMs`: a check that throws or hangs is `healthy: false`, saying why. */
+  async health(name?: string): Promise<Record<string, HealthCheckResult>> {
+    return this.#registered.health(name)
+  }
+
+  /** Ends calls in flight with `ABORTED`, refuses new ones, and shuts the registered SDK plugins
+   * down (each bounded: a hanging `shutdown` cannot hang `close`). */
   async close(): Promise<void> {
     this.#binding.close()
+    await this.#registered.close()
   }
 }

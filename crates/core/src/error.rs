@@ -41,12 +41,16 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The conversation is longer than the model's context window.
     ContextWindowExceeded,
+    /// A plugin (seed 004 SDK) is malformed: its manifest, its export or its shape.
+    PluginInvalid,
+    /// A plugin's SDK version range excludes this modelport's `SDK_VERSION`.
+    SdkVersionMismatch,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order: the list the TypeScript `ErrorCode` type is checked
     /// against (`__test__/contract.spec.ts`).
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::ConfigInvalid,
         ErrorCode::ConfigSchemaViolation,
         ErrorCode::PluginNotFound,
@@ -72,6 +76,8 @@ impl ErrorCode {
         ErrorCode::PluginLimitExceeded,
         ErrorCode::QuotaExceeded,
         ErrorCode::ContextWindowExceeded,
+        ErrorCode::PluginInvalid,
+        ErrorCode::SdkVersionMismatch,
     ];
 
     /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
@@ -151,6 +157,12 @@ impl ModelportError {
     /// Names the plugin involved (kept if already set).
     pub fn with_plugin(mut self, plugin: impl Into<String>) -> Self {
         self.plugin.get_or_insert_with(|| plugin.into());
+        self
+    }
+
+    /// The JSON path of the offending value (a config key, a manifest field).
+    pub fn with_json_path(mut self, path: impl Into<String>) -> Self {
+        self.json_path = Some(path.into());
         self
     }
 
@@ -329,6 +341,8 @@ mod tests {
             ErrorCode::PluginLimitExceeded => 22,
             ErrorCode::QuotaExceeded => 23,
             ErrorCode::ContextWindowExceeded => 24,
+            ErrorCode::PluginInvalid => 25,
+            ErrorCode::SdkVersionMismatch => 26,
         };
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");

@@ -171,6 +171,11 @@ impl Registry {
         futures::future::join_all(reports).await
     }
 
+    /// The names of the configured providers, in config order (loaded or not).
+    pub fn names(&self) -> Vec<String> {
+        self.inner.entries.iter().map(|e| e.name.clone()).collect()
+    }
+
     /// The loaded plugins, in config order.
     pub fn list(&self) -> Vec<PluginInfo> {
         self.inner

@@ -10,6 +10,7 @@ mod extism_plugin;
 mod inline_poll;
 mod provider;
 mod registry;
+mod sdk;
 mod types;
 
 /// Every error code the core reports (`ModelportError.code`), for the facade's contract test.

@@ -112,6 +112,12 @@ impl BindingRegistry {
             .collect()
     }
 
+    /// The names of the configured providers, in config order (loaded or not).
+    #[napi]
+    pub fn names(&self) -> Vec<String> {
+        self.inner.names()
+    }
+
     /// A loaded plugin's config JSON Schema.
     #[napi(ts_return_type = "Record<string, unknown>")]
     pub fn config_schema(&self, name: String) -> napi::Result<Value> {

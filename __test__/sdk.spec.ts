@@ -1,0 +1,361 @@
+// `modelport/sdk` (seed 004): the seed's four example plugins, written with real bodies, load and
+// work through loadPlugin / safeLoadPlugin; every malformed export is a typed error naming the
+// plugin and the field.
+import { readFileSync } from 'node:fs'
+
+import test from 'ava'
+import { ModelportError, PluginRegistry } from 'modelport'
+import {
+  loadPlugin,
+  PluginValidationError,
+  PluginVersionMismatchError,
+  safeLoadPlugin,
+  SDK_VERSION,
+  type PluginExport,
+  type PluginLogEvent,
+  type ProviderAdapterPlugin,
+} from 'modelport/sdk'
+import { startMockOpenAI } from 'modelport/testing'
+
+import embedderExport from './fixtures/sdk/my-embedder'
+import providerExport, { MyProviderPlugin } from './fixtures/sdk/my-provider'
+import toolExecutorExport from './fixtures/sdk/my-tool-executor'
+import vectorBackendExport from './fixtures/sdk/my-vector-backend'
+import { failure, SLACK_MS } from './helpers'
+
+test('SDK_VERSION is the integer 1', (t) => {
+  t.is(SDK_VERSION, 1)
+})
+
+test("the seed's provider plugin loads, logs through the context, generates and streams", async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const logged: PluginLogEvent[] = []
+  const ctx = { runId: 'run-123', logger: { log: (event: PluginLogEvent) => logged.push(event) } }
+  const plugin = await loadPlugin(providerExport, { apiKey: 'sk-test', baseUrl: mock.url }, ctx)
+  t.true(plugin instanceof MyProviderPlugin)
+  t.deepEqual(logged, [{ type: 'log', message: 'MyProvider initialized' }])
+  t.deepEqual(await plugin.healthCheck(), { healthy: true, message: 'Connected' })
+  t.is(plugin.capabilities().latencyClass, 'medium')
+  const response = await plugin.generate(
+    { messages: [{ role: 'user', content: 'Hello!' }], maxTokens: 20 },
+    ctx,
+  )
+  t.is(response.text, 'Echo: Hello!')
+  t.deepEqual(response.usage, { inputTokens: 1, outputTokens: 2, totalTokens: 3 })
+  t.like(mock.requests.at(-1)?.body, { max_tokens: 20 })
+  let text = ''
+  for await (const event of plugin.stream!({ messages: [{ role: 'user', content: 'a b c' }] }, ctx)) {
+    if (event.type === 'text') text += event.text
+  }
+  t.is(text, 'Echo: a b c')
+  await plugin.shutdown()
+  t.is((await plugin.healthCheck()).healthy, false)
+})
+
+test("the seed's embedder, vector backend and tool executor load and do their work", async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const embedder = await loadPlugin(embedderExport, { baseUrl: mock.url, dimensions: 16 })
+  t.is(embedder.dims(), 16)
+  const ctx = { runId: 'r', logger: { log: () => {} } }
+  const [cat, dog, car] = await embedder.embedTexts(['cat', 'dog', 'car'], ctx)
+  t.is(cat!.length, 16)
+
+  const store = await loadPlugin(vectorBackendExport, { dims: 16 })
+  await store.upsert(
+    'repo-a',
+    [
+      { id: 'cat', vector: cat!, metadata: { kind: 'animal' } },
+      { id: 'dog', vector: dog!, metadata: { kind: 'animal' } },
+      { id: 'car', vector: car!, metadata: { kind: 'vehicle' } },
+    ],
+    ctx,
+  )
+  const nearest = await store.query('repo-a', Float32Array.from(cat!), 2, ctx)
+  t.is(nearest[0]?.id, 'cat')
+  t.true(Math.abs(nearest[0]!.score - 1) < 1e-6)
+  const vehicles = await store.query('repo-a', Float32Array.from(cat!), 3, ctx, { kind: 'vehicle' })
+  t.deepEqual(
+    vehicles.map((r) => r.id),
+    ['car'],
+  )
+  t.deepEqual(await store.query('repo-b', Float32Array.from(cat!), 3, ctx), [], 'repos are separate')
+  await store.deleteByIds('repo-a', ['cat'], ctx)
+  t.false((await store.query('repo-a', Float32Array.from(cat!), 3, ctx)).some((r) => r.id === 'cat'))
+  await store.wipeRepo('repo-a', ctx)
+  t.deepEqual(await store.query('repo-a', Float32Array.from(cat!), 3, ctx), [])
+  t.like(await store.info(), { dims: 16, supportsFilters: true })
+
+  const executor = await loadPlugin(toolExecutorExport, {})
+  const policy = {
+    enabled: true,
+    allowedCommands: ['node'],
+    allowedEnv: ['PATH'],
+    maxOutputBytes: 64,
+    timeoutMs: 60_000,
+  }
+  t.true(executor.isAllowed('node', policy))
+  t.false(executor.isAllowed('rm', policy))
+  t.false(executor.isAllowed('node', { ...policy, enabled: false }))
+  const run = await executor.execute(
+    {
+      command: 'node',
+      args: ['-e', 'process.stdout.write("x".repeat(1000)); console.error(process.env.SECRET ?? "scrubbed")'],
+      env: {},
+    },
+    policy,
+    ctx,
+  )
+  t.is(run.exitCode, 0)
+  t.true(run.truncated)
+  t.is(readFileSync(run.stdoutPath, 'utf8'), 'x'.repeat(64))
+  t.is(readFileSync(run.stderrPath, 'utf8').trim(), 'scrubbed')
+  await t.throwsAsync(executor.execute({ command: 'rm', args: ['-rf', '/'] }, policy, ctx), {
+    message: /not allowed/,
+  })
+})
+
+test('safeLoadPlugin answers { success, plugin, manifest } or { success: false, error }', async (t) => {
+  const ok = await safeLoadPlugin(vectorBackendExport, { dims: 4 })
+  t.true(ok.success)
+  t.is(ok.manifest?.name, 'my-vector-backend')
+  t.is(ok.manifest?.type, 'vector-backend')
+  t.truthy(ok.plugin)
+  const bad = await safeLoadPlugin(vectorBackendExport, { dims: -1 })
+  t.false(bad.success)
+  t.is(bad.manifest?.name, 'my-vector-backend', 'a valid manifest is reported even when init fails')
+  t.is(bad.error?.code, 'PLUGIN_LOAD_FAILED')
+  t.regex(bad.error?.message ?? '', /init\(\) failed: dims must be a positive integer/)
+})
+
+/** An export of `plugin` under `manifest`. */
+function exportOf(manifest: unknown, plugin: () => unknown): PluginExport {
+  return { manifest, createPlugin: plugin } as unknown as PluginExport
+}
+
+const goodManifest = { name: 'bad-one', type: 'embedder', sdkVersion: { minVersion: 1 } }
+
+/** A minimal embedder whose `init` is `init`. */
+function embedder(init: () => Promise<void>): () => unknown {
+  return () => ({
+    name: 'bad-one',
+    sdkVersion: { minVersion: 1 },
+    init,
+    healthCheck: async () => ({ healthy: true }),
+    shutdown: async () => {},
+    dims: () => 2,
+    embedTexts: async () => [],
+  })
+}
+
+for (const [what, pluginExport, path] of [
+  [
+    'a missing manifest',
+    exportOf(
+      undefined,
+      embedder(async () => {}),
+    ),
+    'manifest',
+  ],
+  [
+    'a manifest without a name',
+    exportOf(
+      { type: 'embedder', sdkVersion: { minVersion: 1 } },
+      embedder(async () => {}),
+    ),
+    'manifest.name',
+  ],
+  [
+    'an unknown type',
+    exportOf(
+      { ...goodManifest, type: 'robot' },
+      embedder(async () => {}),
+    ),
+    'manifest.type',
+  ],
+  [
+    'no SDK range',
+    exportOf(
+      { name: 'bad-one', type: 'embedder' },
+      embedder(async () => {}),
+    ),
+    'manifest.sdkVersion',
+  ],
+  [
+    'a non-numeric range',
+    exportOf(
+      { ...goodManifest, sdkVersion: { minVersion: 'one' } },
+      embedder(async () => {}),
+    ),
+    'manifest.sdkVersion.minVersion',
+  ],
+  ['no createPlugin', { manifest: goodManifest } as unknown as PluginExport, 'createPlugin'],
+  [
+    'a plugin missing a method of its type',
+    exportOf(goodManifest, () => ({ ...(embedder(async () => {})() as object), embedTexts: undefined })),
+    'embedTexts',
+  ],
+  [
+    'a plugin object whose own range is malformed',
+    exportOf(goodManifest, () => ({ ...(embedder(async () => {})() as object), sdkVersion: 'v1' })),
+    'sdkVersion',
+  ],
+] as const) {
+  test(`${what} is a PluginValidationError (PLUGIN_INVALID) naming ${path}`, async (t) => {
+    const err = await t.throwsAsync(loadPlugin(pluginExport), { instanceOf: PluginValidationError })
+    t.true(err instanceof ModelportError)
+    t.is(err?.code, 'PLUGIN_INVALID')
+    t.is(err?.jsonPath, path)
+    if (path !== 'manifest' && path !== 'manifest.name') t.is(err?.plugin, 'bad-one')
+  })
+}
+
+for (const [what, range, advice] of [
+  ['above this SDK', { minVersion: 2 }, /upgrade modelport/],
+  ['below this SDK', { minVersion: 0, maxVersion: 0 }, /newer release of the plugin/],
+] as const) {
+  test(`an SDK range ${what} is a PluginVersionMismatchError with requiredRange and currentVersion`, async (t) => {
+    const err = await t.throwsAsync(
+      loadPlugin(
+        exportOf(
+          { ...goodManifest, sdkVersion: range },
+          embedder(async () => {}),
+        ),
+      ),
+      {
+        instanceOf: PluginVersionMismatchError,
+      },
+    )
+    t.is(err?.code, 'SDK_VERSION_MISMATCH')
+    t.deepEqual(err?.requiredRange, range)
+    t.is(err?.currentVersion, SDK_VERSION)
+    t.is(err?.plugin, 'bad-one')
+    t.regex(err?.message ?? '', advice)
+  })
+}
+
+test('a plugin object whose own sdkVersion excludes this SDK is a mismatch too', async (t) => {
+  const plugin = () => ({ ...(embedder(async () => {})() as object), sdkVersion: { minVersion: 3 } })
+  const err = await t.throwsAsync(loadPlugin(exportOf(goodManifest, plugin)), {
+    instanceOf: PluginVersionMismatchError,
+  })
+  t.deepEqual(err?.requiredRange, { minVersion: 3 })
+})
+
+test('createPlugin throwing (synchronously or not) and init throwing are PLUGIN_LOAD_FAILED with the cause', async (t) => {
+  const sync = await failure(
+    t,
+    loadPlugin(
+      exportOf(goodManifest, () => {
+        throw new Error('boom at construction')
+      }),
+    ),
+  )
+  t.is(sync?.code, 'PLUGIN_LOAD_FAILED')
+  t.regex(sync?.message ?? '', /createPlugin\(\) failed: boom at construction/)
+  const async = await failure(
+    t,
+    loadPlugin(exportOf(goodManifest, () => Promise.reject(new Error('boom later')))),
+  )
+  t.regex(async?.message ?? '', /createPlugin\(\) failed: boom later/)
+  const init = await failure(t, loadPlugin(providerExport, { baseUrl: 'http://127.0.0.1:1' }))
+  t.is(init?.code, 'PLUGIN_LOAD_FAILED')
+  t.is(init?.plugin, 'my-provider')
+  t.regex(init?.message ?? '', /init\(\) failed: API key required/)
+  t.is((init?.cause as Error | undefined)?.message, 'API key required')
+})
+
+test('an init that never settles is PLUGIN_TIMEOUT; one aborted by its context is ABORTED', async (t) => {
+  const never = exportOf(
+    goodManifest,
+    embedder(() => new Promise<void>(() => {})),
+  )
+  const timedOut = await failure(t, loadPlugin(never, {}, {}, { initTimeoutMs: 50 }))
+  t.is(timedOut?.code, 'PLUGIN_TIMEOUT')
+  t.is(timedOut?.plugin, 'bad-one')
+  const controller = new AbortController()
+  const pending = loadPlugin(never, {}, { abortSignal: controller.signal }, { initTimeoutMs: 60_000 })
+  controller.abort()
+  t.is((await failure(t, pending))?.code, 'ABORTED')
+})
+
+test('a provider plugin typed by the SDK can be used without modelport-specific code', async (t) => {
+  // The seed's Step 3, as written: load, then call generate with a context.
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const plugin: ProviderAdapterPlugin = await loadPlugin(
+    providerExport,
+    { apiKey: process.env['MY_API_KEY'] ?? 'k', baseUrl: mock.url },
+    { runId: 'run-123' },
+  )
+  const response = await plugin.generate(
+    { messages: [{ role: 'user', content: 'Hello!' }] },
+    { runId: 'run-123', logger: { log: () => {} } },
+  )
+  t.is(response.text, 'Echo: Hello!')
+})
+
+// A registry holds SDK plugins beside its configured providers, with a bounded lifecycle.
+
+test('registry.register: the seed plugins join a registry, are listed, found by name and health-checked', async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const registry = await PluginRegistry.fromConfig({
+    providers: [{ name: 'taken', path: '/nonexistent.so' }],
+  })
+  const provider = await registry.register(providerExport, { apiKey: 'k', baseUrl: mock.url })
+  await registry.register(vectorBackendExport, { dims: 4 }, { name: 'memory' })
+  t.is(registry.plugin('my-provider'), provider)
+  t.deepEqual(
+    registry.plugins().map((p) => [p.name, p.manifest.type, p.runtime]),
+    [
+      ['my-provider', 'provider', 'ts'],
+      ['memory', 'vector-backend', 'ts'],
+    ],
+  )
+  t.deepEqual(await registry.health(), {
+    'my-provider': { healthy: true, message: 'Connected' },
+    memory: { healthy: true, details: { repos: 0 } },
+  })
+  t.is((await failure(t, async () => registry.plugin('absent')))?.code, 'PLUGIN_NOT_FOUND')
+  const clash = await failure(t, registry.register(vectorBackendExport, { dims: 4 }, { name: 'taken' }))
+  t.is(clash?.code, 'CONFIG_INVALID')
+  t.regex(clash?.message ?? '', /already in this registry/)
+  t.is(
+    (await failure(t, registry.register(vectorBackendExport, { dims: 4 }, { name: 'memory' })))?.code,
+    'CONFIG_INVALID',
+  )
+  await registry.close()
+  t.is((await provider.healthCheck()).healthy, false, 'close() shut it down')
+  t.is((await failure(t, registry.register(embedderExport, {})))?.code, 'ABORTED')
+})
+
+test('a hanging or throwing healthCheck is unhealthy, saying why; a hanging shutdown cannot hang close()', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  const hanging = () => new Promise<never>(() => {})
+  await registry.register(
+    exportOf({ ...goodManifest, name: 'hangs' }, () => ({
+      ...(embedder(async () => {})() as object),
+      healthCheck: hanging,
+      shutdown: hanging,
+    })),
+    {},
+    { lifecycleTimeoutMs: 100 },
+  )
+  await registry.register(
+    exportOf({ ...goodManifest, name: 'throws' }, () => ({
+      ...(embedder(async () => {})() as object),
+      healthCheck: async () => {
+        throw new Error('database unreachable')
+      },
+    })),
+  )
+  const health = await registry.health()
+  t.false(health['hangs']?.healthy)
+  t.regex(health['hangs']?.message ?? '', /healthCheck\(\) did not settle within 100 ms/)
+  t.deepEqual(health['throws'], { healthy: false, message: 'database unreachable' })
+  const started = Date.now()
+  await registry.close()
+  t.true(Date.now() - started < 100 + SLACK_MS, 'close() waited for the bound, not for the plugin')
+})

@@ -1,0 +1,75 @@
+//! Seed 004's plugin SDK in the binding: `SDK_VERSION` and the one manifest check (the core's),
+//! for plugins of every runtime.
+// Only JavaScript calls these: the test build of the binding has no caller.
+#![cfg_attr(test, allow(dead_code))]
+use modelport_core::{PluginManifest, PluginType, SdkVersionRange};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::error::napi_result;
+
+/// The plugin SDK version this modelport implements.
+#[napi]
+pub const SDK_VERSION: u32 = modelport_core::SDK_VERSION;
+
+/// What a plugin is.
+#[napi(string_enum = "kebab-case")]
+pub enum BindingPluginType {
+    Provider,
+    Embedder,
+    VectorBackend,
+    ToolExecutor,
+}
+
+impl From<PluginType> for BindingPluginType {
+    fn from(kind: PluginType) -> Self {
+        match kind {
+            PluginType::Provider => Self::Provider,
+            PluginType::Embedder => Self::Embedder,
+            PluginType::VectorBackend => Self::VectorBackend,
+            PluginType::ToolExecutor => Self::ToolExecutor,
+        }
+    }
+}
+
+/// The SDK versions a plugin works with.
+#[napi(object, object_from_js = false)]
+pub struct BindingSdkVersionRange {
+    pub min_version: u32,
+    pub max_version: Option<u32>,
+}
+
+impl From<SdkVersionRange> for BindingSdkVersionRange {
+    fn from(range: SdkVersionRange) -> Self {
+        Self {
+            min_version: range.min_version,
+            max_version: range.max_version,
+        }
+    }
+}
+
+/// A checked manifest.
+#[napi(object, object_from_js = false)]
+pub struct BindingPluginManifest {
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    #[napi(js_name = "type")]
+    pub kind: BindingPluginType,
+    pub sdk_version: BindingSdkVersionRange,
+}
+
+/// Reads and checks a plugin's manifest (any JSON value: it comes from plugin code, so every
+/// field is checked and named by path): `PLUGIN_INVALID`, or `SDK_VERSION_MISMATCH` when the
+/// plugin's range excludes `SDK_VERSION`.
+#[napi]
+pub fn validate_manifest(manifest: Value) -> napi::Result<BindingPluginManifest> {
+    let manifest = napi_result(PluginManifest::from_json(&manifest))?;
+    Ok(BindingPluginManifest {
+        name: manifest.name,
+        version: manifest.version,
+        description: manifest.description,
+        kind: manifest.kind.into(),
+        sdk_version: manifest.sdk_version.into(),
+    })
+}

@@ -1,0 +1,174 @@
+// The SDK plugins a registry holds (`registry.register(pluginExport, config)`): loaded through
+// `loadPlugin`, health-checked and shut down with bounds, so a hanging plugin cannot hang the
+// registry.
+import { ModelportError } from '../errors'
+import { bounded, checkManifest, loadChecked, type LoadPluginOptions } from './load'
+import type {
+  BasePlugin,
+  HealthCheckResult,
+  PluginConfig,
+  PluginContext,
+  PluginExport,
+  PluginManifest,
+  SdkPlugin,
+} from './types'
+
+/** How long `healthCheck` and `shutdown` may take by default. */
+export const DEFAULT_LIFECYCLE_TIMEOUT_MS = 10_000
+
+export interface RegisterOptions extends LoadPluginOptions {
+  /** The name to register under (default: the manifest's). */
+  name?: string
+  /** The context the plugin's `init` receives (a run id and a logger by default). */
+  ctx?: Partial<PluginContext>
+  /** Bound of each `healthCheck` and of `shutdown` (default 10 s). */
+  lifecycleTimeoutMs?: number
+}
+
+/** What `registry.plugins()` tells of a registered plugin. */
+export interface RegisteredPluginInfo {
+  name: string
+  manifest: PluginManifest
+  /** Where its code runs: `ts`, in this Node process. */
+  runtime: 'ts'
+}
+
+interface Entry {
+  plugin: SdkPlugin
+  manifest: PluginManifest
+  timeoutMs: number
+}
+
+/** The registered SDK plugins of one registry, by name. */
+export class RegisteredPlugins {
+  readonly #entries = new Map<string, Entry>()
+  /** Names being registered (their init running). */
+  readonly #pending = new Set<string>()
+  #closed = false
+
+  /** Loads `pluginExport` (every check of `loadPlugin`, then `init`) and keeps it under its name. */
+  async register<T extends BasePlugin>(
+    pluginExport: PluginExport<T>,
+    config: PluginConfig,
+    options: RegisterOptions,
+    taken: (name: string) => boolean,
+  ): Promise<T> {
+    if (this.#closed) throw new ModelportError({ code: 'ABORTED', message: 'the registry is closed' })
+    // The name is settled before any plugin code runs: a clash never initialises a plugin.
+    const name = options.name ?? checkManifest(pluginExport?.manifest ?? null).name
+    if (this.#entries.has(name) || this.#pending.has(name) || taken(name)) {
+      throw new ModelportError({
+        code: 'CONFIG_INVALID',
+        plugin: name,
+        message: `a plugin named '${name}' is already in this registry`,
+      })
+    }
+    this.#pending.add(name)
+    let loaded
+    try {
+      loaded = await loadChecked(pluginExport, config, options.ctx ?? {}, options)
+    } finally {
+      this.#pending.delete(name)
+    }
+    const { plugin, manifest } = loaded
+    if (this.#closed) {
+      // Closed while it initialised: it never joins, and is shut down like the rest.
+      await bounded(
+        Promise.resolve().then(() => plugin.shutdown()),
+        this.#timeout(options),
+        'shutdown()',
+        name,
+      ).catch(() => {})
+      throw new ModelportError({
+        code: 'ABORTED',
+        plugin: name,
+        message: 'the registry was closed during init()',
+      })
+    }
+    this.#entries.set(name, {
+      plugin: plugin as unknown as SdkPlugin,
+      manifest,
+      timeoutMs: this.#timeout(options),
+    })
+    return plugin
+  }
+
+  #timeout(options: RegisterOptions): number {
+    return options.lifecycleTimeoutMs ?? DEFAULT_LIFECYCLE_TIMEOUT_MS
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name)
+  }
+
+  /** The plugin registered as `name`; `PLUGIN_NOT_FOUND` otherwise. */
+  get(name: string): SdkPlugin {
+    const entry = this.#entries.get(name)
+    if (!entry) {
+      throw new ModelportError({
+        code: 'PLUGIN_NOT_FOUND',
+        plugin: name,
+        message: `no plugin named '${name}' was registered`,
+      })
+    }
+    return entry.plugin
+  }
+
+  list(): RegisteredPluginInfo[] {
+    return [...this.#entries].map(([name, { manifest }]) => ({ name, manifest, runtime: 'ts' }))
+  }
+
+  /** Each plugin's `healthCheck` (or only `name`'s), bounded: a check that throws, answers
+   * malformed or does not settle in time is `healthy: false` saying why. */
+  async health(name?: string): Promise<Record<string, HealthCheckResult>> {
+    const names = name === undefined ? [...this.#entries.keys()] : [name]
+    const results = await Promise.all(
+      names.map(async (each): Promise<[string, HealthCheckResult]> => {
+        const entry = this.#entries.get(each)
+        if (!entry) this.get(each) // throws PLUGIN_NOT_FOUND
+        const { plugin, timeoutMs } = entry!
+        try {
+          const result = await bounded(
+            Promise.resolve().then(() => plugin.healthCheck()),
+            timeoutMs,
+            'healthCheck()',
+            each,
+          )
+          if (typeof result?.healthy !== 'boolean') {
+            return [each, { healthy: false, message: 'healthCheck() answered without a boolean `healthy`' }]
+          }
+          return [each, result]
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error)
+          return [each, { healthy: false, message }]
+        }
+      }),
+    )
+    return Object.fromEntries(results)
+  }
+
+  /** Shuts every plugin down, each bounded; a failing or hanging `shutdown` is logged and left. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const entries = [...this.#entries]
+    this.#entries.clear()
+    await Promise.all(
+      entries.map(async ([name, { plugin, timeoutMs }]) => {
+        try {
+          await bounded(
+            Promise.resolve().then(() => plugin.shutdown()),
+            timeoutMs,
+            'shutdown()',
+            name,
+          )
+        } catch (error) {
+          if (process.env['MODELPORT_LOG']) {
+            console.error(
+              `modelport: plugin ${name}: ${error instanceof Error ? error.message : String(error)}`,
+            )
+          }
+        }
+      }),
+    )
+  }
+}
