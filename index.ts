@@ -19,6 +19,7 @@ export type {
   FinishReason,
   JsonSchema,
   LoadReport,
+  PluginEntry,
   Message,
   Part,
   PluginInfo,

@@ -2,6 +2,7 @@
 // work through loadPlugin / safeLoadPlugin; every malformed export is a typed error naming the
 // plugin and the field.
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 import test from 'ava'
 import { ModelportError, PluginRegistry } from 'modelport'
@@ -11,9 +12,11 @@ import {
   PluginVersionMismatchError,
   safeLoadPlugin,
   SDK_VERSION,
+  type EmbedderPlugin,
   type PluginExport,
   type PluginLogEvent,
   type ProviderAdapterPlugin,
+  type VectorMemoryBackendPlugin,
 } from 'modelport/sdk'
 import { startMockOpenAI } from 'modelport/testing'
 
@@ -21,7 +24,7 @@ import embedderExport from './fixtures/sdk/my-embedder'
 import providerExport, { MyProviderPlugin } from './fixtures/sdk/my-provider'
 import toolExecutorExport from './fixtures/sdk/my-tool-executor'
 import vectorBackendExport from './fixtures/sdk/my-vector-backend'
-import { failure, SLACK_MS } from './helpers'
+import { failure, plugin, root, SLACK_MS, tempFile } from './helpers'
 
 test('SDK_VERSION is the integer 1', (t) => {
   t.is(SDK_VERSION, 1)
@@ -358,4 +361,85 @@ test('a hanging or throwing healthCheck is unhealthy, saying why; a hanging shut
   const started = Date.now()
   await registry.close()
   t.true(Date.now() - started < 100 + SLACK_MS, 'close() waited for the bound, not for the plugin')
+})
+
+test('[[plugins]] entries in a config file load with loadAll: one report each, failures typed and contained', async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const fixtures = join(root, '__test__', 'fixtures', 'sdk')
+  const file = tempFile(
+    'plugins.toml',
+    `[[providers]]
+name = "scripted"
+path = ${JSON.stringify(plugin('scripted'))}
+
+[[plugins]]
+name = "notes"
+kind = "vector-backend"
+path = ${JSON.stringify(join(fixtures, 'my-vector-backend.ts'))}
+[plugins.config]
+dims = 2
+
+[[plugins]]
+name = "embed"
+kind = "embedder"
+path = ${JSON.stringify(join(fixtures, 'my-embedder.ts'))}
+lifecycle_timeout_ms = 5000
+[plugins.config]
+baseUrl = ${JSON.stringify(mock.url)}
+dimensions = 2
+
+[[plugins]]
+name = "mislabelled"
+kind = "tool-executor"
+path = ${JSON.stringify(join(fixtures, 'my-embedder.ts'))}
+
+[[plugins]]
+name = "native-kind"
+kind = "embedder"
+path = "embedder.wasm"
+
+[[plugins]]
+name = "gone"
+kind = "embedder"
+path = "missing.mjs"
+`,
+  )
+  const registry = await PluginRegistry.fromFile(file)
+  t.teardown(() => registry.close())
+  const reports = await registry.loadAll()
+  t.deepEqual(
+    reports.map((r) => [r.name, r.kind, r.ok, r.error?.code]),
+    [
+      ['scripted', 'native', true, undefined],
+      ['notes', 'ts', true, undefined],
+      ['embed', 'ts', true, undefined],
+      ['mislabelled', 'ts', false, 'PLUGIN_INVALID'],
+      ['native-kind', 'ts', false, 'UNSUPPORTED'],
+      ['gone', 'ts', false, 'PLUGIN_LOAD_FAILED'],
+    ],
+  )
+  t.regex(
+    reports[3]?.error?.message ?? '',
+    /config says kind 'tool-executor', the plugin's manifest says type 'embedder'/,
+  )
+  t.true(reports[5]?.error?.path?.endsWith('missing.mjs'))
+  const ctx = { runId: 'r', logger: { log: () => {} } }
+  const [vector] = await registry.plugin<EmbedderPlugin>('embed').embedTexts(['hello'], ctx)
+  const notes = registry.plugin<VectorMemoryBackendPlugin>('notes')
+  await notes.upsert('repo', [{ id: 'hello', vector: vector! }], ctx)
+  t.is((await notes.query('repo', Float32Array.from(vector!), 1, ctx))[0]?.id, 'hello')
+  t.deepEqual(Object.keys(await registry.health()), ['notes', 'embed'])
+  t.deepEqual(
+    (await registry.loadAll()).map((r) => r.ok),
+    [true, true, true, false, false, false],
+    'a second loadAll keeps what loaded',
+  )
+})
+
+test('a [[plugins]] entry with an unknown kind is CONFIG_INVALID with its line', async (t) => {
+  const file = tempFile('bad.toml', '[[plugins]]\nname = "x"\nkind = "robot"\npath = "x.mjs"\n')
+  const err = await failure(t, PluginRegistry.fromFile(file))
+  t.is(err?.code, 'CONFIG_INVALID')
+  t.is(err?.line, 3)
 })

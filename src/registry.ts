@@ -5,6 +5,7 @@ import { withAbort } from './call-options'
 import { callBinding, callBindingSync, errorFromJson } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
+import { loadEntries } from './sdk/entries'
 import { type RegisteredPluginInfo, RegisteredPlugins, type RegisterOptions } from './sdk/registered'
 import type { BasePlugin, HealthCheckResult, PluginConfig, PluginExport, SdkPlugin } from './sdk/types'
 import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions } from './types'
@@ -85,10 +86,16 @@ export class PluginRegistry {
     return new PluginRegistry(await callBinding(() => binding.BindingRegistry.fromConfig(config, baseDir)))
   }
 
-  /** Loads every plugin; one failure does not stop the others. */
+  /** Loads every plugin — the providers, then the `[[plugins]]` entries (seed 004 plugins, whose
+   * `init` runs); one failure does not stop the others. */
   async loadAll(): Promise<LoadReport[]> {
     const reports = await callBinding(() => this.#binding.loadAll())
-    return reports.map(({ error, ...rest }) => (error ? { ...rest, error: errorFromJson(error) } : rest))
+    const providers = reports.map(({ error, ...rest }) =>
+      error ? { ...rest, error: errorFromJson(error) } : rest,
+    )
+    const entries = callBindingSync(() => this.#binding.pluginEntries())
+    const providerNames = new Set(providers.map((report) => report.name))
+    return [...providers, ...(await loadEntries(entries, this.#registered, providerNames))]
   }
 
   /** The loaded plugins, in config order. */

@@ -234,12 +234,28 @@ export interface ProviderEntry {
 /** A whole config: what `plugins.toml` holds. */
 export interface RegistryConfig {
   providers: ProviderEntry[]
+  /** Seed 004's plugins (`modelport/sdk`), loaded by `loadAll()`. */
+  plugins?: PluginEntry[]
   oci?: Record<string, unknown>
   /** Where compiled Wasm modules are cached (default `$MODELPORT_CACHE_DIR`, else the user cache folder). */
   cache_dir?: string
 }
 
 export type PluginKind = 'native' | 'wasm'
+
+/** A `[[plugins]]` entry: a `modelport/sdk` plugin module and what its `init` receives. */
+export interface PluginEntry {
+  name: string
+  /** Must be the module manifest's `type`. */
+  kind: 'provider' | 'embedder' | 'vector-backend' | 'tool-executor'
+  /** A JavaScript or TypeScript module whose default export is a `PluginExport`. */
+  path: string
+  config?: Record<string, unknown>
+  /** Bound of `init`, in ms (default 30000). */
+  init_timeout_ms?: number
+  /** Bound of each `healthCheck` and of `shutdown`, in ms (default 10000). */
+  lifecycle_timeout_ms?: number
+}
 
 /** A loaded plugin. */
 export interface PluginInfo {
@@ -262,7 +278,8 @@ export interface PluginInfo {
 /** The outcome of loading one plugin. */
 export interface LoadReport {
   name: string
-  kind?: PluginKind
+  /** `ts` for a `[[plugins]]` entry (a `modelport/sdk` plugin in this process). */
+  kind?: PluginKind | 'ts'
   path: string
   ok: boolean
   error?: ModelportError

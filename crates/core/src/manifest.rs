@@ -1,6 +1,6 @@
 //! A plugin's manifest (seed 004): name, version, description, kind and the SDK versions it works
 //! with — read and checked before any of the plugin's code runs, whatever its runtime.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -9,7 +9,7 @@ use crate::error::{ErrorCode, ModelportError, Result};
 pub const SDK_VERSION: u32 = 1;
 
 /// What a plugin is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginType {
     /// An LLM provider (`ProviderAdapterPlugin`).

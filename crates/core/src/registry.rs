@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
 use crate::call::{CallOptions, CallScope};
-use crate::config::{PluginLocation, ProviderEntry, RegistryConfig};
+use crate::config::{PluginEntry, PluginLocation, ProviderEntry, RegistryConfig};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::HttpEngine;
 use crate::plugin::{LoadedPlugin, PluginInfo, PluginKind};
@@ -41,6 +41,8 @@ pub struct Registry {
 
 struct RegistryInner {
     entries: Vec<ProviderEntry>,
+    /// Seed 004's plugins, their paths resolved against `base_dir`.
+    plugins: Vec<PluginEntry>,
     base_dir: PathBuf,
     cache_dir: Option<PathBuf>,
     loaded: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
@@ -65,6 +67,14 @@ impl Registry {
         Self {
             inner: Arc::new(RegistryInner {
                 entries: config.providers,
+                plugins: config
+                    .plugins
+                    .into_iter()
+                    .map(|mut entry| {
+                        entry.path = base_dir.join(&entry.path).display().to_string();
+                        entry
+                    })
+                    .collect(),
                 cache_dir: config.cache_dir.map(|dir| base_dir.join(dir)),
                 base_dir,
                 loaded: Mutex::new(HashMap::new()),
@@ -171,9 +181,17 @@ impl Registry {
         futures::future::join_all(reports).await
     }
 
-    /// The names of the configured providers, in config order (loaded or not).
+    /// The names of the configured providers and plugins, in config order (loaded or not).
     pub fn names(&self) -> Vec<String> {
-        self.inner.entries.iter().map(|e| e.name.clone()).collect()
+        let providers = self.inner.entries.iter().map(|e| e.name.clone());
+        providers
+            .chain(self.inner.plugins.iter().map(|e| e.name.clone()))
+            .collect()
+    }
+
+    /// Seed 004's plugin entries (`[[plugins]]`), in config order, with absolute paths.
+    pub fn plugin_entries(&self) -> &[PluginEntry] {
+        &self.inner.plugins
     }
 
     /// The loaded plugins, in config order.

@@ -112,10 +112,16 @@ impl BindingRegistry {
             .collect()
     }
 
-    /// The names of the configured providers, in config order (loaded or not).
+    /// The names of the configured providers and plugins, in config order (loaded or not).
     #[napi]
     pub fn names(&self) -> Vec<String> {
         self.inner.names()
+    }
+
+    /// The config's `[[plugins]]` entries (seed 004 plugins), paths made absolute.
+    #[napi]
+    pub fn plugin_entries(&self) -> Vec<crate::sdk::BindingPluginEntry> {
+        self.inner.plugin_entries().iter().map(Into::into).collect()
     }
 
     /// A loaded plugin's config JSON Schema.

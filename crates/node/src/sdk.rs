@@ -2,6 +2,7 @@
 //! for plugins of every runtime.
 // Only JavaScript calls these: the test build of the binding has no caller.
 #![cfg_attr(test, allow(dead_code))]
+use modelport_core::config::PluginEntry;
 use modelport_core::{PluginManifest, PluginType, SdkVersionRange};
 use napi_derive::napi;
 use serde_json::Value;
@@ -57,6 +58,36 @@ pub struct BindingPluginManifest {
     #[napi(js_name = "type")]
     pub kind: BindingPluginType,
     pub sdk_version: BindingSdkVersionRange,
+}
+
+/// A `[[plugins]]` entry of a registry's config.
+#[napi(object, object_from_js = false)]
+pub struct BindingPluginEntry {
+    pub name: String,
+    pub kind: BindingPluginType,
+    /// Absolute.
+    pub path: String,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub config: Value,
+    pub init_timeout_ms: Option<u32>,
+    pub lifecycle_timeout_ms: Option<u32>,
+}
+
+fn millis(ms: Option<u64>) -> Option<u32> {
+    ms.map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
+}
+
+impl From<&PluginEntry> for BindingPluginEntry {
+    fn from(entry: &PluginEntry) -> Self {
+        Self {
+            name: entry.name.clone(),
+            kind: entry.kind.into(),
+            path: entry.path.clone(),
+            config: Value::Object(entry.config.clone()),
+            init_timeout_ms: millis(entry.init_timeout_ms),
+            lifecycle_timeout_ms: millis(entry.lifecycle_timeout_ms),
+        }
+    }
 }
 
 /// Reads and checks a plugin's manifest (any JSON value: it comes from plugin code, so every

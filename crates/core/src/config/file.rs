@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::http::HttpOptions;
+use crate::manifest::PluginType;
 use crate::retry::RetryPolicy;
 
 /// The whole config file: `providers[]` plus an optional `oci` section.
@@ -17,6 +18,9 @@ pub struct RegistryConfig {
     /// The provider plugins, in load order.
     #[serde(default)]
     pub providers: Vec<ProviderEntry>,
+    /// Seed 004's plugins (providers, embedders, vector backends, tool executors), in load order.
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
     /// OCI distribution settings (accepted; OCI loading is not supported yet).
     #[serde(default)]
     pub oci: Option<Value>,
@@ -24,6 +28,27 @@ pub struct RegistryConfig {
     /// cache folder); relative to the config file.
     #[serde(default)]
     pub cache_dir: Option<String>,
+}
+
+/// One seed-004 plugin: `{name, kind, path, config}`. Its manifest's `type` must be `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Unique name in the registry (providers' names included).
+    pub name: String,
+    /// What the plugin is: `provider`, `embedder`, `vector-backend` or `tool-executor`.
+    pub kind: PluginType,
+    /// The plugin module (relative paths resolve against the config file's folder).
+    pub path: String,
+    /// What the plugin's `init` receives.
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    /// Bound of `init`, in ms (default 30000).
+    #[serde(default)]
+    pub init_timeout_ms: Option<u64>,
+    /// Bound of each `healthCheck` and of `shutdown`, in ms (default 10000).
+    #[serde(default)]
+    pub lifecycle_timeout_ms: Option<u64>,
 }
 
 /// One provider plugin: `{name, path, config}` plus host-side settings for it.
@@ -319,6 +344,31 @@ impl RegistryConfig {
                 .with_plugin(&entry.name));
             }
         }
+        for (index, entry) in self.plugins.iter().enumerate() {
+            if entry.name.trim().is_empty() {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("plugins[{index}].name is empty"),
+                ));
+            }
+            if entry.path.trim().is_empty() {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("plugins[{index}].path is empty"),
+                )
+                .with_plugin(&entry.name));
+            }
+            if !seen.insert(entry.name.as_str()) {
+                return Err(ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    format!(
+                        "plugin name '{}' is used twice (again at plugins[{index}])",
+                        entry.name
+                    ),
+                )
+                .with_plugin(&entry.name));
+            }
+        }
         Ok(())
     }
 }
@@ -429,6 +479,28 @@ temperature = 0.2
         let quoted = r#"{"providers":[{"name":"p","path":"x.so","max_retries":"sk-\"live-456"}]}"#;
         let err = RegistryConfig::parse(quoted, Format::Json).unwrap_err();
         assert!(!err.to_string().contains("live-456"), "{err}");
+    }
+
+    #[test]
+    fn plugin_entries_sit_beside_providers_with_kinds_and_unique_names() {
+        let text = "[[providers]]\nname = \"openai\"\npath = \"openai.so\"\n\n[[plugins]]\nname = \"notes\"\nkind = \"vector-backend\"\npath = \"memory.mjs\"\n[plugins.config]\ndims = 4\n";
+        let config = RegistryConfig::parse(text, Format::Toml).unwrap();
+        assert_eq!(config.plugins.len(), 1);
+        assert_eq!(config.plugins[0].kind, PluginType::VectorBackend);
+        assert_eq!(config.plugins[0].config["dims"], 4);
+
+        let unknown = text.replace("vector-backend", "robot");
+        let err = RegistryConfig::parse(&unknown, Format::Toml).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ConfigInvalid);
+        assert_eq!(err.line, Some(7), "{err}");
+        assert!(err.message.contains("tool-executor"), "{err}");
+
+        let clash = text.replace("\"notes\"", "\"openai\"");
+        let err = RegistryConfig::parse(&clash, Format::Toml).unwrap_err();
+        assert!(
+            err.message.contains("used twice (again at plugins[0])"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,6 +3,6 @@ mod file;
 mod merge;
 mod schema;
 
-pub use file::{PluginLocation, ProviderEntry, RegistryConfig};
+pub use file::{PluginEntry, PluginLocation, ProviderEntry, RegistryConfig};
 pub use merge::merge_config;
 pub use schema::ConfigSchema;
