@@ -24,7 +24,7 @@ import embedderExport from './fixtures/sdk/my-embedder'
 import providerExport, { MyProviderPlugin } from './fixtures/sdk/my-provider'
 import toolExecutorExport from './fixtures/sdk/my-tool-executor'
 import vectorBackendExport from './fixtures/sdk/my-vector-backend'
-import { failure, plugin, root, SLACK_MS, tempFile } from './helpers'
+import { eventually, failure, plugin, root, SLACK_MS, tempFile } from './helpers'
 
 test('SDK_VERSION is the integer 1', (t) => {
   t.is(SDK_VERSION, 1)
@@ -442,4 +442,110 @@ test('a [[plugins]] entry with an unknown kind is CONFIG_INVALID with its line',
   const err = await failure(t, PluginRegistry.fromFile(file))
   t.is(err?.code, 'CONFIG_INVALID')
   t.is(err?.line, 3)
+})
+
+// A TypeScript provider plugin served through Provider: the core's retries, timeouts, abort and streams.
+
+test("the seed's provider, registered, is a Provider: chat, chatStream, per-call settings", async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  await registry.register(providerExport, { apiKey: 'k', baseUrl: mock.url })
+  const provider = await registry.builder('my-provider').build()
+  const answer = await provider.chat([{ role: 'user', content: 'Hello!' }], { maxOutputTokens: 7 })
+  t.is(answer.text, 'Echo: Hello!')
+  t.deepEqual(answer.usage, { inputTokens: 1, outputTokens: 2 })
+  t.like(mock.requests.at(-1)?.body, { max_tokens: 7 })
+  const events = []
+  for await (const event of provider.chatStream([{ role: 'user', content: 'one two three' }]))
+    events.push(event)
+  t.is(events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join(''), 'Echo: one two three')
+  t.deepEqual(events.at(-1), { type: 'done', finishReason: 'stop' })
+  const topP = await failure(t, provider.chat([{ role: 'user', content: 'x' }], { topP: 0.5 }))
+  t.is(topP?.code, 'UNSUPPORTED')
+  t.regex(topP?.message ?? '', /top_p/)
+  t.is((await failure(t, provider.embed(['x'])))?.code, 'UNSUPPORTED')
+})
+
+/** A provider plugin whose `generate` is `generate`, recording the signals it was given. */
+function scriptedProvider(
+  generate: (ctx: { abortSignal?: AbortSignal }, attempt: number) => Promise<unknown>,
+) {
+  const signals: AbortSignal[] = []
+  let attempts = 0
+  const pluginExport = exportOf(
+    { name: 'ts-provider', type: 'provider', sdkVersion: { minVersion: 1 } },
+    () => ({
+      name: 'ts-provider',
+      sdkVersion: { minVersion: 1 },
+      init: async () => {},
+      healthCheck: async () => ({ healthy: true }),
+      shutdown: async () => {},
+      capabilities: () => ({
+        supportsStreaming: false,
+        supportsToolCalling: false,
+        supportsJsonMode: false,
+        modality: 'text',
+        latencyClass: 'fast',
+      }),
+      generate: async (_req: unknown, ctx: { abortSignal?: AbortSignal }) => {
+        if (ctx.abortSignal) signals.push(ctx.abortSignal)
+        return generate(ctx, ++attempts)
+      },
+    }),
+  )
+  return { pluginExport, signals, attempts: () => attempts }
+}
+
+test('a TS provider gets the core retries: a retryable ModelportError is tried again, a plain Error is not', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  const flaky = scriptedProvider(async (_ctx, attempt) => {
+    if (attempt === 1)
+      throw new ModelportError({ code: 'RATE_LIMITED', message: 'slow down', retryable: true })
+    return { text: `attempt ${attempt}`, finishReason: 'stop' }
+  })
+  await registry.register(flaky.pluginExport)
+  const provider = await registry.builder('ts-provider').build()
+  t.is((await provider.chat([{ role: 'user', content: 'x' }])).text, 'attempt 2')
+  t.is(flaky.attempts(), 2)
+
+  const broken = scriptedProvider(async () => {
+    throw new Error('upstream exploded')
+  })
+  await registry.register(broken.pluginExport, {}, { name: 'broken' })
+  const failed = await failure(
+    t,
+    (await registry.builder('broken').build()).chat([{ role: 'user', content: 'x' }]),
+  )
+  t.is(failed?.code, 'PROVIDER_ERROR')
+  t.is(failed?.plugin, 'broken')
+  t.regex(failed?.message ?? '', /upstream exploded/)
+  t.is(broken.attempts(), 1)
+})
+
+test("a TS provider's attempt is aborted through ctx.abortSignal on timeout and on abort", async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  const hanging = scriptedProvider(
+    (ctx) =>
+      new Promise((_, reject) => {
+        ctx.abortSignal?.addEventListener('abort', () => reject(new Error('aborted by the host')))
+      }),
+  )
+  await registry.register(hanging.pluginExport)
+  const provider = await registry.builder('ts-provider').build()
+  const timedOut = await failure(
+    t,
+    provider.chat([{ role: 'user', content: 'x' }], { timeoutMs: 100, maxRetries: 0 }),
+  )
+  t.is(timedOut?.code, 'TIMEOUT')
+  t.true(await eventually(() => hanging.signals[0]?.aborted === true), 'the plugin saw its signal abort')
+  const controller = new AbortController()
+  const pending = provider.chat([{ role: 'user', content: 'x' }], { signal: controller.signal })
+  await eventually(() => hanging.signals.length === 2)
+  controller.abort()
+  t.is((await failure(t, pending))?.code, 'ABORTED')
+  t.true(await eventually(() => hanging.signals[1]?.aborted === true))
 })

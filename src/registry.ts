@@ -6,8 +6,16 @@ import { callBinding, callBindingSync, errorFromJson } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
 import { loadEntries } from './sdk/entries'
+import { providerAdapter } from './sdk/provider-adapter'
 import { type RegisteredPluginInfo, RegisteredPlugins, type RegisterOptions } from './sdk/registered'
-import type { BasePlugin, HealthCheckResult, PluginConfig, PluginExport, SdkPlugin } from './sdk/types'
+import type {
+  BasePlugin,
+  HealthCheckResult,
+  PluginConfig,
+  PluginExport,
+  ProviderAdapterPlugin,
+  SdkPlugin,
+} from './sdk/types'
 import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions } from './types'
 
 /** Collects builder fields, then builds a provider: static config → API key from env → these fields → schema check. */
@@ -66,10 +74,26 @@ export class ProviderBuilder {
 /** The configured plugins, loaded on demand, and the providers built from them. */
 export class PluginRegistry {
   readonly #binding: BindingRegistry
-  readonly #registered = new RegisteredPlugins()
+  readonly #registered: RegisteredPlugins
 
   private constructor(registry: BindingRegistry) {
     this.#binding = registry
+    // A provider plugin is served by the core like a configured provider: builder(name).build().
+    this.#registered = new RegisteredPlugins((name, plugin, manifest, context) => {
+      if (manifest.type !== 'provider') return
+      const adapter = providerAdapter(plugin as ProviderAdapterPlugin, context)
+      callBindingSync(() =>
+        registry.registerProvider(
+          name,
+          manifest.name,
+          manifest.version ?? null,
+          adapter.generate,
+          adapter.streamStart,
+          adapter.streamNext,
+          adapter.abort,
+        ),
+      )
+    })
   }
 
   /** Reads a `.toml`, `.json`, `.yaml` or `.yml` config; relative plugin paths resolve against its folder. */

@@ -241,7 +241,8 @@ export interface RegistryConfig {
   cache_dir?: string
 }
 
-export type PluginKind = 'native' | 'wasm'
+/** How a plugin runs: a native library, a Wasm module, or (`ts`) a `modelport/sdk` plugin in this process. */
+export type PluginKind = 'native' | 'wasm' | 'ts'
 
 /** A `[[plugins]]` entry: a `modelport/sdk` plugin module and what its `init` receives. */
 export interface PluginEntry {
@@ -279,7 +280,7 @@ export interface PluginInfo {
 export interface LoadReport {
   name: string
   /** `ts` for a `[[plugins]]` entry (a `modelport/sdk` plugin in this process). */
-  kind?: PluginKind | 'ts'
+  kind?: PluginKind
   path: string
   ok: boolean
   error?: ModelportError

@@ -184,7 +184,7 @@ export async function loadChecked<T extends BasePlugin>(
   config: PluginConfig,
   ctx: Partial<PluginContext>,
   options: LoadPluginOptions,
-): Promise<{ plugin: T; manifest: PluginManifest }> {
+): Promise<{ plugin: T; manifest: PluginManifest; context: PluginContext }> {
   if (!isObject(pluginExport)) {
     throw new PluginValidationError({
       message: `a plugin export is { manifest, createPlugin }, got ${describe(pluginExport)}`,
@@ -224,7 +224,7 @@ export async function loadChecked<T extends BasePlugin>(
   } catch (error) {
     throw failedIn('init()', name, error)
   }
-  return { plugin: plugin as unknown as T, manifest }
+  return { plugin: plugin as unknown as T, manifest, context }
 }
 
 /** What `safeLoadPlugin` answers. */

@@ -39,9 +39,23 @@ interface Entry {
   timeoutMs: number
 }
 
+/** Called once a plugin is loaded, before it joins: a provider plugin is handed to the core here. */
+export type OnLoaded = (
+  name: string,
+  plugin: SdkPlugin,
+  manifest: PluginManifest,
+  context: PluginContext,
+) => void
+
 /** The registered SDK plugins of one registry, by name. */
 export class RegisteredPlugins {
   readonly #entries = new Map<string, Entry>()
+  readonly #onLoaded: OnLoaded
+
+  constructor(onLoaded: OnLoaded) {
+    this.#onLoaded = onLoaded
+  }
+
   /** Names being registered (their init running). */
   readonly #pending = new Set<string>()
   #closed = false
@@ -70,7 +84,7 @@ export class RegisteredPlugins {
     } finally {
       this.#pending.delete(name)
     }
-    const { plugin, manifest } = loaded
+    const { plugin, manifest, context } = loaded
     if (this.#closed) {
       // Closed while it initialised: it never joins, and is shut down like the rest.
       await bounded(
@@ -84,6 +98,17 @@ export class RegisteredPlugins {
         plugin: name,
         message: 'the registry was closed during init()',
       })
+    }
+    try {
+      this.#onLoaded(name, plugin as unknown as SdkPlugin, manifest, context)
+    } catch (error) {
+      await bounded(
+        Promise.resolve().then(() => plugin.shutdown()),
+        this.#timeout(options),
+        'shutdown()',
+        name,
+      ).catch(() => {})
+      throw error
     }
     this.#entries.set(name, {
       plugin: plugin as unknown as SdkPlugin,

@@ -1,8 +1,11 @@
 //! `Backend`: the plugin object behind a provider, made from a loaded plugin and a config.
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::Result;
+use crate::error::{ErrorCode, ModelportError, Result};
+use crate::external::ExternalProvider;
 use crate::host_http::{self, HttpPlugin};
 use crate::http::HttpEngine;
 use crate::native::{FactoryKind, NativeAsync, NativeHttp};
@@ -18,6 +21,8 @@ pub(crate) enum Backend {
     /// A Wasm provider on its own instance pool: QueryMT v2 (the host does its HTTP) or v1
     /// (the plugin does, in whole calls).
     Wasm(WasmProvider),
+    /// Code outside the core (a TypeScript plugin), configured when it was initialised.
+    External(Arc<dyn ExternalProvider>),
 }
 
 impl Backend {
@@ -44,6 +49,7 @@ impl Backend {
                     NativeAsync::new(factory.object.clone(), text()).map(Backend::Async)
                 }
             },
+            PluginSource::External(provider) => Ok(Backend::External(provider.clone())),
             PluginSource::Wasm(factory) => factory
                 .provider(
                     config.clone(),
@@ -70,6 +76,7 @@ impl Backend {
             Backend::Wasm(wasm) if wasm.generation() == Generation::V2 => Calls::HostHttp(wasm),
             Backend::Wasm(wasm) => Calls::WasmWhole(wasm),
             Backend::Async(native) => Calls::Native(native),
+            Backend::External(external) => Calls::External(external.as_ref()),
         }
     }
 
@@ -79,6 +86,10 @@ impl Backend {
             Calls::HostHttp(http) => host_http::list_models(http).await,
             Calls::Native(native) => native.list_models().await,
             Calls::WasmWhole(wasm) => wasm.list_models().await,
+            Calls::External(_) => Err(ModelportError::new(
+                ErrorCode::Unsupported,
+                "a TypeScript provider plugin has no model list (seed 004's provider interface has none)",
+            )),
         }
     }
 }
@@ -91,4 +102,6 @@ pub(crate) enum Calls<'a> {
     Native(&'a NativeAsync),
     /// A QueryMT v1 Wasm plugin does the work (its HTTP through host functions) in whole calls.
     WasmWhole(&'a WasmProvider),
+    /// Code outside the core answers each attempt.
+    External(&'a dyn ExternalProvider),
 }

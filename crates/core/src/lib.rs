@@ -8,6 +8,7 @@ pub mod call;
 pub mod call_params;
 pub mod config;
 pub mod error;
+pub mod external;
 mod host_http;
 pub mod http;
 pub mod manifest;

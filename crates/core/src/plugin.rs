@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{ConfigSchema, PluginLocation, ProviderEntry, merge_config};
 use crate::error::{ErrorCode, ModelportError, Result};
+use crate::external::ExternalProvider;
 use crate::http::{HttpEngine, HttpOptions};
 use crate::native::{FactoryKind, NativeFactory, NativeLibrary};
 use crate::retry::RetryPolicy;
@@ -20,6 +21,8 @@ pub enum PluginKind {
     Native,
     /// A Wasm module, run in the Extism sandbox.
     Wasm,
+    /// A `modelport/sdk` plugin running in the Node process (registered, not configured).
+    Ts,
 }
 
 /// What `registry.list()` tells about a loaded plugin.
@@ -59,6 +62,8 @@ fn api_key_env(entry: &ProviderEntry, kind: PluginKind, declared: Option<&str>) 
     match (&entry.api_key_env, kind) {
         (Some(chosen), _) => Some(chosen.clone()).filter(|name| !name.is_empty()),
         (None, PluginKind::Native) => declared.map(String::from),
+        // A registered TypeScript plugin has no config entry and reads no variable.
+        (None, PluginKind::Ts) => None,
         (None, PluginKind::Wasm) => {
             if let Some(declared) = declared {
                 if !entry.config.contains_key("api_key") && std::env::var_os(declared).is_some() {
@@ -81,6 +86,8 @@ pub(crate) enum PluginSource {
         library: Arc<NativeLibrary>,
     },
     Wasm(Arc<WasmFactory>),
+    /// Code outside the core (a TypeScript plugin).
+    External(Arc<dyn ExternalProvider>),
 }
 
 /// A loaded plugin, native or Wasm.
@@ -205,7 +212,35 @@ impl LoadedPlugin {
     pub fn library(&self) -> Option<&Arc<NativeLibrary>> {
         match &self.source {
             PluginSource::Native { library, .. } => Some(library),
-            PluginSource::Wasm(_) => None,
+            PluginSource::Wasm(_) | PluginSource::External(_) => None,
+        }
+    }
+
+    /// A provider whose code runs outside the core (a TypeScript plugin), registered as `name`.
+    /// It was configured when it was initialised: builder fields are accepted and not used.
+    pub fn external(
+        name: &str,
+        provider_name: &str,
+        version: Option<String>,
+        provider: Arc<dyn ExternalProvider>,
+    ) -> Self {
+        Self {
+            source: PluginSource::External(provider),
+            info: PluginInfo {
+                name: name.to_string(),
+                kind: PluginKind::Ts,
+                path: String::new(),
+                version,
+                provider: provider_name.to_string(),
+                api_key_name: None,
+                api_key_env: None,
+                host_http: false,
+                compiled_from_cache: None,
+            },
+            schema: ConfigSchema::compile(r#"{"type":"object"}"#).expect("a valid schema"),
+            static_config: Map::new(),
+            http: HttpOptions::default(),
+            retry: RetryPolicy::default(),
         }
     }
 

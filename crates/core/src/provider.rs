@@ -15,6 +15,7 @@ use crate::backend::{Backend, Calls};
 use crate::call::{CallOptions, CallScope};
 use crate::call_params::{self, CallParams};
 use crate::error::{ErrorCode, ModelportError, Result};
+use crate::external::ExternalChat;
 use crate::host_http;
 use crate::http::HttpEngine;
 use crate::plugin::LoadedPlugin;
@@ -150,6 +151,15 @@ impl Provider {
         Ok((derived, &NONE))
     }
 
+    /// `UNSUPPORTED` for an operation a TypeScript provider plugin does not have.
+    fn unsupported(&self, what: &str) -> ModelportError {
+        ModelportError::new(
+            ErrorCode::Unsupported,
+            format!("a TypeScript provider plugin does not offer {what} (seed 004's interface has generate and stream)"),
+        )
+        .with_plugin(self.plugin_name())
+    }
+
     fn derived(&self) -> std::sync::MutexGuard<'_, LruCache<String, Provider>> {
         self.inner.derived.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -183,6 +193,17 @@ impl Provider {
             Calls::HostHttp(http) => host_http::chat(http, messages, tools, params).await,
             Calls::Native(native) => native.chat(messages, tools, params).await,
             Calls::WasmWhole(wasm) => wasm.chat(messages, tools).await,
+            Calls::External(external) => {
+                let call = ExternalChat {
+                    messages,
+                    tools,
+                    params,
+                };
+                external
+                    .chat(call)
+                    .await
+                    .map_err(|err| err.with_plugin(self.plugin_name()))
+            }
         }
     }
 
@@ -226,12 +247,26 @@ impl Provider {
             Calls::HostHttp(http) if http.supports_streaming().await? => {
                 host_http::chat_stream(http, messages, tools, params, policy, sender.clone()).await
             }
-            Calls::Native(native) => {
+            calls @ (Calls::Native(_) | Calls::External(_)) => {
                 // Retried only until the first event: after that the consumer has seen part of
                 // an answer, and a second attempt would repeat it.
                 let streamed = policy
                     .run(|| async {
-                        match native.chat_stream(messages, tools, params, &sender).await {
+                        let attempt = match calls {
+                            Calls::Native(native) => {
+                                native.chat_stream(messages, tools, params, &sender).await
+                            }
+                            Calls::External(external) => {
+                                let call = ExternalChat {
+                                    messages,
+                                    tools,
+                                    params,
+                                };
+                                external.chat_stream(call, &sender).await
+                            }
+                            _ => unreachable!("matched above"),
+                        };
+                        match attempt {
                             Err(mut err) if sender.delivered() => {
                                 err.retryable = Some(false);
                                 Err(err)
@@ -259,6 +294,7 @@ impl Provider {
                     Calls::HostHttp(http) => host_http::embed(http, inputs).await,
                     Calls::Native(native) => native.embed(inputs).await,
                     Calls::WasmWhole(wasm) => wasm.embed(inputs).await,
+                    Calls::External(_) => Err(self.unsupported("embeddings")),
                 }
             })
             .await?;
@@ -287,6 +323,7 @@ impl Provider {
                 Calls::HostHttp(http) => host_http::complete(http, request).await,
                 Calls::Native(native) => native.complete(request).await,
                 Calls::WasmWhole(wasm) => wasm.complete(request).await,
+                Calls::External(_) => Err(self.unsupported("completions")),
             }
         })
         .await
@@ -304,6 +341,7 @@ impl Provider {
                 Backend::Wasm(wasm) => wasm.transcribe(request).await,
                 Backend::Http(native) => host_http::transcribe(native, request).await,
                 Backend::Async(native) => native.transcribe(request).await,
+                Backend::External(_) => Err(self.unsupported("transcription")),
             }
         })
         .await
@@ -317,6 +355,7 @@ impl Provider {
                 Backend::Wasm(wasm) => wasm.speech(request).await,
                 Backend::Http(native) => host_http::speech(native, request).await,
                 Backend::Async(native) => native.speech(request).await,
+                Backend::External(_) => Err(self.unsupported("speech")),
             }
         })
         .await

@@ -122,10 +122,11 @@ impl Registry {
     /// Loads one plugin (once; later calls return the loaded one).
     pub async fn load(&self, name: &str) -> Result<Arc<LoadedPlugin>> {
         self.check_open()?;
-        let entry = self.entry(name)?.clone();
+        // A registered plugin has no config entry.
         if let Some(plugin) = self.loaded(name) {
             return Ok(plugin);
         }
+        let entry = self.entry(name)?.clone();
         let lock = self
             .inner
             .load_locks
@@ -179,6 +180,24 @@ impl Registry {
             }
         });
         futures::future::join_all(reports).await
+    }
+
+    /// Adds a provider whose code runs outside the core (a TypeScript plugin) as `name`; its
+    /// providers are built with `build(name, …)` like any other. `CONFIG_INVALID` if the name is
+    /// taken.
+    pub fn register_external(&self, plugin: LoadedPlugin) -> Result<()> {
+        self.check_open()?;
+        let name = plugin.info().name.clone();
+        let mut loaded = self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if loaded.contains_key(&name) || self.names().contains(&name) {
+            return Err(ModelportError::new(
+                ErrorCode::ConfigInvalid,
+                format!("a plugin named '{name}' is already in this registry"),
+            )
+            .with_plugin(&name));
+        }
+        loaded.insert(name, Arc::new(plugin));
+        Ok(())
     }
 
     /// The names of the configured providers and plugins, in config order (loaded or not).

@@ -6,6 +6,7 @@ mod call_thread;
 mod call_token;
 mod chat_stream;
 mod error;
+mod external_provider;
 mod extism_plugin;
 mod inline_poll;
 mod provider;

@@ -1,11 +1,13 @@
 //! `BindingRegistry`: the registry as JS sees it.
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use modelport_core::{LoadReport, PluginInfo, PluginKind, Registry, RegistryConfig};
+use modelport_core::{LoadReport, LoadedPlugin, PluginInfo, PluginKind, Registry, RegistryConfig};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::{error_json, napi_result};
+use crate::external_provider::{AbortFn, GenerateFn, JsProvider, StreamNextFn, StreamStartFn};
 use crate::provider::BindingProvider;
 use crate::types::call_options::BindingCallOptions;
 use crate::types::options::object_of;
@@ -14,7 +16,7 @@ use crate::types::options::object_of;
 #[napi(object)]
 pub struct BindingPluginInfo {
     pub name: String,
-    #[napi(ts_type = "'native' | 'wasm'")]
+    #[napi(ts_type = "'native' | 'wasm' | 'ts'")]
     pub kind: String,
     pub path: String,
     pub version: Option<String>,
@@ -29,6 +31,7 @@ fn kind_name(kind: PluginKind) -> String {
     match kind {
         PluginKind::Native => "native",
         PluginKind::Wasm => "wasm",
+        PluginKind::Ts => "ts",
     }
     .to_string()
 }
@@ -116,6 +119,28 @@ impl BindingRegistry {
     #[napi]
     pub fn names(&self) -> Vec<String> {
         self.inner.names()
+    }
+
+    /// Adds a TypeScript provider plugin (already initialised by the facade) as `name`: its
+    /// providers are built with `build(name)` and served with the core's retries, timeouts,
+    /// abort and streams, each attempt calling the given functions.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn register_provider(
+        &self,
+        name: String,
+        provider_name: String,
+        version: Option<String>,
+        #[napi(ts_arg_type = "(call: [number, string]) => Promise<string>")] generate: GenerateFn,
+        #[napi(ts_arg_type = "(call: [number, string]) => Promise<boolean>")]
+        stream_start: StreamStartFn,
+        #[napi(ts_arg_type = "(callId: number) => Promise<string | null>")]
+        stream_next: StreamNextFn,
+        #[napi(ts_arg_type = "(callId: number) => void")] abort: AbortFn,
+    ) -> napi::Result<()> {
+        let provider = JsProvider::new(generate, stream_start, stream_next, abort);
+        let plugin = LoadedPlugin::external(&name, &provider_name, version, Arc::new(provider));
+        napi_result(self.inner.register_external(plugin))
     }
 
     /// The config's `[[plugins]]` entries (seed 004 plugins), paths made absolute.
