@@ -1,6 +1,8 @@
 // Case 2: a provider's per-call overhead without network. `chat()` on the `scripted` native
 // provider and on an echo Wasm provider, against the floor: a plain async JS function doing the
-// same JSON work (request to wire JSON and back, answer to JSON and back).
+// same JSON work (request to wire JSON and back, answer to JSON and back). And a TypeScript
+// provider plugin (`modelport/sdk`) served through `Provider`, against calling its `generate`
+// directly.
 import { modelport, nativePlugin, wasmPlugin } from '../lib/env.mjs'
 import { interleave, medianOf, timeCalls } from '../lib/stats.mjs'
 
@@ -39,12 +41,36 @@ export async function run({ quick }) {
       { name: 'echo-wasm', path: wasmPlugin('echo_provider'), max_instances: 1 },
     ],
   })
+  const echoPlugin = {
+    name: 'echo-ts',
+    sdkVersion: { minVersion: 1 },
+    init: async () => {},
+    healthCheck: async () => ({ healthy: true }),
+    shutdown: async () => {},
+    capabilities: () => ({
+      supportsStreaming: false,
+      supportsToolCalling: false,
+      supportsJsonMode: false,
+      modality: 'text',
+      latencyClass: 'fast',
+    }),
+    generate: async (req) => ({ text: req.messages.at(-1).content, finishReason: 'stop' }),
+  }
+  await registry.register({
+    manifest: { name: 'echo-ts', type: 'provider', sdkVersion: { minVersion: 1 } },
+    createPlugin: () => echoPlugin,
+  })
+  const ctx = { runId: 'bench', logger: { log() {} } }
+  const direct = { chat: (input) => echoPlugin.generate({ messages: input }, ctx) }
+  const tsProvider = await registry.builder('echo-ts').build()
   const scripted = await registry.builder('scripted').model('echo').build()
   const wasm = await registry.builder('echo-wasm').model('echo').build()
   for (const [name, provider] of [
     ['scripted', scripted],
     ['echo-wasm', wasm],
     ['floor', { chat: floorChat }],
+    ['echo-ts', tsProvider],
+    ['echo-ts direct', direct],
   ]) {
     const { text } = await provider.chat(messages)
     if (text !== messages[0].content) throw new Error(`${name} answered ${JSON.stringify(text)}`)
@@ -61,29 +87,45 @@ export async function run({ quick }) {
       measure: async () => ({ us: await timeCalls(batch, () => scripted.chat(messages)) }),
     },
     { name: 'echo (Wasm)', measure: async () => ({ us: await timeCalls(batch, () => wasm.chat(messages)) }) },
+    {
+      name: 'TS plugin generate() directly',
+      measure: async () => ({ us: await timeCalls(batch, () => direct.chat(messages)) }),
+    },
+    {
+      name: 'TS provider plugin (through Provider)',
+      measure: async () => ({ us: await timeCalls(batch, () => tsProvider.chat(messages)) }),
+    },
   ]
   for (const contender of contenders) await contender.measure()
   const results = await interleave(contenders, rounds)
   await registry.close()
 
-  const floor = results['plain async JS (floor)']
+  const baselineOf = (name) =>
+    name === 'TS provider plugin (through Provider)'
+      ? 'TS plugin generate() directly'
+      : 'plain async JS (floor)'
   const overheadOf = (name) =>
     medianOf(
-      results[name].map((round, i) => ({ us: round.us - floor[i].us })),
+      results[name].map((round, i) => ({ us: round.us - results[baselineOf(name)][i].us })),
       'us',
     )
   const rows = contenders.map(({ name }) => [
     name,
     medianOf(results[name], 'us'),
-    name === 'plain async JS (floor)' ? '—' : overheadOf(name),
+    name === 'plain async JS (floor)' || name === 'TS plugin generate() directly'
+      ? '—'
+      : `${overheadOf(name)} (over ${baselineOf(name) === 'plain async JS (floor)' ? 'the floor' : 'generate() directly'})`,
   ])
-  const providers = ['scripted (native)', 'echo (Wasm)']
+  const providers = ['scripted (native)', 'echo (Wasm)', 'TS provider plugin (through Provider)']
   return {
     title: 'Provider overhead without network (chat() per call, concurrency 1)',
-    method: `${rounds} interleaved rounds of ${batch} sequential awaited calls; overhead = median over rounds of (provider µs − floor µs) in the same round.`,
-    tables: [{ columns: ['contender', 'µs per call', 'overhead over the floor, µs'], rows }],
+    method: `${rounds} interleaved rounds of ${batch} sequential awaited calls; overhead = median over rounds of (provider µs − baseline µs) in the same round; the baseline of the TS provider is its own generate() called directly.`,
+    tables: [{ columns: ['contender', 'µs per call', 'overhead, µs'], rows }],
     checks: providers.map((name) => ({
-      name: `${name} chat() overhead over plain JS`,
+      name:
+        baselineOf(name) === 'plain async JS (floor)'
+          ? `${name} chat() overhead over plain JS`
+          : `${name} chat() overhead over its generate() called directly`,
       value: overheadOf(name),
       unit: 'µs',
       target: `< ${targetOverheadUs} µs`,

@@ -50,15 +50,14 @@ export type OnLoaded = (
 /** The registered SDK plugins of one registry, by name. */
 export class RegisteredPlugins {
   readonly #entries = new Map<string, Entry>()
+  /** Names being registered (their init running). */
+  readonly #pending = new Set<string>()
   readonly #onLoaded: OnLoaded
+  #closed = false
 
   constructor(onLoaded: OnLoaded) {
     this.#onLoaded = onLoaded
   }
-
-  /** Names being registered (their init running). */
-  readonly #pending = new Set<string>()
-  #closed = false
 
   /** Loads `pluginExport` (every check of `loadPlugin`, then `init`) and keeps it under its name. */
   async register<T extends BasePlugin>(
@@ -87,12 +86,7 @@ export class RegisteredPlugins {
     const { plugin, manifest, context } = loaded
     if (this.#closed) {
       // Closed while it initialised: it never joins, and is shut down like the rest.
-      await bounded(
-        Promise.resolve().then(() => plugin.shutdown()),
-        this.#timeout(options),
-        'shutdown()',
-        name,
-      ).catch(() => {})
+      await this.#discard(plugin, name, options)
       throw new ModelportError({
         code: 'ABORTED',
         plugin: name,
@@ -102,12 +96,7 @@ export class RegisteredPlugins {
     try {
       this.#onLoaded(name, plugin as unknown as SdkPlugin, manifest, context)
     } catch (error) {
-      await bounded(
-        Promise.resolve().then(() => plugin.shutdown()),
-        this.#timeout(options),
-        'shutdown()',
-        name,
-      ).catch(() => {})
+      await this.#discard(plugin, name, options)
       throw error
     }
     this.#entries.set(name, {
@@ -116,6 +105,16 @@ export class RegisteredPlugins {
       timeoutMs: this.#timeout(options),
     })
     return plugin
+  }
+
+  /** Shuts down a plugin that will not join, bounded, ignoring its failure. */
+  async #discard(plugin: BasePlugin, name: string, options: RegisterOptions): Promise<void> {
+    await bounded(
+      Promise.resolve().then(() => plugin.shutdown()),
+      this.#timeout(options),
+      'shutdown()',
+      name,
+    ).catch(() => {})
   }
 
   #timeout(options: RegisterOptions): number {
