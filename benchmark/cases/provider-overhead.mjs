@@ -109,18 +109,18 @@ export async function run({ quick }) {
       results[name].map((round, i) => ({ us: round.us - results[baselineOf(name)][i].us })),
       'us',
     )
+  const isBaseline = (name) => name === 'plain async JS (floor)' || name === 'TS plugin generate() directly'
   const rows = contenders.map(({ name }) => [
     name,
     medianOf(results[name], 'us'),
-    name === 'plain async JS (floor)' || name === 'TS plugin generate() directly'
-      ? '—'
-      : `${overheadOf(name)} (over ${baselineOf(name) === 'plain async JS (floor)' ? 'the floor' : 'generate() directly'})`,
+    isBaseline(name) ? '—' : overheadOf(name),
+    isBaseline(name) ? '—' : baselineOf(name),
   ])
   const providers = ['scripted (native)', 'echo (Wasm)', 'TS provider plugin (through Provider)']
   return {
     title: 'Provider overhead without network (chat() per call, concurrency 1)',
     method: `${rounds} interleaved rounds of ${batch} sequential awaited calls; overhead = median over rounds of (provider µs − baseline µs) in the same round; the baseline of the TS provider is its own generate() called directly.`,
-    tables: [{ columns: ['contender', 'µs per call', 'overhead, µs'], rows }],
+    tables: [{ columns: ['contender', 'µs per call', 'overhead, µs', 'over'], rows }],
     checks: providers.map((name) => ({
       name:
         baselineOf(name) === 'plain async JS (floor)'
