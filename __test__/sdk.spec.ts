@@ -549,3 +549,42 @@ test("a TS provider's attempt is aborted through ctx.abortSignal on timeout and 
   t.is((await failure(t, pending))?.code, 'ABORTED')
   t.true(await eventually(() => hanging.signals[1]?.aborted === true))
 })
+
+test('capabilities() and healthCheck() for native, Wasm and TypeScript providers', async (t) => {
+  const mock = await startMockOpenAI()
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      { name: 'openai', path: plugin('openai'), config: { base_url: mock.url, model: 'mock-gpt-1' } },
+      { name: 'scripted', path: plugin('scripted') },
+      {
+        name: 'querymt',
+        path: join(root, 'wasm', 'thirdparty', 'querymt', 'qmt_openai.wasm'),
+        config: { base_url: mock.url, model: 'mock-gpt-1', api_key: 'k' },
+      },
+    ],
+  })
+  t.teardown(() => registry.close())
+  await registry.register(providerExport, { apiKey: 'k', baseUrl: mock.url })
+  const [openai, scripted, querymt, ts] = await Promise.all(
+    ['openai', 'scripted', 'querymt', 'my-provider'].map((name) => registry.builder(name).build()),
+  )
+  const derived = { supportsToolCalling: true, modality: 'text', latencyClass: 'medium' }
+  t.deepEqual(await openai!.capabilities(), { ...derived, supportsStreaming: true, supportsJsonMode: true })
+  t.deepEqual(await scripted!.capabilities(), {
+    ...derived,
+    supportsStreaming: true,
+    supportsJsonMode: false,
+  })
+  t.deepEqual(await querymt!.capabilities(), { ...derived, supportsStreaming: true, supportsJsonMode: true })
+  t.is((await ts!.capabilities()).latencyClass, 'medium', "the TS plugin's own answer")
+  t.false((await ts!.capabilities()).supportsToolCalling)
+
+  for (const provider of [openai!, scripted!, querymt!])
+    t.true((await provider.healthCheck()).healthy, provider.plugin)
+  t.deepEqual(await ts!.healthCheck(), { healthy: true, message: 'Connected' })
+  await mock.close()
+  const down = await openai!.healthCheck({ timeoutMs: 30_000 })
+  t.false(down.healthy)
+  t.is(down.details?.['code'], 'TRANSPORT')
+  t.false((await ts!.healthCheck()).healthy, "the TS plugin's own check fails too")
+})

@@ -79,6 +79,7 @@
 #define MP_OP_PARSE_CHAT 11
 
 // HTTP provider: → `true` if it streams (`MP_OP_CHAT_REQUEST` with `"stream":true`, a parser).
+// Provider of `plugin_factory` (optional): → `true` if `MP_OP_CHAT_STREAM` streams.
 #define MP_OP_SUPPORTS_STREAMING 12
 
 // HTTP provider: → a fresh stream parser object in `made`.

@@ -2,6 +2,9 @@ import type { BindingProvider } from '../binding'
 import { CallAbort, withAbort } from './call-options'
 import { ChatStream } from './chat-stream'
 import { callBinding, ModelportError } from './errors'
+import { bounded } from './sdk/load'
+import { DEFAULT_LIFECYCLE_TIMEOUT_MS } from './sdk/registered'
+import type { HealthCheckResult, ProviderAdapterPlugin, ProviderCapabilities } from './sdk/types'
 import type {
   ChatOptions,
   ChatResponse,
@@ -40,10 +43,13 @@ function checkMessages(messages: unknown, what: string): void {
  */
 export class Provider {
   readonly #binding: BindingProvider
+  /** The TypeScript plugin behind it, if it is one (`registry.register`). */
+  readonly #sdkPlugin: ProviderAdapterPlugin | undefined
 
   /** @internal Built by `ProviderBuilder.build()`. */
-  constructor(binding: BindingProvider) {
+  constructor(binding: BindingProvider, sdkPlugin?: ProviderAdapterPlugin) {
     this.#binding = binding
+    this.#sdkPlugin = sdkPlugin
   }
 
   /** The config name of the plugin behind this provider. */
@@ -129,5 +135,49 @@ export class Provider {
   /** The models available under this provider's config. */
   async listModels(options: RequestOptions = {}): Promise<string[]> {
     return withAbort('listModels', options, (call) => callBinding(() => this.#binding.listModels(call)))
+  }
+
+  /**
+   * What it can do (seed 004's `ProviderCapabilities`): a TypeScript plugin's own answer;
+   * otherwise derived from the protocol — streaming as the plugin reports it, tool calling (every
+   * native and Wasm protocol carries tools), JSON mode when its config takes `response_format`
+   * (or QueryMT's `json_schema`); `modality` `text` and `latencyClass` `medium`, which the
+   * protocols cannot tell.
+   */
+  async capabilities(): Promise<ProviderCapabilities> {
+    if (this.#sdkPlugin) return this.#sdkPlugin.capabilities()
+    const derived = await callBinding(() => this.#binding.capabilities())
+    return { ...derived, modality: 'text', latencyClass: 'medium' }
+  }
+
+  /**
+   * Its health: a TypeScript plugin's own `healthCheck()`; otherwise derived from the protocol —
+   * the model list answers (a plugin that lists no models is healthy once loaded and configured).
+   * Bounded by `timeoutMs` (default 10 s), not retried unless `maxRetries` says so; a failure is
+   * `{ healthy: false, message, details: { code } }`, never a throw.
+   */
+  async healthCheck(options: RequestOptions = {}): Promise<HealthCheckResult> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_LIFECYCLE_TIMEOUT_MS
+    try {
+      if (this.#sdkPlugin) {
+        const plugin = this.#sdkPlugin
+        return await bounded(
+          Promise.resolve().then(() => plugin.healthCheck()),
+          timeoutMs,
+          'healthCheck()',
+          this.plugin,
+        )
+      }
+      const health = await withAbort('healthCheck', { maxRetries: 0, ...options, timeoutMs }, (call) =>
+        callBinding(() => this.#binding.healthCheck(call)),
+      )
+      return health.code
+        ? { healthy: false, message: health.message, details: { code: health.code } }
+        : { healthy: true, message: health.message }
+    } catch (error) {
+      const code = error instanceof ModelportError ? error.code : undefined
+      const message = error instanceof Error ? error.message : String(error)
+      return code ? { healthy: false, message, details: { code } } : { healthy: false, message }
+    }
   }
 }

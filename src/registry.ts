@@ -22,12 +22,14 @@ import type { JsonSchema, LoadReport, PluginInfo, RegistryConfig, RequestOptions
 export class ProviderBuilder {
   readonly #registry: BindingRegistry
   readonly #name: string
+  readonly #sdkPlugin: ProviderAdapterPlugin | undefined
   readonly #fields: Record<string, unknown> = {}
 
   /** @internal Use `registry.builder(name)`. */
-  constructor(registry: BindingRegistry, name: string) {
+  constructor(registry: BindingRegistry, name: string, sdkPlugin?: ProviderAdapterPlugin) {
     this.#registry = registry
     this.#name = name
+    this.#sdkPlugin = sdkPlugin
   }
 
   /** Sets the model. */
@@ -67,7 +69,7 @@ export class ProviderBuilder {
   /** Validates the merged config against the plugin's schema and builds the provider. */
   async build(): Promise<Provider> {
     const provider = await callBinding(() => this.#registry.build(this.#name, this.#fields))
-    return new Provider(provider)
+    return new Provider(provider, this.#sdkPlugin)
   }
 }
 
@@ -144,7 +146,10 @@ export class PluginRegistry {
 
   /** A builder for a provider of plugin `name` (loaded on first use if `loadAll` was not called). */
   builder(name: string): ProviderBuilder {
-    return new ProviderBuilder(this.#binding, name)
+    const sdkPlugin = this.#registered.has(name)
+      ? (this.#registered.get(name) as ProviderAdapterPlugin)
+      : undefined
+    return new ProviderBuilder(this.#binding, name, sdkPlugin)
   }
 
   /**

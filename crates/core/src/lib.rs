@@ -27,6 +27,6 @@ pub use error::{ErrorCode, ModelportError, Result};
 pub use manifest::{PluginManifest, PluginType, SDK_VERSION, SdkVersionRange};
 pub use modelport_plugin as sdk;
 pub use plugin::{LoadedPlugin, PluginInfo, PluginKind};
-pub use provider::Provider;
+pub use provider::{Capabilities, Health, Provider};
 pub use registry::{LoadReport, Registry};
 pub use stream::ChatStream;

@@ -366,3 +366,69 @@ impl Provider {
         self.run(options, || self.inner.backend.list_models()).await
     }
 }
+
+/// What a provider can do (seed 004's `ProviderCapabilities`), derived from its protocol where it
+/// has no way to say: every native and Wasm protocol carries tools; JSON mode is a config key
+/// (`response_format` or QueryMT's `json_schema`) its schema takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub supports_streaming: bool,
+    pub supports_tool_calling: bool,
+    pub supports_json_mode: bool,
+}
+
+impl Provider {
+    /// What it can do (see [`Capabilities`]). A TypeScript provider plugin's own
+    /// `capabilities()` answers for it in the facade.
+    pub async fn capabilities(&self) -> Result<Capabilities> {
+        let schema = self.inner.plugin.schema();
+        let supports_json_mode =
+            schema.has_property("response_format") || schema.has_property("json_schema");
+        let supports_streaming = match self.inner.backend.calls() {
+            Calls::HostHttp(http) => http.supports_streaming().await?,
+            Calls::Native(native) => native.supports_streaming()?,
+            Calls::WasmWhole(wasm) => wasm.streams().await?,
+            Calls::External(_) => false,
+        };
+        Ok(Capabilities {
+            supports_streaming,
+            supports_tool_calling: true,
+            supports_json_mode,
+        })
+    }
+}
+
+/// The outcome of a provider's health check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    pub healthy: bool,
+    pub message: String,
+    /// The failure's code, when unhealthy.
+    pub code: Option<ErrorCode>,
+}
+
+impl Provider {
+    /// A health check derived from the protocol (native and Wasm plugins have no such export):
+    /// the model list, within the call's options (its timeout and retries). A plugin that lists
+    /// no models (`UNSUPPORTED`) is healthy as far as the host can tell: loaded and configured.
+    pub async fn health_check(&self, options: &CallOptions) -> Health {
+        match self.list_models(options).await {
+            Ok(models) => Health {
+                healthy: true,
+                message: format!("the model list answered ({} models)", models.len()),
+                code: None,
+            },
+            Err(err) if err.code == ErrorCode::Unsupported => Health {
+                healthy: true,
+                message: "loaded and configured (the plugin lists no models to check further)"
+                    .into(),
+                code: None,
+            },
+            Err(err) => Health {
+                healthy: false,
+                message: err.to_string(),
+                code: Some(err.code),
+            },
+        }
+    }
+}

@@ -219,4 +219,51 @@ impl BindingProvider {
             napi_result(provider.list_models(&options).await)
         })
     }
+
+    /// What it can do, derived from its protocol.
+    #[napi]
+    pub async fn capabilities(&self) -> napi::Result<BindingCapabilities> {
+        let capabilities = napi_result(self.inner.capabilities().await)?;
+        Ok(BindingCapabilities {
+            supports_streaming: capabilities.supports_streaming,
+            supports_tool_calling: capabilities.supports_tool_calling,
+            supports_json_mode: capabilities.supports_json_mode,
+        })
+    }
+
+    /// A health check derived from the protocol (the model list, within `options`).
+    #[napi]
+    pub fn health_check<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<BindingCallOptions>,
+    ) -> napi::Result<Answer<'env, BindingHealth>> {
+        let options = napi_result(options.unwrap_or_default().into_core(Vec::new()))?;
+        let provider = self.inner.clone();
+        answer(env, async move {
+            let health = provider.health_check(&options).await;
+            Ok(BindingHealth {
+                healthy: health.healthy,
+                message: health.message,
+                code: health.code.map(|code| code.as_str()),
+            })
+        })
+    }
+}
+
+/// What a provider can do (the derived part of seed 004's `ProviderCapabilities`).
+#[napi(object, object_from_js = false)]
+pub struct BindingCapabilities {
+    pub supports_streaming: bool,
+    pub supports_tool_calling: bool,
+    pub supports_json_mode: bool,
+}
+
+/// A provider's health.
+#[napi(object, object_from_js = false)]
+pub struct BindingHealth {
+    pub healthy: bool,
+    pub message: String,
+    /// The failure's code, when unhealthy.
+    pub code: Option<String>,
 }

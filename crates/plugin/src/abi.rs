@@ -92,6 +92,7 @@ pub const MP_OP_CHAT_REQUEST: u32 = 10;
 /// HTTP provider: a 2xx response → a `ChatResponse`.
 pub const MP_OP_PARSE_CHAT: u32 = 11;
 /// HTTP provider: → `true` if it streams (`MP_OP_CHAT_REQUEST` with `"stream":true`, a parser).
+/// Provider of `plugin_factory` (optional): → `true` if `MP_OP_CHAT_STREAM` streams.
 pub const MP_OP_SUPPORTS_STREAMING: u32 = 12;
 /// HTTP provider: → a fresh stream parser object in `made`.
 pub const MP_OP_STREAM_PARSER: u32 = 13;

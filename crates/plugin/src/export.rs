@@ -420,6 +420,7 @@ impl Object for ProviderObject {
                     to_json(provider.chat_call(&call).await)
                 })
             }
+            MP_OP_SUPPORTS_STREAMING => out.json(&provider.supports_streaming()),
             MP_OP_CHAT_STREAM if !provider.supports_streaming() => Outcome::Unsupported,
             MP_OP_CHAT_STREAM => {
                 let chat: ChatInput<'static> = attempt!(input.parse());

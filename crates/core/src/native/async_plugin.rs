@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use modelport_plugin::abi::{
     MP_OP_CHAT, MP_OP_CHAT_STREAM, MP_OP_COMPLETE, MP_OP_EMBED, MP_OP_FROM_CONFIG,
-    MP_OP_LIST_MODELS, MP_OP_SPEECH, MP_OP_TRANSCRIBE,
+    MP_OP_LIST_MODELS, MP_OP_SPEECH, MP_OP_SUPPORTS_STREAMING, MP_OP_TRANSCRIBE,
 };
 use modelport_plugin::wire::{ChatInput, EmbedInput};
 use modelport_plugin::{
@@ -126,6 +126,20 @@ impl NativeAsync {
 
     pub(crate) async fn speech(&self, request: &TtsRequest) -> Result<TtsResponse> {
         Self::run(&self.provider, "speech", MP_OP_SPEECH, &Self::json(request)).await
+    }
+
+    /// Whether it streams (`MP_OP_SUPPORTS_STREAMING`; a plugin without that operation does not say,
+    /// and is taken as not streaming).
+    pub(crate) fn supports_streaming(&self) -> Result<bool> {
+        match self.provider.call_json::<bool>(
+            "supports_streaming",
+            MP_OP_SUPPORTS_STREAMING,
+            &[],
+            &[],
+        ) {
+            Err(err) if err.code == crate::error::ErrorCode::Unsupported => Ok(false),
+            other => other,
+        }
     }
 
     pub(crate) async fn list_models(&self) -> Result<Vec<String>> {
