@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -175,4 +175,63 @@ test('speak writes the audio file (format from its extension); transcribe reads 
   ])
   t.is(unsupported.status, 1)
   t.regex(unsupported.stderr, /modelport: UNSUPPORTED: /)
+})
+
+test('plugins and health: every plugin with its kind, version, SDK range and health; exit 1 when one is unhealthy', async (t) => {
+  const server = await startMockOpenAI()
+  t.teardown(() => server.close())
+  const dir = tempDir()
+  const module = join(dir, 'notes.mjs')
+  writeFileSync(
+    module,
+    `export default {
+  manifest: { name: 'notes', type: 'vector-backend', version: '2.1.0', sdkVersion: { minVersion: 1, maxVersion: 1 } },
+  createPlugin: () => ({
+    name: 'notes', sdkVersion: { minVersion: 1 },
+    async init() {}, async shutdown() {},
+    async healthCheck() { return { healthy: process.env.NOTES_DOWN !== '1', message: 'store open' } },
+    async upsert() {}, async query() { return [] }, async deleteByIds() {}, async wipeRepo() {},
+    async info() { return { backend: 'm', dims: 1, embedderId: 'x', location: 'local', supportsFilters: false } },
+  }),
+}
+`,
+  )
+  const file = join(dir, 'plugins.toml')
+  writeFileSync(
+    file,
+    `[[providers]]
+name = "openai"
+path = "${plugin('openai')}"
+[providers.config]
+base_url = "${server.url}"
+model = "mock-gpt-1"
+
+[[plugins]]
+name = "notes"
+kind = "vector-backend"
+path = "notes.mjs"
+`,
+  )
+  const listed = await modelport(['plugins', '--config', file])
+  t.is(listed.status, 0, listed.stderr)
+  t.regex(
+    listed.stdout,
+    /^✓ openai {2}native provider v0\.1\.0 {2}healthy: the model list answered \(2 models\)$/m,
+  )
+  t.regex(listed.stdout, /^✓ notes {2}ts vector-backend v2\.1\.0 {2}sdk 1\.\.1 {2}healthy: store open$/m)
+  const json = JSON.parse((await modelport(['plugins', '--json', '--config', file])).stdout) as Array<{
+    name: string
+  }>
+  t.deepEqual(
+    json.map((p) => p.name),
+    ['openai', 'notes'],
+  )
+  const one = await modelport(['health', 'notes', '--config', file])
+  t.is(one.status, 0)
+  t.is(one.stdout.trim(), '✓ notes  store open')
+  await server.close()
+  const down = await modelport(['health', '--config', file])
+  t.is(down.status, 1)
+  t.regex(down.stdout, /^✗ openai /m)
+  t.regex(down.stdout, /^✓ notes {2}store open$/m)
 })

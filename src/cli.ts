@@ -5,12 +5,15 @@ import { parseArgs } from 'node:util'
 
 import { ModelportError } from './errors'
 import { PluginRegistry } from './registry'
-import type { Message } from './types'
+import type { HealthCheckResult } from './sdk/types'
+import type { LoadReport, Message } from './types'
 
 const USAGE = `usage: modelport [--config FILE] [--json] <command> [args]
 
 commands:
   list                      load every plugin and show what loaded
+  plugins                   every plugin with its kind, version, SDK range and health
+  health [name]             health of one plugin or of all (exit 1 if any is unhealthy)
   schema <name>             the JSON Schema of a provider's config
   models <name>             the models a provider offers
   chat <name> "prompt"      one chat turn, streamed as it arrives   [--model M] [--system S] [--no-stream]
@@ -58,6 +61,44 @@ function need(positionals: string[], count: number, what: string): string[] {
   return positionals
 }
 
+/** A plugin's health: an SDK plugin's own check, a provider's (built with its config) otherwise. */
+async function healthOf(registry: PluginRegistry, name: string): Promise<HealthCheckResult> {
+  if (registry.plugins().some((p) => p.name === name)) return (await registry.health(name))[name]!
+  try {
+    return await (await registry.builder(name).build()).healthCheck()
+  } catch (error) {
+    const code = error instanceof ModelportError ? error.code : undefined
+    return {
+      healthy: false,
+      message: error instanceof Error ? error.message : String(error),
+      ...(code && { details: { code } }),
+    }
+  }
+}
+
+/** Each loaded plugin's description for `plugins`, with its health. */
+async function describePlugins(registry: PluginRegistry, reports: LoadReport[]) {
+  const infos = registry.list()
+  const sdk = registry.plugins()
+  return Promise.all(
+    reports.map(async (report) => {
+      if (!report.ok) return { name: report.name, ok: false, error: report.error }
+      const info = infos.find((i) => i.name === report.name)
+      const manifest = sdk.find((p) => p.name === report.name)?.manifest
+      const range = manifest?.sdkVersion
+      return {
+        name: report.name,
+        ok: true,
+        kind: report.kind,
+        type: manifest?.type ?? 'provider',
+        version: manifest?.version ?? info?.version,
+        sdkVersion: range ? `${range.minVersion}..${range.maxVersion ?? ''}` : undefined,
+        health: await healthOf(registry, report.name),
+      }
+    }),
+  )
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -99,12 +140,43 @@ async function main(argv: string[]): Promise<number> {
             .map((r) => {
               const info = infos.find((i) => i.name === r.name)
               if (!r.ok) return `✗ ${r.name}  ${r.error?.code}: ${r.error?.message}`
-              const version = info?.version ? ` v${info.version}` : ''
-              return `✓ ${r.name}  ${r.kind}${version}  provider=${info?.provider}  ${r.path}`
+              if (!info) return `✓ ${r.name}  ${r.kind}  ${r.path}`
+              const version = info.version ? ` v${info.version}` : ''
+              return `✓ ${r.name}  ${r.kind}${version}  provider=${info.provider}  ${r.path}`
             })
             .join('\n'),
         )
         return reports.every((r) => r.ok) ? 0 : 1
+      }
+      case 'plugins': {
+        const plugins = await describePlugins(registry, await registry.loadAll())
+        print(options, plugins, () =>
+          plugins
+            .map((p) => {
+              if (!p.ok) return `✗ ${p.name}  ${p.error?.code}: ${p.error?.message}`
+              const version = p.version ? ` v${p.version}` : ''
+              const sdk = p.sdkVersion ? `  sdk ${p.sdkVersion}` : ''
+              const health = p.health!.healthy ? 'healthy' : 'UNHEALTHY'
+              return `✓ ${p.name}  ${p.kind} ${p.type}${version}${sdk}  ${health}: ${p.health!.message ?? ''}`
+            })
+            .join('\n'),
+        )
+        return plugins.every((p) => p.ok && p.health!.healthy) ? 0 : 1
+      }
+      case 'health': {
+        const reports = await registry.loadAll()
+        const names = rest.length > 0 ? rest : reports.filter((r) => r.ok).map((r) => r.name)
+        const failed = reports.find((r) => names.includes(r.name) && !r.ok)
+        if (failed?.error) throw failed.error
+        const results = Object.fromEntries(
+          await Promise.all(names.map(async (name) => [name, await healthOf(registry, name)] as const)),
+        )
+        print(options, results, () =>
+          Object.entries(results)
+            .map(([name, h]) => `${h.healthy ? '✓' : '✗'} ${name}  ${h.message ?? ''}`)
+            .join('\n'),
+        )
+        return Object.values(results).every((h) => h.healthy) ? 0 : 1
       }
       case 'schema': {
         const [name] = need(rest, 1, 'the provider name') as [string]
