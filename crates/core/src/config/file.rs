@@ -303,23 +303,11 @@ impl RegistryConfig {
         Ok(config)
     }
 
-    /// Names must be present and unique, paths present.
+    /// Names must be present and unique (providers and plugins together), paths present.
     fn check(&self) -> Result<()> {
         let mut seen = HashSet::new();
         for (index, entry) in self.providers.iter().enumerate() {
-            if entry.name.trim().is_empty() {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!("providers[{index}].name is empty"),
-                ));
-            }
-            if entry.path.trim().is_empty() {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!("providers[{index}].path is empty"),
-                )
-                .with_plugin(&entry.name));
-            }
+            check_entry("providers", index, &entry.name, &entry.path, &mut seen)?;
             if let Some(bad) = entry
                 .allowed_hosts
                 .iter()
@@ -333,44 +321,36 @@ impl RegistryConfig {
                 )
                 .with_plugin(&entry.name));
             }
-            if !seen.insert(entry.name.as_str()) {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!(
-                        "provider name '{}' is used twice (again at providers[{index}])",
-                        entry.name
-                    ),
-                )
-                .with_plugin(&entry.name));
-            }
         }
         for (index, entry) in self.plugins.iter().enumerate() {
-            if entry.name.trim().is_empty() {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!("plugins[{index}].name is empty"),
-                ));
-            }
-            if entry.path.trim().is_empty() {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!("plugins[{index}].path is empty"),
-                )
-                .with_plugin(&entry.name));
-            }
-            if !seen.insert(entry.name.as_str()) {
-                return Err(ModelportError::new(
-                    ErrorCode::ConfigInvalid,
-                    format!(
-                        "plugin name '{}' is used twice (again at plugins[{index}])",
-                        entry.name
-                    ),
-                )
-                .with_plugin(&entry.name));
-            }
+            check_entry("plugins", index, &entry.name, &entry.path, &mut seen)?;
         }
         Ok(())
     }
+}
+
+/// An entry of `list` (`providers` or `plugins`) at `index`: a name, unique so far, and a path.
+fn check_entry<'a>(
+    list: &str,
+    index: usize,
+    name: &'a str,
+    path: &str,
+    seen: &mut HashSet<&'a str>,
+) -> Result<()> {
+    let invalid = |what: String| ModelportError::new(ErrorCode::ConfigInvalid, what);
+    if name.trim().is_empty() {
+        return Err(invalid(format!("{list}[{index}].name is empty")));
+    }
+    if path.trim().is_empty() {
+        return Err(invalid(format!("{list}[{index}].path is empty")).with_plugin(name));
+    }
+    if !seen.insert(name) {
+        return Err(invalid(format!(
+            "the name '{name}' is used twice (again at {list}[{index}])"
+        ))
+        .with_plugin(name));
+    }
+    Ok(())
 }
 
 /// A parser's message without the values it quotes (`invalid type: string "sk-…"`): a config
