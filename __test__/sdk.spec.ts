@@ -8,6 +8,9 @@ import test from 'ava'
 import { ModelportError, PluginRegistry } from 'modelport'
 import {
   loadPlugin,
+  localEmbedder,
+  localEmbedding,
+  providerEmbedder,
   PluginValidationError,
   PluginVersionMismatchError,
   safeLoadPlugin,
@@ -587,4 +590,59 @@ test('capabilities() and healthCheck() for native, Wasm and TypeScript providers
   t.false(down.healthy)
   t.is(down.details?.['code'], 'TRANSPORT')
   t.false((await ts!.healthCheck()).healthy, "the TS plugin's own check fails too")
+})
+
+// The embedders modelport ships.
+
+test('local-embedder: deterministic, normalised, closer for related texts; dims from config', async (t) => {
+  const embedder = await loadPlugin(localEmbedder, { dims: 64 })
+  const ctx = { runId: 'r', logger: { log: () => {} } }
+  const [cat, cats, invoice] = await embedder.embedTexts(
+    ['the black cat sleeps', 'black cats sleeping', 'quarterly invoice totals'],
+    ctx,
+  )
+  t.is(embedder.dims(), 64)
+  t.is(cat!.length, 64)
+  t.true(Math.abs(Math.hypot(...cat!) - 1) < 1e-9)
+  const cosine = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0)
+  t.true(
+    cosine(cat!, cats!) > cosine(cat!, invoice!) + 0.2,
+    `${cosine(cat!, cats!)} vs ${cosine(cat!, invoice!)}`,
+  )
+  t.deepEqual(
+    (await embedder.embedTexts(['the black cat sleeps'], ctx))[0],
+    cat,
+    'the same text, the same vector',
+  )
+  t.deepEqual(localEmbedding('the black cat sleeps', 64), cat)
+  const bad = await failure(t, loadPlugin(localEmbedder, { dims: 0 }))
+  t.is(bad?.code, 'CONFIG_SCHEMA_VIOLATION')
+  t.is(bad?.plugin, 'local-embedder')
+})
+
+test("provider-embedder: a Provider's embeddings (the native openai plugin's), dims measured at init", async (t) => {
+  const mock = await startMockOpenAI({ embeddingDimensions: 12 })
+  t.teardown(() => mock.close())
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      { name: 'openai', path: plugin('openai'), config: { base_url: mock.url, model: 'mock-gpt-1' } },
+    ],
+  })
+  t.teardown(() => registry.close())
+  const provider = await registry.builder('openai').build()
+  const embedder = await registry.register(providerEmbedder, { provider })
+  t.is(embedder.dims(), 12)
+  const ctx = { runId: 'r', logger: { log: () => {} } }
+  const vectors = await embedder.embedTexts(['alpha', 'beta'], ctx)
+  t.deepEqual(
+    vectors,
+    (await provider.embed(['alpha', 'beta'])).map((v) => Array.from(v)),
+  )
+  t.true((await registry.health('provider-embedder'))['provider-embedder']?.healthy)
+  const wrong = await registry.register(providerEmbedder, { provider, dims: 3 }, { name: 'wrong-dims' })
+  t.is((await failure(t, wrong.embedTexts(['x'], ctx)))?.code, 'PARSE_ERROR')
+  t.is(
+    (await failure(t, loadPlugin(providerEmbedder, { provider: 'openai' })))?.code,
+    'CONFIG_SCHEMA_VIOLATION',
+  )
 })

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { ModelportError, PluginRegistry } from 'modelport'
+import { localEmbedder, providerEmbedder } from 'modelport/sdk'
 import { startMockOpenAI } from 'modelport/testing'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -166,6 +167,22 @@ try {
     })
     console.log(`  transcribe(those bytes) → ${JSON.stringify(transcript.text)}`)
   }
+
+  heading('Embedder plugins (modelport/sdk) · local-embedder, provider-embedder over openai')
+  const ctx = { runId: 'demo', logger: { log() {} } }
+  const local = await registry.register(localEmbedder, { dims: 64 })
+  const overOpenai = await registry.register(providerEmbedder, { provider: openai })
+  const cosine = (a, b) => a.reduce((sum, x, i) => sum + x * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b))
+  const [cat, cats, tax] = await local.embedTexts(
+    ['the black cat sleeps', 'black cats sleeping', 'quarterly tax report'],
+    ctx,
+  )
+  console.log(
+    `  local-embedder (${local.dims()} dims): cat~cats ${cosine(cat, cats).toFixed(2)}, cat~tax ${cosine(cat, tax).toFixed(2)}`,
+  )
+  console.log(
+    `  provider-embedder over openai: ${overOpenai.dims()} dims, health ${JSON.stringify(await registry.health('provider-embedder'))}`,
+  )
 
   heading('Completion · openai')
   console.log(`  ${JSON.stringify((await openai.complete({ prompt: 'modelport is', maxTokens: 8 })).text)}`)

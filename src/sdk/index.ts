@@ -2,6 +2,7 @@
  * `modelport/sdk`: seed 004's plugin SDK — its types, `SDK_VERSION`, `loadPlugin`,
  * `safeLoadPlugin` and error classes, with modelport's checks behind them.
  */
+export { LocalEmbedder, localEmbedder, localEmbedding, ProviderEmbedder, providerEmbedder } from './embedders'
 export { PluginValidationError, PluginVersionMismatchError } from './errors'
 export { DEFAULT_INIT_TIMEOUT_MS, loadPlugin, safeLoadPlugin, SDK_VERSION } from './load'
 export type { LoadPluginOptions, SafeLoadResult } from './load'
