@@ -30,7 +30,7 @@ export function localEmbedding(text: string, dims: number): number[] {
   const vector = new Float64Array(dims)
   const normalized = text.toLowerCase().normalize('NFKC')
   const words = normalized.match(/[\p{L}\p{N}]+/gu) ?? []
-  const features = [...words.map((w) => `w:${w}`)]
+  const features = words.map((w) => `w:${w}`)
   for (const word of words) {
     const padded = ` ${word} `
     for (let i = 0; i + 3 <= padded.length; i++) features.push(`t:${padded.slice(i, i + 3)}`)
