@@ -406,6 +406,18 @@ path = "embedder.wasm"
 name = "gone"
 kind = "embedder"
 path = "missing.mjs"
+
+[[plugins]]
+name = "local"
+kind = "embedder"
+path = "modelport:local-embedder"
+[plugins.config]
+dims = 16
+
+[[plugins]]
+name = "no-such-builtin"
+kind = "embedder"
+path = "modelport:telepathy"
 `,
   )
   const registry = await PluginRegistry.fromFile(file)
@@ -420,8 +432,12 @@ path = "missing.mjs"
       ['mislabelled', 'ts', false, 'PLUGIN_INVALID'],
       ['native-kind', 'ts', false, 'UNSUPPORTED'],
       ['gone', 'ts', false, 'PLUGIN_LOAD_FAILED'],
+      ['local', 'ts', true, undefined],
+      ['no-such-builtin', 'ts', false, 'PLUGIN_NOT_FOUND'],
     ],
   )
+  t.is(registry.plugin<EmbedderPlugin>('local').dims(), 16)
+  t.regex(reports[7]?.error?.message ?? '', /ships: modelport:local-embedder/)
   t.regex(
     reports[3]?.error?.message ?? '',
     /config says kind 'tool-executor', the plugin's manifest says type 'embedder'/,
@@ -432,10 +448,11 @@ path = "missing.mjs"
   const notes = registry.plugin<VectorMemoryBackendPlugin>('notes')
   await notes.upsert('repo', [{ id: 'hello', vector: vector! }], ctx)
   t.is((await notes.query('repo', Float32Array.from(vector!), 1, ctx))[0]?.id, 'hello')
-  t.deepEqual(Object.keys(await registry.health()), ['notes', 'embed'])
+  // Entries load at once: they register in the order they finish.
+  t.deepEqual(Object.keys(await registry.health()).sort(), ['embed', 'local', 'notes'])
   t.deepEqual(
     (await registry.loadAll()).map((r) => r.ok),
-    [true, true, true, false, false, false],
+    [true, true, true, false, false, false, true, false],
     'a second loadAll keeps what loaded',
   )
 })

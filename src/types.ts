@@ -249,7 +249,8 @@ export interface PluginEntry {
   name: string
   /** Must be the module manifest's `type`. */
   kind: 'provider' | 'embedder' | 'vector-backend' | 'tool-executor'
-  /** A JavaScript or TypeScript module whose default export is a `PluginExport`. */
+  /** A JavaScript or TypeScript module whose default export is a `PluginExport`, or
+   * `modelport:<name>` for a plugin modelport ships (`modelport:local-embedder`). */
   path: string
   config?: Record<string, unknown>
   /** Bound of `init`, in ms (default 30000). */

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url'
 import type { BindingPluginEntry } from '../../binding'
 import { ModelportError } from '../errors'
 import type { LoadReport } from '../types'
+import { localEmbedder } from './embedders'
 import { PluginValidationError } from './errors'
 import type { RegisteredPlugins } from './registered'
 import type { PluginExport } from './types'
@@ -18,8 +19,24 @@ function isPluginExport(value: unknown): value is PluginExport {
   return typeof value === 'object' && value !== null && 'manifest' in value && 'createPlugin' in value
 }
 
+/** The plugins modelport ships that a config can name (`path = "modelport:<name>"`). */
+const BUILTIN: Record<string, PluginExport> = {
+  'local-embedder': localEmbedder as unknown as PluginExport,
+}
+
 /** The module's `PluginExport`: its default export, or the module itself (CommonJS named exports). */
 async function importExport(entry: BindingPluginEntry): Promise<PluginExport> {
+  if (entry.path.startsWith('modelport:')) {
+    const builtin = BUILTIN[entry.path.slice('modelport:'.length)]
+    if (builtin) return builtin
+    throw new ModelportError({
+      code: 'PLUGIN_NOT_FOUND',
+      plugin: entry.name,
+      message: `modelport ships no plugin ${entry.path} (it ships: ${Object.keys(BUILTIN)
+        .map((name) => `modelport:${name}`)
+        .join(', ')})`,
+    })
+  }
   const fail = (message: string, cause?: unknown) =>
     new ModelportError(
       {

@@ -71,7 +71,10 @@ impl Registry {
                     .plugins
                     .into_iter()
                     .map(|mut entry| {
-                        entry.path = base_dir.join(&entry.path).display().to_string();
+                        // `modelport:<name>` names a plugin modelport ships, not a file.
+                        if !entry.path.starts_with("modelport:") {
+                            entry.path = base_dir.join(&entry.path).display().to_string();
+                        }
                         entry
                     })
                     .collect(),

@@ -38,7 +38,8 @@ pub struct PluginEntry {
     pub name: String,
     /// What the plugin is: `provider`, `embedder`, `vector-backend` or `tool-executor`.
     pub kind: PluginType,
-    /// The plugin module (relative paths resolve against the config file's folder).
+    /// The plugin module (relative paths resolve against the config file's folder), or
+    /// `modelport:<name>` for a plugin modelport ships (`modelport:local-embedder`).
     pub path: String,
     /// What the plugin's `init` receives.
     #[serde(default)]
