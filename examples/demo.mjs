@@ -4,11 +4,12 @@
 // round trip, embeddings, a completion, speech and transcription, and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { ModelportError, PluginRegistry } from 'modelport'
-import { localEmbedder, providerEmbedder } from 'modelport/sdk'
+import { localEmbedder, providerEmbedder, sandboxedToolExecutor } from 'modelport/sdk'
 import { startMockOpenAI } from 'modelport/testing'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -183,6 +184,14 @@ try {
   console.log(
     `  provider-embedder over openai: ${overOpenai.dims()} dims, health ${JSON.stringify(await registry.health('provider-embedder'))}`,
   )
+
+  heading('Tool executor plugin (modelport/sdk) · sandboxed-executor')
+  const executor = await registry.register(sandboxedToolExecutor)
+  console.log(`  ${(await executor.healthCheck()).message}`)
+  const policy = { enabled: true, allowedCommands: ['echo'], timeoutMs: 5000, maxOutputBytes: 64 }
+  const ran = await executor.execute({ command: 'echo', args: ['hello from a tool'] }, policy, ctx)
+  console.log(`  echo → exit ${ran.exitCode}, stdout ${JSON.stringify(readFileSync(ran.stdoutPath, 'utf8'))}`)
+  console.log(`  isAllowed('rm') → ${executor.isAllowed('rm', policy)}`)
 
   heading('Completion · openai')
   console.log(`  ${JSON.stringify((await openai.complete({ prompt: 'modelport is', maxTokens: 8 })).text)}`)

@@ -1,5 +1,5 @@
-// Builds the native plugins that prove the C ABI holds across compilers (issue 17), for `npm
-// test` on Linux (glibc): the openai and scripted plugins built by a second rustc (Debian's
+// Installs bubblewrap (for the sandboxed tool executor's tests) and builds the native plugins that
+// prove the C ABI holds across compilers (issue 17), for `npm test` on Linux (glibc): the openai and scripted plugins built by a second rustc (Debian's
 // `rustc-web`, another version than the rustup toolchain that builds modelport; where Debian's
 // is not available, e.g. on Ubuntu, rustup's beta), the openai plugin with mimalloc as its global
 // allocator, and an OpenAI-compatible plugin written in C (clang + cJSON). Installs the packages
@@ -14,7 +14,7 @@ import { dllExt, hostTriple, root, run, targetDir } from './build.mjs'
 /** Debian's second Rust toolchain (rustc-web / cargo-web), beside rustup's. */
 export const debianRustc = '/usr/bin/rustc'
 const debianCargo = '/usr/bin/cargo'
-const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web']
+const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web', 'bubblewrap']
 
 /** Whether the platform's compat fixtures can be built here: Linux with glibc. */
 export function compatFixturesSupported() {
@@ -32,6 +32,7 @@ function missingPackages() {
   return PACKAGES.filter((name) => {
     if (name === 'clang') return spawnSync('clang', ['--version']).status !== 0
     if (name === 'libcjson-dev') return !has('/usr/include/cjson/cJSON.h')
+    if (name === 'bubblewrap') return !has('/usr/bin/bwrap')
     // Debian's second Rust: only where the distribution has it (rustup's beta stands in elsewhere).
     if (name === 'rustc-web') return !has(debianRustc) && available(name)
     return !has(debianCargo) && available(name)

@@ -9,6 +9,7 @@ import { ModelportError } from '../errors'
 import type { LoadReport } from '../types'
 import { localEmbedder } from './embedders'
 import { PluginValidationError } from './errors'
+import { sandboxedToolExecutor } from './tool-executor'
 import type { RegisteredPlugins } from './registered'
 import type { PluginExport } from './types'
 
@@ -22,6 +23,7 @@ function isPluginExport(value: unknown): value is PluginExport {
 /** The plugins modelport ships that a config can name (`path = "modelport:<name>"`). */
 const BUILTIN: Record<string, PluginExport> = {
   'local-embedder': localEmbedder as unknown as PluginExport,
+  'sandboxed-executor': sandboxedToolExecutor as unknown as PluginExport,
 }
 
 /** The module's `PluginExport`: its default export, or the module itself (CommonJS named exports). */

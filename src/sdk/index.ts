@@ -4,6 +4,8 @@
  */
 export { LocalEmbedder, localEmbedder, localEmbedding, ProviderEmbedder, providerEmbedder } from './embedders'
 export { PluginValidationError, PluginVersionMismatchError } from './errors'
+export { SandboxedToolExecutor, sandboxedToolExecutor } from './tool-executor'
+export type { Isolation } from './tool-executor'
 export { DEFAULT_INIT_TIMEOUT_MS, loadPlugin, safeLoadPlugin, SDK_VERSION } from './load'
 export type { LoadPluginOptions, SafeLoadResult } from './load'
 export { DEFAULT_LIFECYCLE_TIMEOUT_MS } from './registered'
