@@ -235,3 +235,32 @@ path = "notes.mjs"
   t.regex(down.stdout, /^✗ openai /m)
   t.regex(down.stdout, /^✓ notes {2}store open$/m)
 })
+
+test('exec runs a command through the sandboxed executor, with its output and exit status', async (t) => {
+  const dir = tempDir()
+  const run = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [cli, ...args],
+        { encoding: 'utf8', cwd: dir, timeout: 30_000 },
+        (error, stdout, stderr) =>
+          resolve({
+            status: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+            stdout,
+            stderr,
+          }),
+      )
+    })
+  const ok = await run(['exec', '--', 'sh', '-c', 'echo out; echo err >&2; echo file > made.txt; exit 3'])
+  t.is(ok.status, 3)
+  t.is(ok.stdout, 'out\n')
+  t.is(ok.stderr, 'err\n')
+  t.is(readFileSync(join(dir, 'made.txt'), 'utf8'), 'file\n', 'it ran in the working directory')
+  const killed = await run(['exec', '--json', '--timeout', '200', '--', 'sleep', '60'])
+  t.is(killed.status, 137)
+  t.like(JSON.parse(killed.stdout), { exitCode: 137, signal: 'SIGKILL' })
+  const bad = await run(['exec', '--timeout', 'soon', '--', 'true'])
+  t.is(bad.status, 1)
+  t.regex(bad.stderr, /^modelport: INVALID_REQUEST: --timeout/)
+})

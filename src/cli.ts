@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
-import { extname } from 'node:path'
+import { extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { ModelportError } from './errors'
 import { PluginRegistry } from './registry'
-import type { HealthCheckResult } from './sdk/types'
+import { sandboxedToolExecutor } from './sdk/tool-executor'
+import type { HealthCheckResult, ToolExecutorPlugin } from './sdk/types'
 import type { LoadReport, Message } from './types'
 
 const USAGE = `usage: modelport [--config FILE] [--json] <command> [args]
@@ -14,6 +16,9 @@ commands:
   list                      load every plugin and show what loaded
   plugins                   every plugin with its kind, version, SDK range and health
   health [name]             health of one plugin or of all (exit 1 if any is unhealthy)
+  exec -- CMD [ARGS…]       run a command through a tool executor (the sandboxed one by default),
+                            allowing just CMD; exits with its status
+                            [--executor NAME] [--cwd DIR] [--timeout MS] [--env A,B]
   schema <name>             the JSON Schema of a provider's config
   models <name>             the models a provider offers
   chat <name> "prompt"      one chat turn, streamed as it arrives   [--model M] [--system S] [--no-stream]
@@ -115,6 +120,10 @@ async function main(argv: string[]): Promise<number> {
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'no-stream': { type: 'boolean', default: false },
+      executor: { type: 'string' },
+      cwd: { type: 'string' },
+      timeout: { type: 'string' },
+      env: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -129,7 +138,11 @@ async function main(argv: string[]): Promise<number> {
     model: values.model,
     system: values.system,
   }
-  const registry = await PluginRegistry.fromFile(options.config)
+  // `exec` needs no config file: without one it uses the sandboxed executor modelport ships.
+  const registry =
+    command === 'exec' && !values.executor && !existsSync(options.config)
+      ? await PluginRegistry.fromConfig({ providers: [] })
+      : await PluginRegistry.fromFile(options.config)
   try {
     switch (command) {
       case 'list': {
@@ -177,6 +190,43 @@ async function main(argv: string[]): Promise<number> {
             .join('\n'),
         )
         return Object.values(results).every((h) => h.healthy) ? 0 : 1
+      }
+      case 'exec': {
+        const [program, ...args] = need(rest, 1, 'the command to run') as [string, ...string[]]
+        if (values.executor) {
+          const report = (await registry.loadAll()).find((r) => r.name === values.executor)
+          if (report?.error) throw report.error
+        }
+        const executor = values.executor
+          ? registry.plugin<ToolExecutorPlugin>(values.executor)
+          : await registry.register(sandboxedToolExecutor)
+        const timeoutMs = values.timeout === undefined ? 60_000 : Number(values.timeout)
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+          throw new ModelportError({
+            code: 'INVALID_REQUEST',
+            message: `--timeout must be a number of ms, got ${values.timeout}`,
+          })
+        }
+        const policy = {
+          enabled: true,
+          allowedCommands: [program],
+          workingDirectory: resolve(values.cwd ?? '.'),
+          allowedEnv: values.env ? values.env.split(',') : [],
+          timeoutMs,
+          maxOutputBytes: 1 << 20,
+        }
+        const result = await executor.execute({ command: program, args }, policy, {
+          runId: 'cli',
+          logger: { log() {} },
+        })
+        if (options.json) print(options, result, () => '')
+        else {
+          process.stdout.write(await readFile(result.stdoutPath))
+          process.stderr.write(await readFile(result.stderrPath))
+          if (result.truncated) process.stderr.write('modelport: output truncated at 1 MiB\n')
+          if (result.signal) process.stderr.write(`modelport: ended by ${result.signal}\n`)
+        }
+        return result.exitCode
       }
       case 'schema': {
         const [name] = need(rest, 1, 'the provider name') as [string]

@@ -4,7 +4,7 @@
 // working folder writable) where the machine has `bwrap`, with rlimits alone otherwise.
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, realpathSync, statSync, writeSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { constants, tmpdir } from 'node:os'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 
 import { ModelportError } from '../errors'
@@ -206,7 +206,8 @@ export class SandboxedToolExecutor implements ToolExecutorPlugin {
           message: `\`${request.command}\` was aborted`,
         })
       const result: ToolRunResult = {
-        exitCode: code ?? 128,
+        // Killed by a signal: 128 + its number, as shells report it.
+        exitCode: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0),
         durationMs: Date.now() - started,
         stdoutPath: paths.stdout,
         stderrPath: paths.stderr,
