@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
 use modelport_plugin::{
-    ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest, SttResponse,
-    Tool, TtsRequest, TtsResponse,
+    ChatCall, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest,
+    SttResponse, Tool, TtsRequest, TtsResponse,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -15,7 +15,6 @@ use crate::backend::{Backend, Calls};
 use crate::call::{CallOptions, CallScope};
 use crate::call_params::{self, CallParams};
 use crate::error::{ErrorCode, ModelportError, Result};
-use crate::external::ExternalChat;
 use crate::host_http;
 use crate::http::HttpEngine;
 use crate::plugin::LoadedPlugin;
@@ -191,10 +190,18 @@ impl Provider {
     ) -> Result<ChatResponse> {
         match self.inner.backend.calls() {
             Calls::HostHttp(http) => host_http::chat(http, messages, tools, params).await,
-            Calls::Native(native) => native.chat(messages, tools, params).await,
+            Calls::Native(native) => {
+                native
+                    .chat(ChatCall {
+                        messages,
+                        tools,
+                        params,
+                    })
+                    .await
+            }
             Calls::WasmWhole(wasm) => wasm.chat(messages, tools).await,
             Calls::External(external) => {
-                let call = ExternalChat {
+                let call = ChatCall {
                     messages,
                     tools,
                     params,
@@ -250,31 +257,19 @@ impl Provider {
             calls @ (Calls::Native(_) | Calls::External(_)) => {
                 // Retried only until the first event: after that the consumer has seen part of
                 // an answer, and a second attempt would repeat it.
-                let streamed = policy
-                    .run(|| async {
-                        let attempt = match calls {
-                            Calls::Native(native) => {
-                                native.chat_stream(messages, tools, params, &sender).await
-                            }
-                            Calls::External(external) => {
-                                let call = ExternalChat {
-                                    messages,
-                                    tools,
-                                    params,
-                                };
-                                external.chat_stream(call, &sender).await
-                            }
-                            _ => unreachable!("matched above"),
-                        };
-                        match attempt {
-                            Err(mut err) if sender.delivered() => {
-                                err.retryable = Some(false);
-                                Err(err)
-                            }
-                            other => other,
-                        }
-                    })
-                    .await?;
+                let call = ChatCall {
+                    messages,
+                    tools,
+                    params,
+                };
+                let attempt = || async {
+                    match calls {
+                        Calls::Native(native) => native.chat_stream(call, &sender).await,
+                        Calls::External(external) => external.chat_stream(call, &sender).await,
+                        _ => unreachable!("matched above"),
+                    }
+                };
+                let streamed = policy.run_while(attempt, || !sender.delivered()).await?;
                 if streamed { Ok(()) } else { whole().await }
             }
             Calls::WasmWhole(wasm) if wasm.streams().await? => {

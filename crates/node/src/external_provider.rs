@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use modelport_core::external::{ExternalChat, ExternalProvider};
+use modelport_core::external::ExternalProvider;
 use modelport_core::sdk::wire::ChatInput;
-use modelport_core::sdk::{ChatResponse, StreamChunk};
+use modelport_core::sdk::{ChatCall, ChatResponse, StreamChunk};
 use modelport_core::stream::ChunkSender;
 use modelport_core::{ErrorCode, ModelportError, Result};
 use napi::Status;
@@ -105,7 +105,7 @@ fn js_error(err: napi::Error) -> ModelportError {
     error
 }
 
-fn request(call: ExternalChat<'_>) -> String {
+fn request(call: ChatCall<'_>) -> String {
     let input = ChatInput {
         messages: Cow::Borrowed(call.messages),
         tools: call.tools.map(Cow::Borrowed),
@@ -125,7 +125,7 @@ fn parse_error(what: &str, err: serde_json::Error) -> ModelportError {
 
 #[async_trait]
 impl ExternalProvider for JsProvider {
-    async fn chat(&self, call: ExternalChat<'_>) -> Result<ChatResponse> {
+    async fn chat(&self, call: ChatCall<'_>) -> Result<ChatResponse> {
         let mut attempt = self.start();
         let promise = self
             .generate
@@ -137,7 +137,7 @@ impl ExternalProvider for JsProvider {
         serde_json::from_str(&text).map_err(|err| parse_error("answer", err))
     }
 
-    async fn chat_stream(&self, call: ExternalChat<'_>, sender: &ChunkSender) -> Result<bool> {
+    async fn chat_stream(&self, call: ChatCall<'_>, sender: &ChunkSender) -> Result<bool> {
         let mut attempt = self.start();
         let started = self
             .stream_start

@@ -10,8 +10,8 @@ use modelport_plugin::abi::{
 };
 use modelport_plugin::wire::{ChatInput, EmbedInput};
 use modelport_plugin::{
-    CallParams, ChatMessage, ChatResponse, CompletionRequest, CompletionResponse, SttRequest,
-    SttResponse, Tool, TtsRequest, TtsResponse,
+    ChatCall, ChatResponse, CompletionRequest, CompletionResponse, SttRequest, SttResponse,
+    TtsRequest, TtsResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,15 +29,11 @@ pub(crate) struct NativeAsync {
     config: String,
 }
 
-fn chat_input<'a>(
-    messages: &'a [ChatMessage],
-    tools: Option<&'a [Tool]>,
-    params: &'a CallParams,
-) -> Vec<u8> {
+fn chat_input(call: ChatCall<'_>) -> Vec<u8> {
     let input = ChatInput {
-        messages: Cow::Borrowed(messages),
-        tools: tools.map(Cow::Borrowed),
-        params: Cow::Borrowed(params),
+        messages: Cow::Borrowed(call.messages),
+        tools: call.tools.map(Cow::Borrowed),
+        params: Cow::Borrowed(call.params),
         stream: false,
     };
     serde_json::to_vec(&input).expect("host values serialize")
@@ -71,25 +67,18 @@ impl NativeAsync {
         serde_json::to_vec(value).expect("host values serialize")
     }
 
-    pub(crate) async fn chat(
-        &self,
-        messages: &[ChatMessage],
-        tools: Option<&[Tool]>,
-        params: &CallParams,
-    ) -> Result<ChatResponse> {
-        let input = chat_input(messages, tools, params);
+    pub(crate) async fn chat(&self, call: ChatCall<'_>) -> Result<ChatResponse> {
+        let input = chat_input(call);
         Self::run(&self.provider, "chat", MP_OP_CHAT, &input).await
     }
 
     /// Streams a chat turn to `sender`; `false` if the plugin does not stream (nothing sent).
     pub(crate) async fn chat_stream(
         &self,
-        messages: &[ChatMessage],
-        tools: Option<&[Tool]>,
-        params: &CallParams,
+        call: ChatCall<'_>,
         sender: &ChunkSender,
     ) -> Result<bool> {
-        let input = chat_input(messages, tools, params);
+        let input = chat_input(call);
         let outcome = self
             .provider
             .call_async("chat_stream", MP_OP_CHAT_STREAM, &input, Some(sender))
