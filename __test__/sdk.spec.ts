@@ -663,3 +663,44 @@ test("provider-embedder: a Provider's embeddings (the native openai plugin's), d
     'CONFIG_SCHEMA_VIOLATION',
   )
 })
+
+test("a TS provider's stream is retried only until its first event", async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  let attempts = 0
+  const limited = () => new ModelportError({ code: 'RATE_LIMITED', message: 'slow down', retryable: true })
+  const streaming = (failAfterFirstEvent: boolean) =>
+    exportOf(
+      { name: failAfterFirstEvent ? 'late' : 'early', type: 'provider', sdkVersion: { minVersion: 1 } },
+      () => ({
+        ...(
+          scriptedProvider(async () => ({})).pluginExport as unknown as { createPlugin: () => object }
+        ).createPlugin(),
+        async *stream() {
+          attempts++
+          if (!failAfterFirstEvent && attempts === 1) throw limited()
+          yield { type: 'text', text: `attempt ${attempts}` }
+          if (failAfterFirstEvent) throw limited()
+          yield { type: 'done', finishReason: 'stop' }
+        },
+      }),
+    )
+  await registry.register(streaming(false))
+  const early = await registry.builder('early').build()
+  const texts: string[] = []
+  for await (const event of early.chatStream([{ role: 'user', content: 'x' }]))
+    if (event.type === 'text') texts.push(event.text)
+  t.deepEqual(texts, ['attempt 2'], 'a failure before any event is retried')
+
+  attempts = 0
+  await registry.register(streaming(true))
+  const late = await registry.builder('late').build()
+  const seen: string[] = []
+  const err = await failure(t, async () => {
+    for await (const event of late.chatStream([{ role: 'user', content: 'x' }]))
+      if (event.type === 'text') seen.push(event.text)
+  })
+  t.is(err?.code, 'RATE_LIMITED')
+  t.deepEqual(seen, ['attempt 1'])
+  t.is(attempts, 1, 'a failure after an event is not retried: the consumer would see the answer twice')
+})
