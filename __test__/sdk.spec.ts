@@ -1,7 +1,7 @@
 // `modelport/sdk` (seed 004): the seed's four example plugins, written with real bodies, load and
 // work through loadPlugin / safeLoadPlugin; every malformed export is a typed error naming the
 // plugin and the field.
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -27,7 +27,7 @@ import embedderExport from './fixtures/sdk/my-embedder'
 import providerExport, { MyProviderPlugin } from './fixtures/sdk/my-provider'
 import toolExecutorExport from './fixtures/sdk/my-tool-executor'
 import vectorBackendExport from './fixtures/sdk/my-vector-backend'
-import { eventually, failure, plugin, root, SLACK_MS, tempFile } from './helpers'
+import { eventually, failure, plugin, root, SLACK_MS, tempDir, tempFile } from './helpers'
 
 test('SDK_VERSION is the integer 1', (t) => {
   t.is(SDK_VERSION, 1)
@@ -703,4 +703,36 @@ test("a TS provider's stream is retried only until its first event", async (t) =
   t.is(err?.code, 'RATE_LIMITED')
   t.deepEqual(seen, ['attempt 1'])
   t.is(attempts, 1, 'a failure after an event is not retried: the consumer would see the answer twice')
+})
+
+test('a [[plugins]] module that is no plugin, or fails to load, is a typed report naming it', async (t) => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'number.mjs'), 'export default 42\n')
+  writeFileSync(join(dir, 'broken.mjs'), "throw new Error('module side effect failed')\n")
+  writeFileSync(
+    join(dir, 'plugins.toml'),
+    `[[plugins]]
+name = "number"
+kind = "embedder"
+path = "number.mjs"
+
+[[plugins]]
+name = "broken"
+kind = "embedder"
+path = "broken.mjs"
+`,
+  )
+  const registry = await PluginRegistry.fromFile(join(dir, 'plugins.toml'))
+  t.teardown(() => registry.close())
+  const [number, broken] = await registry.loadAll()
+  t.like(number, {
+    ok: false,
+    error: { code: 'PLUGIN_INVALID', plugin: 'number', path: join(dir, 'number.mjs') },
+  })
+  t.regex(number?.error?.message ?? '', /exports no \{ manifest, createPlugin \}/)
+  t.like(broken, { ok: false, error: { code: 'PLUGIN_LOAD_FAILED', plugin: 'broken' } })
+  t.regex(
+    broken?.error?.message ?? '',
+    /the module would not load \(.*broken\.mjs\): module side effect failed/,
+  )
 })

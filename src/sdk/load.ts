@@ -175,30 +175,36 @@ export async function loadPlugin<T extends BasePlugin = SdkPlugin>(
   ctx: Partial<PluginContext> = {},
   options: LoadPluginOptions = {},
 ): Promise<T> {
-  return (await loadChecked(pluginExport, config, ctx, options)).plugin
+  return (await initPlugin(pluginExport, checkExport(pluginExport), config, ctx, options)).plugin
 }
 
-/** `loadPlugin`, also answering the checked manifest. */
-export async function loadChecked<T extends BasePlugin>(
-  pluginExport: PluginExport<T>,
-  config: PluginConfig,
-  ctx: Partial<PluginContext>,
-  options: LoadPluginOptions,
-): Promise<{ plugin: T; manifest: PluginManifest; context: PluginContext }> {
+/** The export's own checks, before any plugin code runs: its shape and its manifest. */
+export function checkExport(pluginExport: PluginExport<BasePlugin>): PluginManifest {
   if (!isObject(pluginExport)) {
     throw new PluginValidationError({
       message: `a plugin export is { manifest, createPlugin }, got ${describe(pluginExport)}`,
     })
   }
   const manifest = checkManifest((pluginExport as { manifest?: unknown }).manifest ?? null)
-  const name = manifest.name
   if (typeof pluginExport.createPlugin !== 'function') {
     throw new PluginValidationError({
-      plugin: name,
+      plugin: manifest.name,
       message: `the plugin export's createPlugin must be a function, got ${describe(pluginExport.createPlugin)}`,
       jsonPath: 'createPlugin',
     })
   }
+  return manifest
+}
+
+/** Creates the plugin of an export `checkExport` passed, checks its shape and runs its `init`. */
+export async function initPlugin<T extends BasePlugin>(
+  pluginExport: PluginExport<T>,
+  manifest: PluginManifest,
+  config: PluginConfig,
+  ctx: Partial<PluginContext>,
+  options: LoadPluginOptions,
+): Promise<{ plugin: T; manifest: PluginManifest; context: PluginContext }> {
+  const name = manifest.name
   if (!isObject(config)) {
     throw new PluginValidationError({
       plugin: name,
@@ -243,20 +249,22 @@ export async function safeLoadPlugin<T extends BasePlugin = SdkPlugin>(
   ctx: Partial<PluginContext> = {},
   options: LoadPluginOptions = {},
 ): Promise<SafeLoadResult<T>> {
-  let manifest: PluginManifest | undefined
+  let manifest: PluginManifest
   try {
-    manifest = checkManifest(isObject(pluginExport) ? (pluginExport.manifest ?? null) : null)
-  } catch {
-    // loadPlugin below reports it
+    manifest = checkExport(pluginExport)
+  } catch (error) {
+    return { success: false, error: asModelportError(error) }
   }
   try {
-    const plugin = await loadPlugin(pluginExport, config, ctx, options)
+    const { plugin } = await initPlugin(pluginExport, manifest, config, ctx, options)
     return { success: true, plugin, manifest }
   } catch (error) {
-    const failure =
-      error instanceof ModelportError
-        ? error
-        : new ModelportError({ code: 'PLUGIN_LOAD_FAILED', message: String(error) }, { cause: error })
-    return manifest ? { success: false, manifest, error: failure } : { success: false, error: failure }
+    return { success: false, manifest, error: asModelportError(error) }
   }
+}
+
+function asModelportError(error: unknown): ModelportError {
+  return error instanceof ModelportError
+    ? error
+    : new ModelportError({ code: 'PLUGIN_LOAD_FAILED', message: String(error) }, { cause: error })
 }

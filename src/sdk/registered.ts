@@ -2,7 +2,7 @@
 // `loadPlugin`, health-checked and shut down with bounds, so a hanging plugin cannot hang the
 // registry.
 import { ModelportError } from '../errors'
-import { bounded, checkManifest, loadChecked, type LoadPluginOptions } from './load'
+import { bounded, checkExport, initPlugin, type LoadPluginOptions } from './load'
 import type {
   BasePlugin,
   HealthCheckResult,
@@ -68,7 +68,8 @@ export class RegisteredPlugins {
   ): Promise<T> {
     if (this.#closed) throw new ModelportError({ code: 'ABORTED', message: 'the registry is closed' })
     // The name is settled before any plugin code runs: a clash never initialises a plugin.
-    const name = options.name ?? checkManifest(pluginExport?.manifest ?? null).name
+    const checked = checkExport(pluginExport)
+    const name = options.name ?? checked.name
     if (this.#entries.has(name) || this.#pending.has(name) || taken(name)) {
       throw new ModelportError({
         code: 'CONFIG_INVALID',
@@ -79,7 +80,7 @@ export class RegisteredPlugins {
     this.#pending.add(name)
     let loaded
     try {
-      loaded = await loadChecked(pluginExport, config, options.ctx ?? {}, options)
+      loaded = await initPlugin(pluginExport, checked, config, options.ctx ?? {}, options)
     } finally {
       this.#pending.delete(name)
     }
