@@ -147,12 +147,6 @@ pub struct MpBytes {
 }
 
 impl MpBytes {
-    /// No bytes.
-    pub const EMPTY: MpBytes = MpBytes {
-        ptr: std::ptr::null(),
-        len: 0,
-    };
-
     /// Borrows `bytes`.
     pub fn of(bytes: &[u8]) -> MpBytes {
         MpBytes {

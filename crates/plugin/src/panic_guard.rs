@@ -1,17 +1,12 @@
 //! Catching panics inside plugin code.
 //!
 //! A plugin statically links its own copy of Rust's std, and a panic raised by one copy cannot be
-//! caught by another (it is a "foreign exception" and aborts). So every call the host makes into a
-//! plugin goes through a vtable built *in the plugin*, whose methods catch panics here, with the
-//! plugin's own std, and hand them to the host as a plain [`PluginPanic`] value.
+//! caught by another (it is a "foreign exception" and aborts). So every entry point of the C ABI
+//! (`export.rs`: factories, calls, task polls, releases) catches panics here, with the plugin's
+//! own std, and hands them to the host as a plain [`PluginPanic`] (`MP_PANIC`).
 use std::cell::RefCell;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::Once;
-use std::task::{Context, Poll};
-
-use futures::future::BoxFuture;
 
 /// A panic caught inside plugin code: its message and, when known, where it happened. On the
 /// ABI: `{"message":"…","location":"file:line:col"}`.
@@ -78,48 +73,5 @@ pub fn guard<T>(f: impl FnOnce() -> T) -> Guarded<T> {
 pub fn guarded_drop<T>(value: T) {
     if let Err(panic) = guard(move || drop(value)) {
         log::error!("plugin panicked while being dropped: {panic}");
-    }
-}
-
-/// A plugin future whose polls and drop run under [`guard`].
-pub struct GuardedFuture<'a, T> {
-    inner: Option<BoxFuture<'a, T>>,
-}
-
-impl<'a, T> GuardedFuture<'a, T> {
-    /// Wraps a future produced by plugin code.
-    pub fn new(inner: BoxFuture<'a, T>) -> Self {
-        Self { inner: Some(inner) }
-    }
-}
-
-impl<T> Future for GuardedFuture<'_, T> {
-    type Output = Guarded<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(Err(PluginPanic {
-                message: "plugin future polled after it panicked or completed".into(),
-                location: None,
-            }));
-        };
-        match guard(|| inner.as_mut().poll(cx)) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => {
-                guarded_drop(this.inner.take());
-                Poll::Ready(Ok(value))
-            }
-            Err(panic) => {
-                guarded_drop(this.inner.take());
-                Poll::Ready(Err(panic))
-            }
-        }
-    }
-}
-
-impl<T> Drop for GuardedFuture<'_, T> {
-    fn drop(&mut self) {
-        guarded_drop(self.inner.take());
     }
 }
