@@ -224,3 +224,20 @@ for (const point of ['from_config', 'list_models', 'chat', 'chat_after_wait', 's
     )
   })
 }
+
+test('a plugin that writes events that are not StreamChunk JSON fails the stream with PARSE_ERROR; its sibling streams on', async (t) => {
+  const hostile = await setup(t, fixture('openai_c'), { bad_events: true })
+  const err = await failure(t, async () => {
+    for await (const _event of hostile.provider.chatStream(hello)) {
+      // nothing valid arrives
+    }
+  })
+  t.is(err?.code, 'PARSE_ERROR')
+  t.is(err?.plugin, 'p')
+  t.regex(err?.message ?? '', /not what the ABI specifies/)
+  const healthy = await setup(t, fixture('openai_c'))
+  const texts = []
+  for await (const event of healthy.provider.chatStream(hello))
+    if (event.type === 'text') texts.push(event.text)
+  t.is(texts.join(''), 'Echo: hello there')
+})
