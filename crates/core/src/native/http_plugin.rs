@@ -18,7 +18,7 @@ use modelport_plugin::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::object::{PluginObject, Status};
+use super::object::PluginObject;
 use crate::error::{ModelportError, Result};
 use crate::host_http::{HttpPlugin, Operation, StreamParser};
 use crate::http::{HttpEngine, HttpOptions};
@@ -54,17 +54,6 @@ impl NativeHttp {
             engine,
             http,
         })
-    }
-
-    /// Runs an operation that returns an HTTP request.
-    fn request(&self, operation: &str, op: u32, json: &[u8]) -> Result<HttpRequest> {
-        let object = &self.provider;
-        match object.call(operation, op, json, &[], None)? {
-            Status::Ok(written, _) => wire::request_from_parts(&written.json, written.body)
-                .map_err(|err| ModelportError::from_plugin_error(object.plugin(), err)),
-            Status::Unsupported => Err(object.unsupported(operation)),
-            Status::Pending(..) => Err(object.unsupported(operation)),
-        }
     }
 
     /// Runs a parse operation on `response`.
@@ -106,7 +95,8 @@ impl HttpPlugin for NativeHttp {
             params: Cow::Borrowed(params),
             stream,
         };
-        self.request("chat_request", MP_OP_CHAT_REQUEST, &to_json(&input))
+        self.provider
+            .call_request("chat_request", MP_OP_CHAT_REQUEST, &to_json(&input))
     }
 
     async fn parse_chat(&self, response: HttpResponse) -> Result<ChatResponse> {
@@ -152,7 +142,8 @@ impl HttpPlugin for NativeHttp {
         let input = EmbedInput {
             inputs: Cow::Borrowed(inputs),
         };
-        self.request("embed_request", MP_OP_EMBED_REQUEST, &to_json(&input))
+        self.provider
+            .call_request("embed_request", MP_OP_EMBED_REQUEST, &to_json(&input))
     }
 
     async fn parse_embed(&self, response: HttpResponse) -> Result<Vec<Vec<f32>>> {
@@ -160,7 +151,7 @@ impl HttpPlugin for NativeHttp {
     }
 
     async fn complete_request(&self, request: &CompletionRequest) -> Result<HttpRequest> {
-        self.request(
+        self.provider.call_request(
             "complete_request",
             MP_OP_COMPLETE_REQUEST,
             &to_json(request),
@@ -186,19 +177,9 @@ impl HttpPlugin for NativeHttp {
     }
 
     async fn list_models_request(&self) -> Result<HttpRequest> {
-        let factory = &self.factory;
-        let operation = "list_models_request";
-        match factory.call(
-            operation,
-            MP_OP_LIST_MODELS_REQUEST,
-            self.config.as_bytes(),
-            &[],
-            None,
-        )? {
-            Status::Ok(written, _) => wire::request_from_parts(&written.json, written.body)
-                .map_err(|err| ModelportError::from_plugin_error(factory.plugin(), err)),
-            Status::Unsupported | Status::Pending(..) => Err(factory.unsupported(operation)),
-        }
+        let config = self.config.as_bytes();
+        self.factory
+            .call_request("list_models_request", MP_OP_LIST_MODELS_REQUEST, config)
     }
 
     async fn parse_list_models(&self, response: HttpResponse) -> Result<Vec<String>> {
@@ -211,7 +192,8 @@ impl HttpPlugin for NativeHttp {
     }
 
     async fn transcription_request(&self, request: &SttRequest) -> Result<HttpRequest> {
-        self.request("stt_request", MP_OP_TRANSCRIBE_REQUEST, &to_json(request))
+        self.provider
+            .call_request("stt_request", MP_OP_TRANSCRIBE_REQUEST, &to_json(request))
     }
 
     async fn parse_transcription(&self, response: HttpResponse) -> Result<SttResponse> {
@@ -224,7 +206,8 @@ impl HttpPlugin for NativeHttp {
     }
 
     async fn speech_request(&self, request: &TtsRequest) -> Result<HttpRequest> {
-        self.request("tts_request", MP_OP_SPEECH_REQUEST, &to_json(request))
+        self.provider
+            .call_request("tts_request", MP_OP_SPEECH_REQUEST, &to_json(request))
     }
 
     async fn parse_speech(&self, response: HttpResponse) -> Result<TtsResponse> {
@@ -239,10 +222,8 @@ struct NativeStreamParser {
 
 impl NativeStreamParser {
     fn run(&self, operation: &str, op: u32, body: &[u8]) -> Result<Vec<StreamChunk>> {
-        match self.parser.call(operation, op, &[], body, None)? {
-            Status::Ok(mut written, _) => self.parser.events(operation, &mut written),
-            Status::Unsupported | Status::Pending(..) => Err(self.parser.unsupported(operation)),
-        }
+        let mut written = self.parser.call_sync(operation, op, &[], body)?;
+        self.parser.events(operation, &mut written)
     }
 }
 

@@ -9,12 +9,13 @@ use std::task::{Context, Poll};
 
 use futures::task::AtomicWaker;
 use modelport_plugin::PluginError;
-use modelport_plugin::StreamChunk;
 use modelport_plugin::abi::{
     MP_ERROR, MP_OK, MP_OP_POLL, MP_PANIC, MP_PART_BODY, MP_PART_EVENT, MP_PART_JSON, MP_PENDING,
     MP_UNSUPPORTED, MpBytes, MpInput, MpObject, MpOutput, MpWaker,
 };
 use modelport_plugin::panic_guard::PluginPanic;
+use modelport_plugin::wire;
+use modelport_plugin::{HttpRequest, StreamChunk};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -128,8 +129,23 @@ impl PluginObject {
         }
     }
 
-    /// Runs a synchronous `op` and reads its JSON output as `T`; `UNSUPPORTED` if the object
-    /// does not implement it.
+    /// Runs a synchronous `op`: what it wrote; `UNSUPPORTED` if the object does not implement it,
+    /// a protocol error if it answers pending.
+    pub(crate) fn call_sync(
+        &self,
+        operation: &str,
+        op: u32,
+        json: &[u8],
+        body: &[u8],
+    ) -> Result<Written> {
+        match self.call(operation, op, json, body, None)? {
+            Status::Ok(written, _) => Ok(written),
+            Status::Pending(..) => Err(self.protocol(operation, "answered pending")),
+            Status::Unsupported => Err(self.unsupported(operation)),
+        }
+    }
+
+    /// Runs a synchronous `op` and reads its JSON output as `T`.
     pub(crate) fn call_json<T: DeserializeOwned>(
         &self,
         operation: &str,
@@ -137,11 +153,20 @@ impl PluginObject {
         json: &[u8],
         body: &[u8],
     ) -> Result<T> {
-        match self.call(operation, op, json, body, None)? {
-            Status::Ok(written, _) => self.read(operation, &written.json),
-            Status::Pending(..) => Err(self.protocol(operation, "answered pending")),
-            Status::Unsupported => Err(self.unsupported(operation)),
-        }
+        let written = self.call_sync(operation, op, json, body)?;
+        self.read(operation, &written.json)
+    }
+
+    /// Runs a synchronous `op` that answers an HTTP request (head JSON and body).
+    pub(crate) fn call_request(
+        &self,
+        operation: &str,
+        op: u32,
+        json: &[u8],
+    ) -> Result<HttpRequest> {
+        let written = self.call_sync(operation, op, json, &[])?;
+        wire::request_from_parts(&written.json, written.body)
+            .map_err(|err| ModelportError::from_plugin_error(&self.plugin, err))
     }
 
     /// Runs an `op` that makes an object.
