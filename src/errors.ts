@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'PLUGIN_INVALID'
   /** A plugin's SDK version range excludes this modelport's `SDK_VERSION`. */
   | 'SDK_VERSION_MISMATCH'
+  /** A plugin's own storage failed (the vector store's database: unreadable, full, locked). */
+  | 'STORAGE_ERROR'
   /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
   | 'UNSUPPORTED_PLATFORM'
   /** This platform is supported, but its binary package is missing or would not load. */

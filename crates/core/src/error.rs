@@ -45,12 +45,14 @@ pub enum ErrorCode {
     PluginInvalid,
     /// A plugin's SDK version range excludes this modelport's `SDK_VERSION`.
     SdkVersionMismatch,
+    /// A plugin's own storage failed (the vector store's database: unreadable, full, locked).
+    StorageError,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order: the list the TypeScript `ErrorCode` type is checked
     /// against (`__test__/contract.spec.ts`).
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::ConfigInvalid,
         ErrorCode::ConfigSchemaViolation,
         ErrorCode::PluginNotFound,
@@ -78,6 +80,7 @@ impl ErrorCode {
         ErrorCode::ContextWindowExceeded,
         ErrorCode::PluginInvalid,
         ErrorCode::SdkVersionMismatch,
+        ErrorCode::StorageError,
     ];
 
     /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
@@ -343,6 +346,7 @@ mod tests {
             ErrorCode::ContextWindowExceeded => 24,
             ErrorCode::PluginInvalid => 25,
             ErrorCode::SdkVersionMismatch => 26,
+            ErrorCode::StorageError => 27,
         };
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");

@@ -18,6 +18,7 @@ pub mod provider;
 pub mod registry;
 pub mod retry;
 pub mod stream;
+pub mod vectors;
 pub mod wasm;
 
 pub use call::CallOptions;
