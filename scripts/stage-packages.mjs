@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { hostTriple, napiBuild, root } from './build.mjs'
+import { DTS_HEADER, hostTriple, napiBuild, root } from './build.mjs'
 import { packedFiles } from './package-contents.mjs'
 
 export const stageDir = join(root, 'build', 'packages')
@@ -41,6 +41,8 @@ export function buildReleaseBinary(outputDir, triple = hostTriple()) {
       '--no-js',
       '--dts',
       'binding.d.ts',
+      '--dts-header',
+      DTS_HEADER,
     ],
     outputDir,
   )

@@ -31,6 +31,11 @@ export class CallAbort {
     }
   }
 
+  /** The binding's abort token number (none without a signal). */
+  get callId(): number | undefined {
+    return this.#id
+  }
+
   /** Throws `ABORTED` if the signal aborted before the call started. */
   throwIfAborted(what: string): void {
     if (this.#signal?.aborted) {
@@ -41,7 +46,7 @@ export class CallAbort {
   /** The binding's options for this call. */
   options(options: RequestOptions & Partial<ChatOptions>): BindingCallOptions {
     return {
-      callId: this.#id,
+      callId: this.callId,
       timeoutMs: options.timeoutMs,
       maxRetries: options.maxRetries,
       toolChoice: options.toolChoice,

@@ -53,7 +53,7 @@ export class ChatStream implements AsyncIterable<ChatStreamEvent> {
         const stream = await this.#started
         while (!ended) {
           const json = await callBinding(() => stream.next())
-          if (json === null) break
+          if (json == null) break
           batch = JSON.parse(json) as ChatStreamEvent[]
           position = 0
           if (batch.length > 0) return { value: batch[position++]!, done: false }

@@ -9,6 +9,7 @@ import { ModelportError } from '../errors'
 import type { LoadReport } from '../types'
 import { localEmbedder } from './embedders'
 import { PluginValidationError } from './errors'
+import { sqliteVectors } from './sqlite-vectors'
 import { sandboxedToolExecutor } from './tool-executor'
 import type { RegisteredPlugins } from './registered'
 import type { PluginExport } from './types'
@@ -24,6 +25,7 @@ function isPluginExport(value: unknown): value is PluginExport {
 const BUILTIN: Record<string, PluginExport> = {
   'local-embedder': localEmbedder as unknown as PluginExport,
   'sandboxed-executor': sandboxedToolExecutor as unknown as PluginExport,
+  'sqlite-vectors': sqliteVectors as unknown as PluginExport,
 }
 
 /** The module's `PluginExport`: its default export, or the module itself (CommonJS named exports). */

@@ -4,6 +4,7 @@
  */
 export { LocalEmbedder, localEmbedder, localEmbedding, ProviderEmbedder, providerEmbedder } from './embedders'
 export { PluginValidationError, PluginVersionMismatchError } from './errors'
+export { SqliteVectorBackend, sqliteVectors } from './sqlite-vectors'
 export { SandboxedToolExecutor, sandboxedToolExecutor } from './tool-executor'
 export type { Isolation } from './tool-executor'
 export { DEFAULT_INIT_TIMEOUT_MS, loadPlugin, safeLoadPlugin, SDK_VERSION } from './load'

@@ -2,7 +2,7 @@
 // core's one manifest check, then its shape), create the plugin and run its `init`, bounded.
 import { randomUUID } from 'node:crypto'
 
-import { bindingErrorInfo, fromBindingError, ModelportError } from '../errors'
+import { bindingErrorInfo, callBindingSync, fromBindingError, ModelportError } from '../errors'
 import { binding } from '../native-binding'
 import { PluginValidationError, PluginVersionMismatchError } from './errors'
 import type {
@@ -55,6 +55,7 @@ export function checkManifest(manifest: unknown): PluginManifest {
     const result: PluginManifest = { name: checked.name, type: checked.type, sdkVersion: range }
     if (checked.version != null) result.version = checked.version
     if (checked.description != null) result.description = checked.description
+    if (checked.configSchema != null) result.configSchema = checked.configSchema
     return result
   } catch (error) {
     const info = bindingErrorInfo(error)
@@ -211,6 +212,7 @@ export async function initPlugin<T extends BasePlugin>(
       message: `the config must be an object, got ${describe(config)}`,
     })
   }
+  if (manifest.configSchema) callBindingSync(() => binding.checkPluginConfig({ ...manifest }, config))
   let plugin: unknown
   try {
     plugin = await pluginExport.createPlugin()

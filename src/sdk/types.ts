@@ -18,6 +18,9 @@ export interface PluginManifest {
   type: PluginType
   sdkVersion: SdkVersionRange
   version?: string
+  /** A JSON Schema the plugin's config must satisfy: checked before any of the plugin's code
+   * runs (`CONFIG_SCHEMA_VIOLATION` naming the field). */
+  configSchema?: Record<string, unknown>
 }
 
 /** A plugin's settings, as its author defines them. */

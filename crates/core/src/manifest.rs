@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::config::ConfigSchema;
 use crate::error::{ErrorCode, ModelportError, Result};
 
 /// The plugin SDK version this modelport implements (seed 004's integer `SDK_VERSION`).
@@ -79,6 +80,9 @@ pub struct PluginManifest {
     #[serde(rename = "type")]
     pub kind: PluginType,
     pub sdk_version: SdkVersionRange,
+    /// The JSON Schema the plugin's config must satisfy (checked before `init`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_schema: Option<Value>,
 }
 
 /// `PLUGIN_INVALID` about the manifest field at `path`.
@@ -179,7 +183,26 @@ impl PluginManifest {
                 ),
             )));
         }
+        let config_schema = match fields.get("configSchema") {
+            None | Some(Value::Null) => None,
+            Some(schema @ Value::Object(_)) => {
+                ConfigSchema::from_value(schema.clone()).map_err(|err| {
+                    with_name(invalid(
+                        "manifest.configSchema",
+                        format!("is not a valid JSON Schema ({})", err.causes.join("; ")),
+                    ))
+                })?;
+                Some(schema.clone())
+            }
+            Some(other) => {
+                return Err(with_name(invalid(
+                    "manifest.configSchema",
+                    format!("must be a JSON Schema object, got {other}"),
+                )));
+            }
+        };
         let manifest = PluginManifest {
+            config_schema,
             version: text(fields, "version", false).map_err(with_name)?,
             description: text(fields, "description", false).map_err(with_name)?,
             name,
@@ -188,6 +211,17 @@ impl PluginManifest {
         };
         manifest.check_sdk_version()?;
         Ok(manifest)
+    }
+
+    /// `CONFIG_SCHEMA_VIOLATION` (naming the plugin and the field) unless `config` satisfies the
+    /// manifest's `configSchema`; any config does when there is none.
+    pub fn check_config(&self, config: &Value) -> Result<()> {
+        let Some(schema) = &self.config_schema else {
+            return Ok(());
+        };
+        ConfigSchema::from_value(schema.clone())
+            .and_then(|schema| schema.validate(config))
+            .map_err(|err| err.with_plugin(&self.name))
     }
 
     /// `SDK_VERSION_MISMATCH` unless this modelport's [`SDK_VERSION`] is in the plugin's range.
@@ -277,11 +311,37 @@ mod tests {
                 json!({"name": "p", "type": "provider", "sdkVersion": {"minVersion": 1}, "version": 3}),
                 "manifest.version",
             ),
+            (
+                json!({"name": "p", "type": "provider", "sdkVersion": {"minVersion": 1}, "configSchema": "object"}),
+                "manifest.configSchema",
+            ),
+            (
+                json!({"name": "p", "type": "provider", "sdkVersion": {"minVersion": 1}, "configSchema": {"type": 12}}),
+                "manifest.configSchema",
+            ),
         ];
         for (value, path) in cases {
             let err = PluginManifest::from_json(&value).unwrap_err();
             assert_eq!(err.code, ErrorCode::PluginInvalid, "{err}");
             assert_eq!(err.json_path.as_deref(), Some(path), "{err}");
         }
+    }
+
+    #[test]
+    fn config_is_checked_against_the_manifest_schema() {
+        let mut value = manifest(json!({"minVersion": 1}));
+        value["configSchema"] = json!({
+            "type": "object",
+            "properties": {"dims": {"type": "integer", "minimum": 1}},
+            "required": ["dims"]
+        });
+        let read = PluginManifest::from_json(&value).unwrap();
+        read.check_config(&json!({"dims": 8})).unwrap();
+        let err = read.check_config(&json!({"dims": 0})).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ConfigSchemaViolation);
+        assert_eq!(err.json_path.as_deref(), Some("/dims"));
+        assert_eq!(err.plugin.as_deref(), Some("p"));
+        let without = PluginManifest::from_json(&manifest(json!({"minVersion": 1}))).unwrap();
+        without.check_config(&json!({"anything": true})).unwrap();
     }
 }

@@ -1,7 +1,9 @@
 //! The reference vector store through its public API: persistence, repos, filters, deletes,
 //! concurrent writers, cancellation, bad input.
 use modelport_core::ErrorCode;
-use modelport_core::vectors::{Metadata, SqliteVectorConfig, SqliteVectorStore, VectorItem};
+use modelport_core::vectors::{
+    Metadata, SqliteVectorConfig, SqliteVectorStore, VectorBackend, VectorItem,
+};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

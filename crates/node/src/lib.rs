@@ -13,6 +13,7 @@ mod provider;
 mod registry;
 mod sdk;
 mod types;
+mod vector_store;
 
 /// Every error code the core reports (`ModelportError.code`), for the facade's contract test.
 #[napi_derive::napi]

@@ -58,6 +58,9 @@ pub struct BindingPluginManifest {
     #[napi(js_name = "type")]
     pub kind: BindingPluginType,
     pub sdk_version: BindingSdkVersionRange,
+    /// The JSON Schema the plugin's config must satisfy.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub config_schema: Option<Value>,
 }
 
 /// A `[[plugins]]` entry of a registry's config.
@@ -102,5 +105,17 @@ pub fn validate_manifest(manifest: Value) -> napi::Result<BindingPluginManifest>
         description: manifest.description,
         kind: manifest.kind.into(),
         sdk_version: manifest.sdk_version.into(),
+        config_schema: manifest.config_schema,
     })
+}
+
+/// Checks a plugin's config against its manifest's `configSchema` (before `init`):
+/// `CONFIG_SCHEMA_VIOLATION` naming the plugin and the field.
+#[napi]
+pub fn check_plugin_config(
+    #[napi(ts_arg_type = "Record<string, unknown>")] manifest: Value,
+    #[napi(ts_arg_type = "Record<string, unknown>")] config: Value,
+) -> napi::Result<()> {
+    let manifest = napi_result(PluginManifest::from_json(&manifest))?;
+    napi_result(manifest.check_config(&config))
 }

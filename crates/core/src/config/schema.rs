@@ -53,6 +53,11 @@ impl ConfigSchema {
             )
             .with_cause(err)
         })?;
+        Self::from_value(schema)
+    }
+
+    /// Compiles a schema given as JSON.
+    pub fn from_value(schema: Value) -> Result<Self> {
         let validator = jsonschema::validator_for(&schema).map_err(|err| {
             ModelportError::new(
                 ErrorCode::PluginLoadFailed,

@@ -11,7 +11,10 @@ pub use sqlite_store::SqliteVectorStore;
 
 use serde_json::{Map, Value};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::error::{ErrorCode, ModelportError, Result};
+use crate::provider::Health;
 
 /// Metadata of an item: names to strings, numbers or booleans.
 pub type Metadata = Map<String, Value>;
@@ -43,6 +46,36 @@ pub struct VectorStoreInfo {
     /// `local` or `remote`.
     pub location: &'static str,
     pub supports_filters: bool,
+}
+
+/// A vector memory backend (seed 004's `VectorMemoryBackendPlugin`), whatever runs it. Calls
+/// block: run them off the event loop. `cancel` stops a call between steps (all or nothing).
+pub trait VectorBackend: Send + Sync {
+    /// Stores `items` in `repo`; an id already there is replaced.
+    fn upsert(&self, repo: &str, items: Vec<VectorItem>, cancel: &CancellationToken) -> Result<()>;
+    /// The `top_k` items closest to `vector`, best first; only those whose metadata equals every
+    /// value of `filter` when one is given.
+    fn query(
+        &self,
+        repo: &str,
+        vector: &[f32],
+        top_k: usize,
+        filter: Option<&Metadata>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<VectorMatch>>;
+    /// Deletes these ids of `repo`; how many were there.
+    fn delete_by_ids(
+        &self,
+        repo: &str,
+        ids: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<usize>;
+    /// Deletes all of `repo`; how many items were there.
+    fn wipe_repo(&self, repo: &str) -> Result<usize>;
+    fn info(&self) -> VectorStoreInfo;
+    fn health(&self) -> Health;
+    /// Releases the backend (later calls fail with `ABORTED`); closing twice is fine.
+    fn close(&self) -> Result<()>;
 }
 
 fn invalid(message: String) -> ModelportError {

@@ -17,8 +17,8 @@ use super::config::SqliteVectorConfig;
 use super::hnsw::{HnswIndex, unit};
 use super::postings::Postings;
 use super::{
-    Metadata, VectorItem, VectorMatch, VectorStoreInfo, check_metadata, check_repo, check_vector,
-    checked_batch,
+    Metadata, VectorBackend, VectorItem, VectorMatch, VectorStoreInfo, check_metadata, check_repo,
+    check_vector, checked_batch,
 };
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::provider::Health;
@@ -234,295 +234,6 @@ impl SqliteVectorStore {
         ModelportError::aborted(format!("the {what} was aborted")).with_plugin(&self.plugin)
     }
 
-    /// Stores `items` in `repo` (an id already there is replaced). All or nothing.
-    pub fn upsert(
-        &self,
-        repo: &str,
-        items: Vec<VectorItem>,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
-        let items = checked_batch(items, self.dims).map_err(|err| err.with_plugin(&self.plugin))?;
-        if items.is_empty() {
-            return Ok(());
-        }
-        let mut guard = self.lock()?;
-        let Open { db, repos } = guard.as_mut().expect("checked open");
-        let storage = self.storage();
-        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
-            .map_err(&storage)?;
-        self.current(&tx, repos, repo, cancel)?;
-        let mut replaced: Vec<(u64, Metadata)> = Vec::new();
-        let mut added: Vec<(u64, Vec<f32>)> = Vec::with_capacity(items.len());
-        {
-            let mut find = tx
-                .prepare_cached("SELECT key, metadata FROM items WHERE repo = ? AND id = ?")
-                .map_err(&storage)?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE items SET vector = ?, metadata = ?, content = ? WHERE key = ?",
-                )
-                .map_err(&storage)?;
-            let mut insert = tx
-                .prepare_cached("INSERT INTO items (repo, id, vector, metadata, content) VALUES (?, ?, ?, ?, ?)")
-                .map_err(&storage)?;
-            for (at, item) in items.iter().enumerate() {
-                if at % CANCEL_CHECK_EVERY == 0 && cancel.is_cancelled() {
-                    return Err(self.aborted("upsert"));
-                }
-                let metadata =
-                    serde_json::to_string(&item.metadata).unwrap_or_else(|_| "{}".into());
-                let blob = vector_bytes(&item.vector);
-                let existing: Option<(i64, String)> = find
-                    .query_row(params![repo, item.id], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-                    .map_err(&storage)?;
-                let key = match existing {
-                    Some((key, old)) => {
-                        update
-                            .execute(params![blob, metadata, item.content, key])
-                            .map_err(&storage)?;
-                        replaced.push((key as u64, metadata_of(&old)));
-                        key
-                    }
-                    None => {
-                        insert
-                            .execute(params![repo, item.id, blob, metadata, item.content])
-                            .map_err(&storage)?;
-                        tx.last_insert_rowid()
-                    }
-                };
-                added.push((key as u64, unit(&item.vector)));
-            }
-        }
-        let generation = raise_generation(&tx, repo).map_err(&storage)?;
-        let entry = repos.get_mut(repo).expect("made current");
-        let applied = (|| {
-            for (key, _) in &replaced {
-                entry.index.remove(*key)?;
-            }
-            entry.index.add_all(&added, cancel)
-        })();
-        let committed = applied.and_then(|()| tx.commit().map_err(&storage));
-        if let Err(err) = committed {
-            // The index may hold part of a write the database rolled back: load it again.
-            repos.remove(repo);
-            return Err(err.with_plugin(&self.plugin));
-        }
-        for (key, old) in &replaced {
-            entry.postings.remove(*key, old);
-        }
-        for ((key, _), item) in added.iter().zip(&items) {
-            entry.postings.add(*key, &item.metadata);
-        }
-        entry.generation = generation;
-        entry.saved = false;
-        Ok(())
-    }
-
-    /// The `top_k` items of `repo` closest to `vector` (best first), only those whose metadata
-    /// equals every value of `filter` when one is given. An unknown repo has no items.
-    pub fn query(
-        &self,
-        repo: &str,
-        vector: &[f32],
-        top_k: usize,
-        filter: Option<&Metadata>,
-        cancel: &CancellationToken,
-    ) -> Result<Vec<VectorMatch>> {
-        let checked = (|| {
-            check_repo(repo)?;
-            check_vector(vector, self.dims, "vector")?;
-            if !(1..=TOP_K_MAX).contains(&top_k) {
-                return Err(ModelportError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("topK must be within 1..={TOP_K_MAX}, got {top_k}"),
-                )
-                .with_json_path("topK"));
-            }
-            filter.map_or(Ok(()), |filter| check_metadata(filter, "filter"))
-        })();
-        checked.map_err(|err| err.with_plugin(&self.plugin))?;
-        let mut guard = self.lock()?;
-        let Open { db, repos } = guard.as_mut().expect("checked open");
-        let storage = self.storage();
-        self.current(db, repos, repo, cancel)?;
-        let entry = &repos[repo];
-        let allowed = filter
-            .filter(|f| !f.is_empty())
-            .map(|filter| entry.postings.matching(filter));
-        let hits = entry
-            .index
-            .search(&unit(vector), top_k, allowed.as_ref())
-            .map_err(|err| err.with_plugin(&self.plugin))?;
-        if cancel.is_cancelled() {
-            return Err(self.aborted("query"));
-        }
-        let mut row = db
-            .prepare_cached("SELECT id, metadata, content FROM items WHERE key = ?")
-            .map_err(&storage)?;
-        let mut matches = Vec::with_capacity(hits.len());
-        for (key, score) in hits {
-            let found = row
-                .query_row([key as i64], |row| {
-                    Ok(VectorMatch {
-                        id: row.get(0)?,
-                        score,
-                        metadata: metadata_of(&row.get::<_, String>(1)?),
-                        content: row.get(2)?,
-                    })
-                })
-                .optional()
-                .map_err(&storage)?;
-            matches.extend(found);
-        }
-        Ok(matches)
-    }
-
-    /// Deletes the items of `repo` with these ids (ids not there are ignored); how many went.
-    pub fn delete_by_ids(
-        &self,
-        repo: &str,
-        ids: &[String],
-        cancel: &CancellationToken,
-    ) -> Result<usize> {
-        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
-        let mut guard = self.lock()?;
-        let Open { db, repos } = guard.as_mut().expect("checked open");
-        let storage = self.storage();
-        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
-            .map_err(&storage)?;
-        self.current(&tx, repos, repo, cancel)?;
-        let mut gone: Vec<(u64, Metadata)> = Vec::new();
-        {
-            let mut delete = tx
-                .prepare_cached(
-                    "DELETE FROM items WHERE repo = ? AND id = ? RETURNING key, metadata",
-                )
-                .map_err(&storage)?;
-            for (at, id) in ids.iter().enumerate() {
-                if at % CANCEL_CHECK_EVERY == 0 && cancel.is_cancelled() {
-                    return Err(self.aborted("delete"));
-                }
-                let deleted: Option<(i64, String)> = delete
-                    .query_row(params![repo, id], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-                    .map_err(&storage)?;
-                gone.extend(deleted.map(|(key, metadata)| (key as u64, metadata_of(&metadata))));
-            }
-        }
-        if gone.is_empty() {
-            return Ok(0);
-        }
-        let generation = raise_generation(&tx, repo).map_err(&storage)?;
-        let entry = repos.get_mut(repo).expect("made current");
-        let applied = gone
-            .iter()
-            .try_for_each(|(key, _)| entry.index.remove(*key));
-        if let Err(err) = applied.and_then(|()| tx.commit().map_err(&storage)) {
-            repos.remove(repo);
-            return Err(err.with_plugin(&self.plugin));
-        }
-        for (key, metadata) in &gone {
-            entry.postings.remove(*key, metadata);
-        }
-        entry.generation = generation;
-        entry.saved = false;
-        Ok(gone.len())
-    }
-
-    /// Deletes every item of `repo`; how many went.
-    pub fn wipe_repo(&self, repo: &str) -> Result<usize> {
-        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
-        let mut guard = self.lock()?;
-        let Open { db, repos } = guard.as_mut().expect("checked open");
-        let storage = self.storage();
-        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
-            .map_err(&storage)?;
-        let gone = tx
-            .execute("DELETE FROM items WHERE repo = ?", [repo])
-            .map_err(&storage)?;
-        tx.execute("DELETE FROM index_snapshots WHERE repo = ?", [repo])
-            .map_err(&storage)?;
-        // The generation goes on rising: a process holding the old index must not take the next
-        // write's generation for its own.
-        raise_generation(&tx, repo).map_err(&storage)?;
-        tx.commit().map_err(&storage)?;
-        repos.remove(repo);
-        Ok(gone)
-    }
-
-    /// What this store is.
-    pub fn info(&self) -> VectorStoreInfo {
-        VectorStoreInfo {
-            backend: "sqlite-hnsw".into(),
-            dims: self.dims,
-            embedder_id: self.embedder_id.clone(),
-            location: "local",
-            supports_filters: true,
-        }
-    }
-
-    /// Whether the database answers, with its size.
-    pub fn health(&self) -> Health {
-        let answer = self.lock().and_then(|guard| {
-            let Open { db, .. } = guard.as_ref().expect("checked open");
-            db.query_row(
-                "SELECT count(*), count(DISTINCT repo) FROM items",
-                [],
-                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
-            )
-            .map_err(self.storage())
-        });
-        match answer {
-            Ok((items, repos)) => Health {
-                healthy: true,
-                message: format!(
-                    "{items} items in {repos} repos, {} dimensions, {}",
-                    self.dims,
-                    self.config.path.display()
-                ),
-                code: None,
-            },
-            Err(err) => Health {
-                healthy: false,
-                message: err.message.clone(),
-                code: Some(err.code),
-            },
-        }
-    }
-
-    /// Saves the indexes changed since they were loaded (so the next open need not rebuild them)
-    /// and closes the database; later calls fail with `ABORTED`. Closing twice is fine.
-    pub fn close(&self) -> Result<()> {
-        let mut guard = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(Open { db, repos }) = guard.take() else {
-            return Ok(());
-        };
-        let storage = self.storage();
-        if !self.config.in_memory() {
-            for (name, repo) in repos
-                .iter()
-                .filter(|(_, repo)| !repo.saved && repo.generation > 0)
-            {
-                let bytes = repo.index.save()?;
-                // Saved only if no other process wrote since: a stale snapshot is never trusted,
-                // but writing one costs time.
-                db.execute(
-                    "INSERT OR REPLACE INTO index_snapshots (repo, generation, data)
-                     SELECT ?1, ?2, ?3 WHERE (SELECT generation FROM repos WHERE repo = ?1) = ?2",
-                    params![name, repo.generation, bytes],
-                )
-                .map_err(&storage)?;
-            }
-        }
-        drop(repos);
-        db.close().map_err(|(_, err)| storage(err))
-    }
-
     /// Makes `repos[repo]` reflect the database: loaded if absent, loaded again if another
     /// process (or a failed write) moved the repo's generation.
     fn current(
@@ -625,6 +336,292 @@ impl SqliteVectorStore {
             generation,
             saved,
         })
+    }
+}
+
+impl VectorBackend for SqliteVectorStore {
+    /// Stores `items` in `repo` (an id already there is replaced). All or nothing.
+    fn upsert(&self, repo: &str, items: Vec<VectorItem>, cancel: &CancellationToken) -> Result<()> {
+        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
+        let items = checked_batch(items, self.dims).map_err(|err| err.with_plugin(&self.plugin))?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self.lock()?;
+        let Open { db, repos } = guard.as_mut().expect("checked open");
+        let storage = self.storage();
+        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
+            .map_err(&storage)?;
+        self.current(&tx, repos, repo, cancel)?;
+        let mut replaced: Vec<(u64, Metadata)> = Vec::new();
+        let mut added: Vec<(u64, Vec<f32>)> = Vec::with_capacity(items.len());
+        {
+            let mut find = tx
+                .prepare_cached("SELECT key, metadata FROM items WHERE repo = ? AND id = ?")
+                .map_err(&storage)?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE items SET vector = ?, metadata = ?, content = ? WHERE key = ?",
+                )
+                .map_err(&storage)?;
+            let mut insert = tx
+                .prepare_cached("INSERT INTO items (repo, id, vector, metadata, content) VALUES (?, ?, ?, ?, ?)")
+                .map_err(&storage)?;
+            for (at, item) in items.iter().enumerate() {
+                if at % CANCEL_CHECK_EVERY == 0 && cancel.is_cancelled() {
+                    return Err(self.aborted("upsert"));
+                }
+                let metadata =
+                    serde_json::to_string(&item.metadata).unwrap_or_else(|_| "{}".into());
+                let blob = vector_bytes(&item.vector);
+                let existing: Option<(i64, String)> = find
+                    .query_row(params![repo, item.id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+                    .map_err(&storage)?;
+                let key = match existing {
+                    Some((key, old)) => {
+                        update
+                            .execute(params![blob, metadata, item.content, key])
+                            .map_err(&storage)?;
+                        replaced.push((key as u64, metadata_of(&old)));
+                        key
+                    }
+                    None => {
+                        insert
+                            .execute(params![repo, item.id, blob, metadata, item.content])
+                            .map_err(&storage)?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                added.push((key as u64, unit(&item.vector)));
+            }
+        }
+        let generation = raise_generation(&tx, repo).map_err(&storage)?;
+        let entry = repos.get_mut(repo).expect("made current");
+        let applied = (|| {
+            for (key, _) in &replaced {
+                entry.index.remove(*key)?;
+            }
+            entry.index.add_all(&added, cancel)
+        })();
+        let committed = applied.and_then(|()| tx.commit().map_err(&storage));
+        if let Err(err) = committed {
+            // The index may hold part of a write the database rolled back: load it again.
+            repos.remove(repo);
+            return Err(err.with_plugin(&self.plugin));
+        }
+        for (key, old) in &replaced {
+            entry.postings.remove(*key, old);
+        }
+        for ((key, _), item) in added.iter().zip(&items) {
+            entry.postings.add(*key, &item.metadata);
+        }
+        entry.generation = generation;
+        entry.saved = false;
+        Ok(())
+    }
+
+    /// The `top_k` items of `repo` closest to `vector` (best first), only those whose metadata
+    /// equals every value of `filter` when one is given. An unknown repo has no items.
+    fn query(
+        &self,
+        repo: &str,
+        vector: &[f32],
+        top_k: usize,
+        filter: Option<&Metadata>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<VectorMatch>> {
+        let checked = (|| {
+            check_repo(repo)?;
+            check_vector(vector, self.dims, "vector")?;
+            if !(1..=TOP_K_MAX).contains(&top_k) {
+                return Err(ModelportError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("topK must be within 1..={TOP_K_MAX}, got {top_k}"),
+                )
+                .with_json_path("topK"));
+            }
+            filter.map_or(Ok(()), |filter| check_metadata(filter, "filter"))
+        })();
+        checked.map_err(|err| err.with_plugin(&self.plugin))?;
+        let mut guard = self.lock()?;
+        let Open { db, repos } = guard.as_mut().expect("checked open");
+        let storage = self.storage();
+        self.current(db, repos, repo, cancel)?;
+        let entry = &repos[repo];
+        let allowed = filter
+            .filter(|f| !f.is_empty())
+            .map(|filter| entry.postings.matching(filter));
+        let hits = entry
+            .index
+            .search(&unit(vector), top_k, allowed.as_ref())
+            .map_err(|err| err.with_plugin(&self.plugin))?;
+        if cancel.is_cancelled() {
+            return Err(self.aborted("query"));
+        }
+        let mut row = db
+            .prepare_cached("SELECT id, metadata, content FROM items WHERE key = ?")
+            .map_err(&storage)?;
+        let mut matches = Vec::with_capacity(hits.len());
+        for (key, score) in hits {
+            let found = row
+                .query_row([key as i64], |row| {
+                    Ok(VectorMatch {
+                        id: row.get(0)?,
+                        score,
+                        metadata: metadata_of(&row.get::<_, String>(1)?),
+                        content: row.get(2)?,
+                    })
+                })
+                .optional()
+                .map_err(&storage)?;
+            matches.extend(found);
+        }
+        Ok(matches)
+    }
+
+    /// Deletes the items of `repo` with these ids (ids not there are ignored); how many went.
+    fn delete_by_ids(
+        &self,
+        repo: &str,
+        ids: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<usize> {
+        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
+        let mut guard = self.lock()?;
+        let Open { db, repos } = guard.as_mut().expect("checked open");
+        let storage = self.storage();
+        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
+            .map_err(&storage)?;
+        self.current(&tx, repos, repo, cancel)?;
+        let mut gone: Vec<(u64, Metadata)> = Vec::new();
+        {
+            let mut delete = tx
+                .prepare_cached(
+                    "DELETE FROM items WHERE repo = ? AND id = ? RETURNING key, metadata",
+                )
+                .map_err(&storage)?;
+            for (at, id) in ids.iter().enumerate() {
+                if at % CANCEL_CHECK_EVERY == 0 && cancel.is_cancelled() {
+                    return Err(self.aborted("delete"));
+                }
+                let deleted: Option<(i64, String)> = delete
+                    .query_row(params![repo, id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+                    .map_err(&storage)?;
+                gone.extend(deleted.map(|(key, metadata)| (key as u64, metadata_of(&metadata))));
+            }
+        }
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let generation = raise_generation(&tx, repo).map_err(&storage)?;
+        let entry = repos.get_mut(repo).expect("made current");
+        let applied = gone
+            .iter()
+            .try_for_each(|(key, _)| entry.index.remove(*key));
+        if let Err(err) = applied.and_then(|()| tx.commit().map_err(&storage)) {
+            repos.remove(repo);
+            return Err(err.with_plugin(&self.plugin));
+        }
+        for (key, metadata) in &gone {
+            entry.postings.remove(*key, metadata);
+        }
+        entry.generation = generation;
+        entry.saved = false;
+        Ok(gone.len())
+    }
+
+    /// Deletes every item of `repo`; how many went.
+    fn wipe_repo(&self, repo: &str) -> Result<usize> {
+        check_repo(repo).map_err(|err| err.with_plugin(&self.plugin))?;
+        let mut guard = self.lock()?;
+        let Open { db, repos } = guard.as_mut().expect("checked open");
+        let storage = self.storage();
+        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)
+            .map_err(&storage)?;
+        let gone = tx
+            .execute("DELETE FROM items WHERE repo = ?", [repo])
+            .map_err(&storage)?;
+        tx.execute("DELETE FROM index_snapshots WHERE repo = ?", [repo])
+            .map_err(&storage)?;
+        // The generation goes on rising: a process holding the old index must not take the next
+        // write's generation for its own.
+        raise_generation(&tx, repo).map_err(&storage)?;
+        tx.commit().map_err(&storage)?;
+        repos.remove(repo);
+        Ok(gone)
+    }
+
+    /// What this store is.
+    fn info(&self) -> VectorStoreInfo {
+        VectorStoreInfo {
+            backend: "sqlite-hnsw".into(),
+            dims: self.dims,
+            embedder_id: self.embedder_id.clone(),
+            location: "local",
+            supports_filters: true,
+        }
+    }
+
+    /// Whether the database answers, with its size.
+    fn health(&self) -> Health {
+        let answer = self.lock().and_then(|guard| {
+            let Open { db, .. } = guard.as_ref().expect("checked open");
+            db.query_row(
+                "SELECT count(*), count(DISTINCT repo) FROM items",
+                [],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
+            .map_err(self.storage())
+        });
+        match answer {
+            Ok((items, repos)) => Health {
+                healthy: true,
+                message: format!(
+                    "{items} items in {repos} repos, {} dimensions, {}",
+                    self.dims,
+                    self.config.path.display()
+                ),
+                code: None,
+            },
+            Err(err) => Health {
+                healthy: false,
+                message: err.message.clone(),
+                code: Some(err.code),
+            },
+        }
+    }
+
+    /// Saves the indexes changed since they were loaded (so the next open need not rebuild them)
+    /// and closes the database; later calls fail with `ABORTED`. Closing twice is fine.
+    fn close(&self) -> Result<()> {
+        let mut guard = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(Open { db, repos }) = guard.take() else {
+            return Ok(());
+        };
+        let storage = self.storage();
+        if !self.config.in_memory() {
+            for (name, repo) in repos
+                .iter()
+                .filter(|(_, repo)| !repo.saved && repo.generation > 0)
+            {
+                let bytes = repo.index.save()?;
+                // Saved only if no other process wrote since: a stale snapshot is never trusted,
+                // but writing one costs time.
+                db.execute(
+                    "INSERT OR REPLACE INTO index_snapshots (repo, generation, data)
+                     SELECT ?1, ?2, ?3 WHERE (SELECT generation FROM repos WHERE repo = ?1) = ?2",
+                    params![name, repo.generation, bytes],
+                )
+                .map_err(&storage)?;
+            }
+        }
+        drop(repos);
+        db.close().map_err(|(_, err)| storage(err))
     }
 }
 

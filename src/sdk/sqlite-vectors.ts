@@ -1,0 +1,172 @@
+// The vector store modelport ships (seed 004's `VectorMemoryBackendPlugin`): SQLite holds the
+// items, an HNSW index per repo answers queries; both run in the Rust core, off the event loop.
+import { resolve } from 'node:path'
+
+import type { BindingVectorStore } from '../../binding'
+import { CallAbort } from '../call-options'
+import { callBinding, callBindingSync, ModelportError } from '../errors'
+import { binding } from '../native-binding'
+import type {
+  HealthCheckResult,
+  PluginConfig,
+  PluginContext,
+  PluginExport,
+  VectorBackendInfo,
+  VectorItem,
+  VectorMemoryBackendPlugin,
+  VectorQueryFilter,
+  VectorQueryResult,
+} from './types'
+
+const NAME = 'sqlite-vectors'
+
+/** The config `sqlite-vectors` takes (checked before `init` by its manifest's schema). */
+const CONFIG_SCHEMA = {
+  type: 'object',
+  properties: {
+    path: {
+      type: 'string',
+      minLength: 1,
+      description: "The database file (created if missing; relative to the process's folder), or :memory:",
+    },
+    dims: { type: 'integer', minimum: 1, maximum: 65536, description: 'Required to create a store' },
+    embedderId: { type: 'string', description: 'Which embedder made the vectors (a store refuses another)' },
+    efSearch: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65536,
+      description: 'Search breadth (recall vs speed)',
+    },
+    efConstruction: { type: 'integer', minimum: 1, maximum: 65536, description: 'Insert breadth' },
+    connectivity: { type: 'integer', minimum: 2, maximum: 256, description: 'Links per graph node' },
+  },
+  required: ['path'],
+  additionalProperties: false,
+}
+
+/** `sqlite-vectors`: a persistent local vector store (see the README's "Reference plugins"). */
+export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
+  readonly name = NAME
+  readonly sdkVersion = { minVersion: 1, maxVersion: 1 }
+  #store: BindingVectorStore | undefined
+
+  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
+    const path =
+      typeof config['path'] === 'string' && config['path'] !== ':memory:'
+        ? resolve(config['path'])
+        : config['path']
+    this.#store = callBindingSync(() => binding.BindingVectorStore.openSqlite(NAME, { ...config, path }))
+  }
+
+  #open(): BindingVectorStore {
+    if (!this.#store)
+      throw new ModelportError({ code: 'ABORTED', plugin: NAME, message: 'the vector store is not open' })
+    return this.#store
+  }
+
+  async healthCheck(): Promise<HealthCheckResult> {
+    if (!this.#store) return { healthy: false, message: 'not initialised' }
+    const store = this.#store
+    const health = await callBinding(() => store.healthCheck())
+    return { healthy: health.healthy, message: health.message }
+  }
+
+  /** Saves the indexes (so the next process need not rebuild them) and closes the database. */
+  async shutdown(): Promise<void> {
+    const store = this.#store
+    if (store) await callBinding(() => store.close())
+  }
+
+  async upsert(repoId: string, items: VectorItem[], ctx: PluginContext): Promise<void> {
+    const store = this.#open()
+    const dims = store.info().dims
+    if (!Array.isArray(items)) {
+      throw new ModelportError({ code: 'INVALID_REQUEST', plugin: NAME, message: 'items must be an array' })
+    }
+    const vectors = new Float32Array(items.length * dims)
+    items.forEach((item, at) => {
+      const length = (item?.vector as { length?: unknown } | undefined)?.length
+      if (length !== dims) {
+        throw new ModelportError({
+          code: 'INVALID_REQUEST',
+          plugin: NAME,
+          jsonPath: `items[${at}].vector`,
+          message: `items[${at}].vector has ${String(length)} dimensions; this store holds ${dims}`,
+        })
+      }
+      vectors.set(item.vector, at * dims)
+    })
+    const batch = {
+      ids: items.map((item) => item.id),
+      vectors,
+      metadata: items.map((item) => item.metadata),
+      contents: items.map((item) => item.content),
+    }
+    await withSignal(ctx, 'upsert', (callId) => store.upsert(repoId, batch, callId))
+  }
+
+  async query(
+    repoId: string,
+    vector: Float32Array,
+    topK: number,
+    ctx: PluginContext,
+    filter?: VectorQueryFilter,
+  ): Promise<VectorQueryResult[]> {
+    const store = this.#open()
+    const query = vector instanceof Float32Array ? vector : Float32Array.from(vector as ArrayLike<number>)
+    const found = await withSignal(ctx, 'query', (callId) => store.query(repoId, query, topK, filter, callId))
+    return found.map(({ id, score, metadata, content }) =>
+      content == null ? { id, score, metadata } : { id, score, metadata, content },
+    )
+  }
+
+  async deleteByIds(repoId: string, ids: string[], ctx: PluginContext): Promise<void> {
+    const store = this.#open()
+    await withSignal(ctx, 'deleteByIds', (callId) => store.deleteByIds(repoId, ids, callId))
+  }
+
+  async wipeRepo(repoId: string, ctx: PluginContext): Promise<void> {
+    const store = this.#open()
+    ctx?.abortSignal?.throwIfAborted()
+    await callBinding(() => store.wipeRepo(repoId))
+  }
+
+  async info(): Promise<VectorBackendInfo> {
+    const info = this.#open().info()
+    return {
+      backend: info.backend,
+      dims: info.dims,
+      embedderId: info.embedderId,
+      location: info.location,
+      supportsFilters: info.supportsFilters,
+    }
+  }
+}
+
+/** Runs a store call with `ctx.abortSignal` wired to the core's cancellation. */
+async function withSignal<T>(
+  ctx: PluginContext | undefined,
+  what: string,
+  run: (callId: number | undefined) => Promise<T> | T,
+): Promise<T> {
+  const abort = new CallAbort(ctx?.abortSignal)
+  try {
+    abort.throwIfAborted(`the vector store's ${what}`)
+    return await callBinding(() => run(abort.callId))
+  } finally {
+    abort.end()
+  }
+}
+
+/** The `sqlite-vectors` plugin export. */
+export const sqliteVectors: PluginExport<SqliteVectorBackend> = {
+  manifest: {
+    name: NAME,
+    type: 'vector-backend',
+    description: 'Persistent local vector store: SQLite for the items, an HNSW index per repo for queries',
+    sdkVersion: { minVersion: 1, maxVersion: 1 },
+    version: '1.0.0',
+    configSchema: CONFIG_SCHEMA,
+  },
+  createPlugin: () => new SqliteVectorBackend(),
+}
