@@ -264,3 +264,58 @@ test('exec runs a command through the sandboxed executor, with its output and ex
   t.is(bad.status, 1)
   t.regex(bad.stderr, /^modelport: INVALID_REQUEST: --timeout/)
 })
+
+test('vectors upsert and query: texts embedded by the config embedder, kept by the config store across runs', async (t) => {
+  const dir = tempDir()
+  const file = join(dir, 'plugins.toml')
+  writeFileSync(
+    file,
+    `[[plugins]]
+name = "memory"
+kind = "vector-backend"
+path = "modelport:sqlite-vectors"
+config = { path = "memory.db", dims = 128 }
+
+[[plugins]]
+name = "local"
+kind = "embedder"
+path = "modelport:local-embedder"
+config = { dims = 128 }
+`,
+  )
+  // The store's relative path is the process's folder: each run is a new process in `dir`.
+  const inDir = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [cli, 'vectors', ...args, '--config', file],
+        { cwd: dir, encoding: 'utf8', timeout: 30_000 },
+        (error, stdout, stderr) =>
+          resolve({
+            status: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+            stdout,
+            stderr,
+          }),
+      )
+    })
+  for (const [id, text, meta] of [
+    ['cats', 'cats purr and chase mice', 'kind=animal,legs=4'],
+    ['bikes', 'bicycles have two wheels and pedals', 'kind=vehicle,legs=0'],
+    ['dogs', 'dogs bark and chase cats', 'kind=animal,legs=4'],
+  ] as const) {
+    const stored = await inDir(['upsert', 'memory', 'notes', id, text, '--meta', meta])
+    t.is(stored.status, 0, stored.stderr)
+    t.is(stored.stdout.trim(), `stored ${id} in notes (128 dimensions)`)
+  }
+  const found = await inDir(['query', 'memory', 'notes', 'which animals chase mice', '--top', '2', '--json'])
+  t.is(found.status, 0, found.stderr)
+  const matches = JSON.parse(found.stdout) as Array<{ id: string; metadata: Record<string, unknown> }>
+  t.is(matches.length, 2)
+  t.is(matches[0]!.id, 'cats')
+  const filtered = await inDir(['query', 'memory', 'notes', 'wheels', '--filter', 'legs=0'])
+  t.regex(filtered.stdout, /^\d\.\d{4} {2}bikes {2}bicycles have two wheels and pedals$/m)
+  t.notRegex(filtered.stdout, /cats|dogs/)
+  const wrong = await inDir(['query', 'local', 'notes', 'x'])
+  t.is(wrong.status, 1)
+  t.regex(wrong.stderr, /PLUGIN_NOT_FOUND: plugin 'local': its type is embedder, not vector-backend/)
+})

@@ -7,7 +7,13 @@ import { parseArgs } from 'node:util'
 import { ModelportError } from './errors'
 import { PluginRegistry } from './registry'
 import { sandboxedToolExecutor } from './sdk/tool-executor'
-import type { HealthCheckResult, ToolExecutorPlugin } from './sdk/types'
+import type {
+  EmbedderPlugin,
+  HealthCheckResult,
+  PluginType,
+  ToolExecutorPlugin,
+  VectorMemoryBackendPlugin,
+} from './sdk/types'
 import type { LoadReport, Message } from './types'
 
 const USAGE = `usage: modelport [--config FILE] [--json] <command> [args]
@@ -19,6 +25,12 @@ commands:
   exec -- CMD [ARGS…]       run a command through a tool executor (the sandboxed one by default),
                             allowing just CMD; exits with its status
                             [--executor NAME] [--cwd DIR] [--timeout MS] [--env A,B]
+  vectors upsert STORE REPO ID "text"
+                            embed the text and store it under ID (metadata: --meta k=v,k2=v2)
+  vectors query STORE REPO "text"
+                            the closest items      [--top K] [--filter k=v,…]
+                            (STORE: a vector-backend plugin of the config; the embedder:
+                            --embedder NAME, else the config's only embedder plugin)
   schema <name>             the JSON Schema of a provider's config
   models <name>             the models a provider offers
   chat <name> "prompt"      one chat turn, streamed as it arrives   [--model M] [--system S] [--no-stream]
@@ -104,6 +116,66 @@ async function describePlugins(registry: PluginRegistry, reports: LoadReport[]) 
   )
 }
 
+/** Loads the config's plugins; the first failure among `names` is thrown. */
+async function loadOrThrow(registry: PluginRegistry, names: string[]): Promise<void> {
+  const failed = (await registry.loadAll()).find((r) => names.includes(r.name) && !r.ok)
+  if (failed?.error) throw failed.error
+}
+
+/** The registered SDK plugin `name`, which must be of `type`. */
+function pluginOfType<T>(registry: PluginRegistry, name: string, type: PluginType): T {
+  const info = registry.plugins().find((p) => p.name === name)
+  if (info?.manifest.type !== type) {
+    throw new ModelportError({
+      code: 'PLUGIN_NOT_FOUND',
+      plugin: name,
+      message: info
+        ? `its type is ${info.manifest.type}, not ${type}`
+        : `the config has no [[plugins]] entry named '${name}' (a ${type})`,
+    })
+  }
+  return registry.plugin(name) as T
+}
+
+/** The one registered plugin of `type` (an error when there are none or several). */
+function onlyOf(registry: PluginRegistry, type: PluginType): string {
+  const names = registry
+    .plugins()
+    .filter((p) => p.manifest.type === type)
+    .map((p) => p.name)
+  if (names.length !== 1) {
+    throw new ModelportError({
+      code: 'INVALID_REQUEST',
+      message: `name the ${type} with --${type}: the config has ${names.length === 0 ? 'none' : names.join(', ')}`,
+    })
+  }
+  return names[0]!
+}
+
+/** `k=v,k2=v2` as metadata: numbers and true/false become numbers and booleans. */
+function pairs(text: string | undefined, option: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {}
+  for (const pair of (text ?? '').split(',').filter(Boolean)) {
+    const at = pair.indexOf('=')
+    if (at <= 0) {
+      throw new ModelportError({
+        code: 'INVALID_REQUEST',
+        message: `${option} takes k=v pairs, got '${pair}'`,
+      })
+    }
+    const value = pair.slice(at + 1)
+    out[pair.slice(0, at)] =
+      value === 'true'
+        ? true
+        : value === 'false'
+          ? false
+          : value !== '' && Number.isFinite(Number(value))
+            ? Number(value)
+            : value
+  }
+  return out
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -124,6 +196,10 @@ async function main(argv: string[]): Promise<number> {
       cwd: { type: 'string' },
       timeout: { type: 'string' },
       env: { type: 'string' },
+      embedder: { type: 'string' },
+      meta: { type: 'string' },
+      filter: { type: 'string' },
+      top: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -227,6 +303,49 @@ async function main(argv: string[]): Promise<number> {
           if (result.signal) process.stderr.write(`modelport: ended by ${result.signal}\n`)
         }
         return result.exitCode
+      }
+      case 'vectors': {
+        const [action, store, repo, ...words] = need(rest, 4, 'vectors upsert|query STORE REPO …') as [
+          string,
+          string,
+          string,
+          ...string[],
+        ]
+        const ctx = { runId: 'cli', logger: { log() {} } }
+        await loadOrThrow(registry, [store, ...(values.embedder ? [values.embedder] : [])])
+        const backend = pluginOfType<VectorMemoryBackendPlugin>(registry, store, 'vector-backend')
+        const embedder = pluginOfType<EmbedderPlugin>(
+          registry,
+          values.embedder ?? onlyOf(registry, 'embedder'),
+          'embedder',
+        )
+        if (action === 'upsert') {
+          const [id, text] = need(words, 2, 'the id and the text') as [string, string]
+          const [vector] = await embedder.embedTexts([text], ctx)
+          const metadata = pairs(values.meta, '--meta')
+          await backend.upsert(repo, [{ id, vector: vector!, metadata, content: text }], ctx)
+          print(
+            options,
+            { repo, id, dims: vector!.length },
+            () => `stored ${id} in ${repo} (${vector!.length} dimensions)`,
+          )
+          return 0
+        }
+        if (action === 'query') {
+          const [text] = need(words, 1, 'the text to look for') as [string]
+          const topK = values.top === undefined ? 5 : Number(values.top)
+          const [vector] = await embedder.embedTexts([text], ctx)
+          const filter = values.filter === undefined ? undefined : pairs(values.filter, '--filter')
+          const found = await backend.query(repo, Float32Array.from(vector!), topK, ctx, filter)
+          print(options, found, () =>
+            found.map((m) => `${m.score.toFixed(4)}  ${m.id}${m.content ? `  ${m.content}` : ''}`).join('\n'),
+          )
+          return 0
+        }
+        throw new ModelportError({
+          code: 'INVALID_REQUEST',
+          message: `vectors takes upsert or query, not '${action}'\n\n${USAGE}`,
+        })
       }
       case 'schema': {
         const [name] = need(rest, 1, 'the provider name') as [string]
