@@ -1,7 +1,10 @@
 // `modelport/sdk` (seed 004): the seed's four example plugins, written with real bodies, load and
 // work through loadPlugin / safeLoadPlugin; every malformed export is a typed error naming the
 // plugin and the field.
+import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -23,6 +26,7 @@ import {
 } from 'modelport/sdk'
 import { startMockOpenAI } from 'modelport/testing'
 
+import { hostileEmbedder, hostileExecutor, hostileVectors } from './fixtures/sdk/hostile'
 import embedderExport from './fixtures/sdk/my-embedder'
 import providerExport, { MyProviderPlugin } from './fixtures/sdk/my-provider'
 import toolExecutorExport from './fixtures/sdk/my-tool-executor'
@@ -735,4 +739,105 @@ path = "broken.mjs"
     broken?.error?.message ?? '',
     /the module would not load \(.*broken\.mjs\): module side effect failed/,
   )
+})
+
+// registry.plugin(name) hands out plugins behind modelport's guard.
+
+const quiet = { runId: 'guarded', logger: { log: () => {} } }
+
+test('a registered plugin answering the wrong shape is PLUGIN_INVALID naming the method and field', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  const embedder = await registry.register(hostileEmbedder, { mode: 'wrong-shape' })
+  const vectors = await registry.register(hostileVectors, { mode: 'wrong-shape' })
+  const executor = await registry.register(hostileExecutor, { mode: 'wrong-shape' })
+  t.like(await failure(t, embedder.embedTexts(['a', 'b'], quiet)), {
+    code: 'PLUGIN_INVALID',
+    plugin: 'hostile-embedder',
+    jsonPath: 'embedTexts()[0]',
+  })
+  t.regex(
+    (await failure(t, embedder.embedTexts(['a'], quiet)))?.message ?? '',
+    /embedTexts\(\) answered the wrong shape: vector 0 has 3 dimensions; dims\(\) is 4$/,
+  )
+  t.like(await failure(t, vectors.query('r', new Float32Array(4), 5, quiet)), {
+    code: 'PLUGIN_INVALID',
+    plugin: 'hostile-vectors',
+    jsonPath: 'query()[0].id',
+  })
+  t.like(await failure(t, executor.execute({ command: 'ls' }, { enabled: true }, quiet)), {
+    code: 'PLUGIN_INVALID',
+    plugin: 'hostile-executor',
+    jsonPath: 'execute().exitCode',
+  })
+  const notBoolean = t.throws(() => executor.isAllowed('ls', { enabled: true }), {
+    instanceOf: ModelportError,
+  })
+  t.like(notBoolean, { code: 'PLUGIN_INVALID', jsonPath: 'isAllowed()' })
+})
+
+test('a registered plugin throwing, synchronously or not, is PLUGIN_ERROR naming it, with the cause', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  for (const [mode, cause] of [
+    ['throw-sync', TypeError],
+    ['throw-async', RangeError],
+  ] as const) {
+    const embedder = await registry.register(hostileEmbedder, { mode }, { name: `e-${mode}` })
+    const vectors = await registry.register(hostileVectors, { mode }, { name: `v-${mode}` })
+    const executor = await registry.register(hostileExecutor, { mode }, { name: `x-${mode}` })
+    for (const [name, call] of [
+      [`e-${mode}`, () => embedder.embedTexts(['a'], quiet)],
+      [`v-${mode}`, () => vectors.upsert('r', [], quiet)],
+      [`v-${mode}`, () => vectors.query('r', new Float32Array(4), 1, quiet)],
+      [`x-${mode}`, () => executor.execute({ command: 'ls' }, { enabled: true }, quiet)],
+    ] as const) {
+      const error = await failure(t, call())
+      t.like(error, { code: 'PLUGIN_ERROR', plugin: name })
+      t.true(error?.cause instanceof cause, `${name} ${mode}`)
+    }
+  }
+})
+
+test('abort ends a call of every kind with ABORTED, even when the plugin ignores its signal', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [] })
+  t.teardown(() => registry.close())
+  const embedder = await registry.register(hostileEmbedder, { mode: 'hang' })
+  const vectors = await registry.register(hostileVectors, { mode: 'hang' })
+  const executor = await registry.register(hostileExecutor, { mode: 'hang' })
+  // A server that takes requests and never answers: the provider's fetch hangs.
+  const silent = createServer(() => {})
+  silent.listen(0, '127.0.0.1')
+  await once(silent, 'listening')
+  t.teardown(() => silent.close())
+  const { port } = silent.address() as AddressInfo
+  const provider = await registry.register(providerExport, {
+    apiKey: 'k',
+    baseUrl: `http://127.0.0.1:${port}`,
+  })
+  const calls: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
+    ['hostile-embedder', (signal) => embedder.embedTexts(['a'], { ...quiet, abortSignal: signal })],
+    ['hostile-vectors', (signal) => vectors.upsert('r', [], { ...quiet, abortSignal: signal })],
+    [
+      'hostile-vectors',
+      (signal) => vectors.query('r', new Float32Array(4), 1, { ...quiet, abortSignal: signal }),
+    ],
+    ['hostile-vectors', (signal) => vectors.deleteByIds('r', ['a'], { ...quiet, abortSignal: signal })],
+    ['hostile-vectors', (signal) => vectors.wipeRepo('r', { ...quiet, abortSignal: signal })],
+    [
+      'hostile-executor',
+      (signal) => executor.execute({ command: 'ls' }, { enabled: true }, { ...quiet, abortSignal: signal }),
+    ],
+    [
+      'my-provider',
+      (signal) =>
+        provider.generate({ messages: [{ role: 'user', content: 'hi' }] }, { ...quiet, abortSignal: signal }),
+    ],
+  ]
+  for (const [name, call] of calls) {
+    const controller = new AbortController()
+    const pending = call(controller.signal)
+    setImmediate(() => controller.abort())
+    t.like(await failure(t, pending), { code: 'ABORTED', plugin: name })
+  }
 })

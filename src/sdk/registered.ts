@@ -2,6 +2,7 @@
 // `loadPlugin`, health-checked and shut down with bounds, so a hanging plugin cannot hang the
 // registry.
 import { ModelportError } from '../errors'
+import { guarded } from './guarded'
 import { bounded, checkExport, initPlugin, type LoadPluginOptions } from './load'
 import type {
   BasePlugin,
@@ -35,6 +36,8 @@ export interface RegisteredPluginInfo {
 
 interface Entry {
   plugin: SdkPlugin
+  /** What `registry.plugin(name)` hands out: the plugin behind the guard. */
+  guarded: SdkPlugin
   manifest: PluginManifest
   timeoutMs: number
 }
@@ -48,6 +51,25 @@ export type OnLoaded = (
 ) => void
 
 /** The registered SDK plugins of one registry, by name. */
+/** `plugin.healthCheck()`, bounded: a check that throws, answers malformed or does not settle
+ * in time is `healthy: false` saying why. */
+async function checkHealth(name: string, plugin: BasePlugin, timeoutMs: number): Promise<HealthCheckResult> {
+  try {
+    const result = await bounded(
+      Promise.resolve().then(() => plugin.healthCheck()),
+      timeoutMs,
+      'healthCheck()',
+      name,
+    )
+    if (typeof result?.healthy !== 'boolean') {
+      return { healthy: false, message: 'healthCheck() answered without a boolean `healthy`' }
+    }
+    return result
+  } catch (error) {
+    return { healthy: false, message: error instanceof Error ? error.message : String(error) }
+  }
+}
+
 export class RegisteredPlugins {
   readonly #entries = new Map<string, Entry>()
   /** Names being registered (their init running). */
@@ -100,12 +122,26 @@ export class RegisteredPlugins {
       await this.#discard(plugin, name, options)
       throw error
     }
-    this.#entries.set(name, {
-      plugin: plugin as unknown as SdkPlugin,
+    const timeoutMs = this.#timeout(options)
+    const lifecycle = {
+      healthCheck: () => checkHealth(name, plugin, timeoutMs),
+      shutdown: () =>
+        bounded(
+          Promise.resolve().then(() => plugin.shutdown()),
+          timeoutMs,
+          'shutdown()',
+          name,
+        ),
+    }
+    const sdkPlugin = plugin as unknown as SdkPlugin
+    const entry = {
+      plugin: sdkPlugin,
+      guarded: guarded(name, manifest.type, sdkPlugin, lifecycle),
       manifest,
-      timeoutMs: this.#timeout(options),
-    })
-    return plugin
+      timeoutMs,
+    }
+    this.#entries.set(name, entry)
+    return entry.guarded as unknown as T
   }
 
   /** Shuts down a plugin that will not join, bounded, ignoring its failure. */
@@ -126,7 +162,7 @@ export class RegisteredPlugins {
     return this.#entries.has(name)
   }
 
-  /** The plugin registered as `name`; `PLUGIN_NOT_FOUND` otherwise. */
+  /** The plugin registered as `name`, behind the guard; `PLUGIN_NOT_FOUND` otherwise. */
   get(name: string): SdkPlugin {
     const entry = this.#entries.get(name)
     if (!entry) {
@@ -136,7 +172,7 @@ export class RegisteredPlugins {
         message: `no plugin named '${name}' was registered`,
       })
     }
-    return entry.plugin
+    return entry.guarded
   }
 
   list(): RegisteredPluginInfo[] {
@@ -151,22 +187,7 @@ export class RegisteredPlugins {
       names.map(async (each): Promise<[string, HealthCheckResult]> => {
         const entry = this.#entries.get(each)
         if (!entry) this.get(each) // throws PLUGIN_NOT_FOUND
-        const { plugin, timeoutMs } = entry!
-        try {
-          const result = await bounded(
-            Promise.resolve().then(() => plugin.healthCheck()),
-            timeoutMs,
-            'healthCheck()',
-            each,
-          )
-          if (typeof result?.healthy !== 'boolean') {
-            return [each, { healthy: false, message: 'healthCheck() answered without a boolean `healthy`' }]
-          }
-          return [each, result]
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error)
-          return [each, { healthy: false, message }]
-        }
+        return [each, await checkHealth(each, entry!.plugin, entry!.timeoutMs)]
       }),
     )
     return Object.fromEntries(results)
