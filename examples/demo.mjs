@@ -4,12 +4,13 @@
 // round trip, embeddings, a completion, speech and transcription, and model lists. The openai provider talks to an embedded OpenAI-compatible server that this demo
 // starts, unless MODELPORT_DEMO_BASE_URL points it at a real endpoint (with OPENAI_API_KEY, and
 // MODELPORT_DEMO_MODEL / MODELPORT_DEMO_EMBEDDING_MODEL to pick models).
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { ModelportError, PluginRegistry } from 'modelport'
-import { localEmbedder, providerEmbedder, sandboxedToolExecutor } from 'modelport/sdk'
+import { localEmbedder, providerEmbedder, sandboxedToolExecutor, sqliteVectors } from 'modelport/sdk'
 import { startMockOpenAI } from 'modelport/testing'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -184,6 +185,44 @@ try {
   console.log(
     `  provider-embedder over openai: ${overOpenai.dims()} dims, health ${JSON.stringify(await registry.health('provider-embedder'))}`,
   )
+
+  heading('Vector store plugin (modelport/sdk) · sqlite-vectors (SQLite + HNSW), texts by local-embedder')
+  const storeDir = mkdtempSync(join(tmpdir(), 'modelport-demo-'))
+  const storeConfig = { path: join(storeDir, 'memory.db'), dims: 64, embedderId: 'local-embedder/64' }
+  const notes = [
+    ['n1', 'the black cat sleeps on the sofa', { topic: 'pets' }],
+    ['n2', 'dogs chase cats around the garden', { topic: 'pets' }],
+    ['n3', 'file the quarterly tax report by friday', { topic: 'work' }],
+    ['n4', 'the sprint review moved to thursday', { topic: 'work' }],
+  ]
+  const vectors = await local.embedTexts(
+    notes.map(([, text]) => text),
+    ctx,
+  )
+  const memory = await registry.register(sqliteVectors, storeConfig)
+  await memory.upsert(
+    'notes',
+    notes.map(([id, content, metadata], i) => ({ id, vector: vectors[i], metadata, content })),
+    ctx,
+  )
+  const [question] = await local.embedTexts(['where is the cat sleeping'], ctx)
+  const show = (found) => found.map((m) => `${m.id} ${m.score.toFixed(2)}`).join(', ')
+  console.log(
+    `  query 'where is the cat sleeping' → ${show(await memory.query('notes', Float32Array.from(question), 2, ctx))}`,
+  )
+  const [meeting] = await local.embedTexts(['when is the review meeting'], ctx)
+  const atWork = await memory.query('notes', Float32Array.from(meeting), 2, ctx, { topic: 'work' })
+  console.log(`  query 'when is the review meeting' where topic = work → ${show(atWork)}`)
+  // Shut down (the index is saved), then a second registry (think: the next process) reads it.
+  await memory.shutdown()
+  const later = await PluginRegistry.fromConfig({ providers: [] })
+  const reopened = await later.register(sqliteVectors, { path: storeConfig.path })
+  const again = await reopened.query('notes', Float32Array.from(question), 1, ctx)
+  console.log(
+    `  reopened: ${(await later.health('sqlite-vectors'))['sqlite-vectors'].message}; best match ${again[0].id}`,
+  )
+  await later.close()
+  rmSync(storeDir, { recursive: true, force: true })
 
   heading('Tool executor plugin (modelport/sdk) · sandboxed-executor')
   const executor = await registry.register(sandboxedToolExecutor)
