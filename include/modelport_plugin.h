@@ -140,6 +140,48 @@
 // Task: make progress; writes events and returns `MP_PENDING`, or finishes.
 #define MP_OP_POLL 50
 
+// SDK factory (`plugin_sdk_factory`): JSON → the plugin's manifest (seed 004's
+// `PluginManifest`: `name`, `type`, `sdkVersion`, `version`, `description`, `configSchema`).
+#define MP_OP_MANIFEST 60
+
+// SDK factory: JSON config → `made` (the plugin, of the manifest's `type`).
+#define MP_OP_INIT 61
+
+// SDK plugin, async: → JSON `{"healthy","message"?,"details"?}`.
+#define MP_OP_HEALTH_CHECK 62
+
+// SDK plugin, async: releases what it holds (before the host releases the object).
+#define MP_OP_SHUTDOWN 63
+
+// Embedder: → JSON number, the dimensions of its vectors.
+#define MP_OP_EMBEDDER_DIMS 64
+
+// Embedder, async: JSON `{"texts":[…]}` → JSON `[[number…]…]`, one vector per text.
+#define MP_OP_EMBED_TEXTS 65
+
+// Vector backend, async: JSON `{"repoId","items":[{"id","vector","metadata"?,"content"?}]}`.
+#define MP_OP_VECTOR_UPSERT 66
+
+// Vector backend, async: JSON `{"repoId","vector","topK","filter"?}` → JSON
+// `[{"id","score","metadata","content"?}]`, best first.
+#define MP_OP_VECTOR_QUERY 67
+
+// Vector backend, async: JSON `{"repoId","ids":[…]}`.
+#define MP_OP_VECTOR_DELETE 68
+
+// Vector backend, async: JSON `{"repoId"}`.
+#define MP_OP_VECTOR_WIPE 69
+
+// Vector backend: → JSON `{"backend","dims","embedderId","location","supportsFilters"}`.
+#define MP_OP_VECTOR_INFO 70
+
+// Tool executor, async: JSON `{"request":ToolRunRequest,"policy":ToolPolicy}` → JSON
+// `{"exitCode","durationMs","stdoutPath","stderrPath","truncated","signal"?}`.
+#define MP_OP_TOOL_EXECUTE 71
+
+// Tool executor: JSON `{"command","policy"}` → JSON boolean.
+#define MP_OP_TOOL_IS_ALLOWED 72
+
 // What a plugin was written for. `#[repr(C)]`, C types only.
 typedef struct MpDescriptor {
   // Always [`MP_DESCRIPTOR_MAGIC`].

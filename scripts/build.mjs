@@ -116,6 +116,9 @@ export const workspaceSelection = ['--workspace']
 
 export const shippedPlugins = ['openai', 'scripted']
 export const fixturePlugins = [
+  'sdk_embedder',
+  'sdk_vectors',
+  'sdk_executor',
   'panicky',
   'panicky_async',
   'panic_in_factory',

@@ -8,11 +8,15 @@ import type { BindingPluginEntry } from '../../binding'
 import { ModelportError } from '../errors'
 import type { LoadReport } from '../types'
 import { localEmbedder } from './embedders'
+import { nativePluginExport } from './native-plugins'
 import { PluginValidationError } from './errors'
 import { sqliteVectors } from './sqlite-vectors'
 import { sandboxedToolExecutor } from './tool-executor'
 import type { RegisteredPlugins } from './registered'
 import type { PluginExport } from './types'
+
+/** Native libraries (exporting `plugin_sdk_factory`). */
+const NATIVE_EXTENSIONS = new Set(['.so', '.dylib', '.dll'])
 
 /** Module files this Node can import (TypeScript ones need a loader such as tsx, or Node's type stripping). */
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'])
@@ -52,15 +56,18 @@ async function importExport(entry: BindingPluginEntry): Promise<PluginExport> {
       },
       cause === undefined ? undefined : { cause },
     )
+  if (!existsSync(entry.path)) throw fail('file not found')
+  if (NATIVE_EXTENSIONS.has(extname(entry.path).toLowerCase())) {
+    return nativePluginExport(entry.name, entry.path)
+  }
   if (!MODULE_EXTENSIONS.has(extname(entry.path).toLowerCase())) {
     throw new ModelportError({
       code: 'UNSUPPORTED',
       plugin: entry.name,
       path: entry.path,
-      message: `a ${entry.kind} plugin is served by a JavaScript or TypeScript module here (${[...MODULE_EXTENSIONS].join(', ')}); native and Wasm runtimes for this kind are not built yet`,
+      message: `a ${entry.kind} plugin is a JavaScript or TypeScript module (${[...MODULE_EXTENSIONS].join(', ')}) or a native library (${[...NATIVE_EXTENSIONS].join(', ')}); the Wasm runtime for this kind is not built yet`,
     })
   }
-  if (!existsSync(entry.path)) throw fail('file not found')
   let module: Record<string, unknown>
   try {
     module = (await import(pathToFileURL(entry.path).href)) as Record<string, unknown>
@@ -90,7 +97,12 @@ export async function loadEntries(
 ): Promise<LoadReport[]> {
   return Promise.all(
     entries.map(async (entry): Promise<LoadReport> => {
-      const report = { name: entry.name, kind: 'ts' as const, path: entry.path }
+      const native = NATIVE_EXTENSIONS.has(extname(entry.path).toLowerCase())
+      const report = {
+        name: entry.name,
+        kind: native ? ('native' as const) : ('ts' as const),
+        path: entry.path,
+      }
       if (registered.has(entry.name)) return { ...report, ok: true }
       try {
         const pluginExport = await importExport(entry)

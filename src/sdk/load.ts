@@ -2,6 +2,7 @@
 // core's one manifest check, then its shape), create the plugin and run its `init`, bounded.
 import { randomUUID } from 'node:crypto'
 
+import type { BindingPluginManifest } from '../../binding'
 import { bindingErrorInfo, callBindingSync, fromBindingError, ModelportError } from '../errors'
 import { binding } from '../native-binding'
 import { PluginValidationError, PluginVersionMismatchError } from './errors'
@@ -46,17 +47,21 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
 }
 
+/** A manifest the core checked, as the SDK's type. */
+export function manifestOf(checked: BindingPluginManifest): PluginManifest {
+  const range: SdkVersionRange = { minVersion: checked.sdkVersion.minVersion }
+  if (checked.sdkVersion.maxVersion != null) range.maxVersion = checked.sdkVersion.maxVersion
+  const result: PluginManifest = { name: checked.name, type: checked.type, sdkVersion: range }
+  if (checked.version != null) result.version = checked.version
+  if (checked.description != null) result.description = checked.description
+  if (checked.configSchema != null) result.configSchema = checked.configSchema
+  return result
+}
+
 /** The core's manifest check; its errors as the SDK's classes. */
 export function checkManifest(manifest: unknown): PluginManifest {
   try {
-    const checked = binding.validateManifest(manifest)
-    const range: SdkVersionRange = { minVersion: checked.sdkVersion.minVersion }
-    if (checked.sdkVersion.maxVersion != null) range.maxVersion = checked.sdkVersion.maxVersion
-    const result: PluginManifest = { name: checked.name, type: checked.type, sdkVersion: range }
-    if (checked.version != null) result.version = checked.version
-    if (checked.description != null) result.description = checked.description
-    if (checked.configSchema != null) result.configSchema = checked.configSchema
-    return result
+    return manifestOf(binding.validateManifest(manifest))
   } catch (error) {
     const info = bindingErrorInfo(error)
     if (info?.code === 'SDK_VERSION_MISMATCH') {

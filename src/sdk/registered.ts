@@ -4,6 +4,7 @@
 import { ModelportError } from '../errors'
 import { guarded } from './guarded'
 import { bounded, checkExport, initPlugin, type LoadPluginOptions } from './load'
+import { runtimeOf } from './native-plugins'
 import type {
   BasePlugin,
   HealthCheckResult,
@@ -30,8 +31,8 @@ export interface RegisterOptions extends LoadPluginOptions {
 export interface RegisteredPluginInfo {
   name: string
   manifest: PluginManifest
-  /** Where its code runs: `ts`, in this Node process. */
-  runtime: 'ts'
+  /** Where its code runs: `ts` (in this Node process) or `native` (a library). */
+  runtime: 'ts' | 'native'
 }
 
 interface Entry {
@@ -39,6 +40,7 @@ interface Entry {
   /** What `registry.plugin(name)` hands out: the plugin behind the guard. */
   guarded: SdkPlugin
   manifest: PluginManifest
+  runtime: 'ts' | 'native'
   timeoutMs: number
 }
 
@@ -138,6 +140,7 @@ export class RegisteredPlugins {
       plugin: sdkPlugin,
       guarded: guarded(name, manifest.type, sdkPlugin, lifecycle),
       manifest,
+      runtime: runtimeOf(pluginExport),
       timeoutMs,
     }
     this.#entries.set(name, entry)
@@ -176,7 +179,7 @@ export class RegisteredPlugins {
   }
 
   list(): RegisteredPluginInfo[] {
-    return [...this.#entries].map(([name, { manifest }]) => ({ name, manifest, runtime: 'ts' }))
+    return [...this.#entries].map(([name, { manifest, runtime }]) => ({ name, manifest, runtime }))
   }
 
   /** Each plugin's `healthCheck` (or only `name`'s), bounded: a check that throws, answers

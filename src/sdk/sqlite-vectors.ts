@@ -1,5 +1,6 @@
-// The vector store modelport ships (seed 004's `VectorMemoryBackendPlugin`): SQLite holds the
-// items, an HNSW index per repo answers queries; both run in the Rust core, off the event loop.
+// Vector backends the Rust core runs, as seed 004's `VectorMemoryBackendPlugin`: the store
+// modelport ships (SQLite holds the items, an HNSW index per repo answers queries) and native
+// vector-backend plugins; calls run off the event loop.
 import { resolve } from 'node:path'
 
 import type { BindingVectorStore } from '../../binding'
@@ -11,6 +12,7 @@ import type {
   PluginConfig,
   PluginContext,
   PluginExport,
+  SdkVersionRange,
   VectorBackendInfo,
   VectorItem,
   VectorMemoryBackendPlugin,
@@ -44,23 +46,32 @@ const CONFIG_SCHEMA = {
   additionalProperties: false,
 }
 
-/** `sqlite-vectors`: a persistent local vector store (see the README's "Reference plugins"). */
-export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
-  readonly name = NAME
-  readonly sdkVersion = { minVersion: 1, maxVersion: 1 }
+/** A vector backend the Rust core runs (the shipped SQLite store, or a native plugin's), through
+ * the binding's `BindingVectorStore`. */
+export class CoreVectorBackend implements VectorMemoryBackendPlugin {
+  readonly name: string
+  readonly sdkVersion: SdkVersionRange
+  readonly #open: (config: PluginConfig) => BindingVectorStore
   #store: BindingVectorStore | undefined
 
-  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
-    const path =
-      typeof config['path'] === 'string' && config['path'] !== ':memory:'
-        ? resolve(config['path'])
-        : config['path']
-    this.#store = callBindingSync(() => binding.BindingVectorStore.openSqlite(NAME, { ...config, path }))
+  constructor(name: string, sdkVersion: SdkVersionRange, open: (config: PluginConfig) => BindingVectorStore) {
+    this.name = name
+    this.sdkVersion = sdkVersion
+    this.#open = open
   }
 
-  #open(): BindingVectorStore {
-    if (!this.#store)
-      throw new ModelportError({ code: 'ABORTED', plugin: NAME, message: 'the vector store is not open' })
+  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
+    this.#store = callBindingSync(() => this.#open(config))
+  }
+
+  #opened(): BindingVectorStore {
+    if (!this.#store) {
+      throw new ModelportError({
+        code: 'ABORTED',
+        plugin: this.name,
+        message: 'the vector store is not open',
+      })
+    }
     return this.#store
   }
 
@@ -78,10 +89,14 @@ export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
   }
 
   async upsert(repoId: string, items: VectorItem[], ctx: PluginContext): Promise<void> {
-    const store = this.#open()
+    const store = this.#opened()
     const dims = store.info().dims
     if (!Array.isArray(items)) {
-      throw new ModelportError({ code: 'INVALID_REQUEST', plugin: NAME, message: 'items must be an array' })
+      throw new ModelportError({
+        code: 'INVALID_REQUEST',
+        plugin: this.name,
+        message: 'items must be an array',
+      })
     }
     const vectors = new Float32Array(items.length * dims)
     items.forEach((item, at) => {
@@ -89,7 +104,7 @@ export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
       if (length !== dims) {
         throw new ModelportError({
           code: 'INVALID_REQUEST',
-          plugin: NAME,
+          plugin: this.name,
           jsonPath: `items[${at}].vector`,
           message: `items[${at}].vector has ${String(length)} dimensions; this store holds ${dims}`,
         })
@@ -112,7 +127,7 @@ export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
     ctx: PluginContext,
     filter?: VectorQueryFilter,
   ): Promise<VectorQueryResult[]> {
-    const store = this.#open()
+    const store = this.#opened()
     const query = vector instanceof Float32Array ? vector : Float32Array.from(vector as ArrayLike<number>)
     const found = await withSignal(ctx, 'query', (callId) => store.query(repoId, query, topK, filter, callId))
     return found.map(({ id, score, metadata, content }) =>
@@ -121,18 +136,18 @@ export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
   }
 
   async deleteByIds(repoId: string, ids: string[], ctx: PluginContext): Promise<void> {
-    const store = this.#open()
+    const store = this.#opened()
     await withSignal(ctx, 'deleteByIds', (callId) => store.deleteByIds(repoId, ids, callId))
   }
 
   async wipeRepo(repoId: string, ctx: PluginContext): Promise<void> {
-    const store = this.#open()
+    const store = this.#opened()
     ctx?.abortSignal?.throwIfAborted()
     await callBinding(() => store.wipeRepo(repoId))
   }
 
   async info(): Promise<VectorBackendInfo> {
-    const info = this.#open().info()
+    const info = this.#opened().info()
     return {
       backend: info.backend,
       dims: info.dims,
@@ -140,6 +155,17 @@ export class SqliteVectorBackend implements VectorMemoryBackendPlugin {
       location: info.location,
       supportsFilters: info.supportsFilters,
     }
+  }
+}
+
+/** `sqlite-vectors`: a persistent local vector store (see the README's "Reference plugins"). */
+export class SqliteVectorBackend extends CoreVectorBackend {
+  constructor() {
+    super(NAME, { minVersion: 1, maxVersion: 1 }, (config) => {
+      const path = config['path']
+      const absolute = typeof path === 'string' && path !== ':memory:' ? resolve(path) : path
+      return binding.BindingVectorStore.openSqlite(NAME, { ...config, path: absolute })
+    })
   }
 }
 

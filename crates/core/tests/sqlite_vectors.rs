@@ -39,7 +39,7 @@ fn item(id: &str, seed: u64, metadata: serde_json::Value) -> VectorItem {
     }
 }
 
-fn ids(matches: &[modelport_core::vectors::VectorMatch]) -> Vec<&str> {
+fn ids(matches: &[modelport_core::vectors::VectorQueryResult]) -> Vec<&str> {
     matches.iter().map(|m| m.id.as_str()).collect()
 }
 

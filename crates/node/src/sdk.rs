@@ -98,15 +98,20 @@ impl From<&PluginEntry> for BindingPluginEntry {
 /// plugin's range excludes `SDK_VERSION`.
 #[napi]
 pub fn validate_manifest(manifest: Value) -> napi::Result<BindingPluginManifest> {
-    let manifest = napi_result(PluginManifest::from_json(&manifest))?;
-    Ok(BindingPluginManifest {
-        name: manifest.name,
-        version: manifest.version,
-        description: manifest.description,
-        kind: manifest.kind.into(),
-        sdk_version: manifest.sdk_version.into(),
-        config_schema: manifest.config_schema,
-    })
+    napi_result(PluginManifest::from_json(&manifest)).map(BindingPluginManifest::from)
+}
+
+impl From<PluginManifest> for BindingPluginManifest {
+    fn from(manifest: PluginManifest) -> Self {
+        Self {
+            name: manifest.name,
+            version: manifest.version,
+            description: manifest.description,
+            kind: manifest.kind.into(),
+            sdk_version: manifest.sdk_version.into(),
+            config_schema: manifest.config_schema,
+        }
+    }
 }
 
 /// Checks a plugin's config against its manifest's `configSchema` (before `init`):

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use modelport_core::vectors::{
-    Metadata, SqliteVectorConfig, SqliteVectorStore, VectorBackend, VectorItem, VectorMatch,
+    Metadata, SqliteVectorConfig, SqliteVectorStore, VectorBackend, VectorItem, VectorQueryResult,
 };
 use modelport_core::{ErrorCode, ModelportError};
 use napi::Env;
@@ -32,7 +32,7 @@ pub struct BindingVectorBatch {
 
 /// One query answer.
 #[napi(object, object_from_js = false)]
-pub struct BindingVectorMatch {
+pub struct BindingVectorQueryResult {
     pub id: String,
     pub score: f64,
     #[napi(ts_type = "Record<string, string | number | boolean>")]
@@ -40,8 +40,8 @@ pub struct BindingVectorMatch {
     pub content: Option<String>,
 }
 
-impl From<VectorMatch> for BindingVectorMatch {
-    fn from(found: VectorMatch) -> Self {
+impl From<VectorQueryResult> for BindingVectorQueryResult {
+    fn from(found: VectorQueryResult) -> Self {
         Self {
             id: found.id,
             score: f64::from(found.score),
@@ -53,7 +53,7 @@ impl From<VectorMatch> for BindingVectorMatch {
 
 /// What a store is (seed 004's `VectorBackendInfo`).
 #[napi(object, object_from_js = false)]
-pub struct BindingVectorStoreInfo {
+pub struct BindingVectorBackendInfo {
     pub backend: String,
     pub dims: u32,
     pub embedder_id: String,
@@ -132,6 +132,12 @@ pub struct BindingVectorStore {
     inner: Arc<dyn VectorBackend>,
 }
 
+impl BindingVectorStore {
+    pub fn new(inner: Arc<dyn VectorBackend>) -> Self {
+        Self { inner }
+    }
+}
+
 #[napi]
 impl BindingVectorStore {
     /// Opens the SQLite reference store (`config` is the plugin config; `plugin` names it).
@@ -172,12 +178,15 @@ impl BindingVectorStore {
         #[napi(ts_arg_type = "Record<string, string | number | boolean> | undefined | null")]
         filter: Option<Metadata>,
         call_id: Option<u32>,
-    ) -> napi::Result<Answer<'env, Vec<BindingVectorMatch>>> {
+    ) -> napi::Result<Answer<'env, Vec<BindingVectorQueryResult>>> {
         let vector = vector.to_vec();
         let store = self.inner.clone();
         blocking(env, call_id, move |cancel| {
             let found = store.query(&repo, &vector, top_k as usize, filter.as_ref(), cancel)?;
-            Ok(found.into_iter().map(BindingVectorMatch::from).collect())
+            Ok(found
+                .into_iter()
+                .map(BindingVectorQueryResult::from)
+                .collect())
         })
     }
 
@@ -204,13 +213,13 @@ impl BindingVectorStore {
     }
 
     #[napi]
-    pub fn info(&self) -> BindingVectorStoreInfo {
+    pub fn info(&self) -> BindingVectorBackendInfo {
         let info = self.inner.info();
-        BindingVectorStoreInfo {
+        BindingVectorBackendInfo {
             backend: info.backend,
             dims: u32::try_from(info.dims).unwrap_or(u32::MAX),
             embedder_id: info.embedder_id,
-            location: info.location.to_string(),
+            location: info.location,
             supports_filters: info.supports_filters,
         }
     }

@@ -5,8 +5,9 @@
 //! # Symbols
 //! A plugin library exports `modelport_abi_descriptor` (a [`MpDescriptor`]: the ABI version it
 //! was written for) and one factory symbol, [`MpFactoryFn`]: `plugin_http_factory` (an HTTP
-//! provider: it builds requests and parses responses, the host does every HTTP exchange) or
-//! `plugin_factory` (a provider that does its own work). Optionally `plugin_init_logging`
+//! provider: it builds requests and parses responses, the host does every HTTP exchange),
+//! `plugin_factory` (a provider that does its own work) or `plugin_sdk_factory` (a plugin of seed
+//! 004's other kinds — embedder, vector backend, tool executor — with a manifest). Optionally `plugin_init_logging`
 //! ([`MpInitLoggingFn`]). The host reads the descriptor before it calls anything else and refuses
 //! a version outside [`MP_ABI_VERSION_MIN`]..=[`MP_ABI_VERSION`] (`ABI_MISMATCH`, naming both).
 //! Nothing else is compared: not the compiler, not the SDK, not the allocator.
@@ -136,6 +137,36 @@ pub const MP_OP_SPEECH: u32 = 45;
 
 /// Task: make progress; writes events and returns `MP_PENDING`, or finishes.
 pub const MP_OP_POLL: u32 = 50;
+
+/// SDK factory (`plugin_sdk_factory`): JSON → the plugin's manifest (seed 004's
+/// `PluginManifest`: `name`, `type`, `sdkVersion`, `version`, `description`, `configSchema`).
+pub const MP_OP_MANIFEST: u32 = 60;
+/// SDK factory: JSON config → `made` (the plugin, of the manifest's `type`).
+pub const MP_OP_INIT: u32 = 61;
+/// SDK plugin, async: → JSON `{"healthy","message"?,"details"?}`.
+pub const MP_OP_HEALTH_CHECK: u32 = 62;
+/// SDK plugin, async: releases what it holds (before the host releases the object).
+pub const MP_OP_SHUTDOWN: u32 = 63;
+/// Embedder: → JSON number, the dimensions of its vectors.
+pub const MP_OP_EMBEDDER_DIMS: u32 = 64;
+/// Embedder, async: JSON `{"texts":[…]}` → JSON `[[number…]…]`, one vector per text.
+pub const MP_OP_EMBED_TEXTS: u32 = 65;
+/// Vector backend, async: JSON `{"repoId","items":[{"id","vector","metadata"?,"content"?}]}`.
+pub const MP_OP_VECTOR_UPSERT: u32 = 66;
+/// Vector backend, async: JSON `{"repoId","vector","topK","filter"?}` → JSON
+/// `[{"id","score","metadata","content"?}]`, best first.
+pub const MP_OP_VECTOR_QUERY: u32 = 67;
+/// Vector backend, async: JSON `{"repoId","ids":[…]}`.
+pub const MP_OP_VECTOR_DELETE: u32 = 68;
+/// Vector backend, async: JSON `{"repoId"}`.
+pub const MP_OP_VECTOR_WIPE: u32 = 69;
+/// Vector backend: → JSON `{"backend","dims","embedderId","location","supportsFilters"}`.
+pub const MP_OP_VECTOR_INFO: u32 = 70;
+/// Tool executor, async: JSON `{"request":ToolRunRequest,"policy":ToolPolicy}` → JSON
+/// `{"exitCode","durationMs","stdoutPath","stderrPath","truncated","signal"?}`.
+pub const MP_OP_TOOL_EXECUTE: u32 = 71;
+/// Tool executor: JSON `{"command","policy"}` → JSON boolean.
+pub const MP_OP_TOOL_IS_ALLOWED: u32 = 72;
 
 /// Borrowed bytes: valid during the call they are passed to.
 #[repr(C)]

@@ -12,13 +12,16 @@ use serde::de::DeserializeOwned;
 
 use crate::abi::{
     MP_ERROR, MP_OK, MP_OP_CHAT, MP_OP_CHAT_REQUEST, MP_OP_CHAT_STREAM, MP_OP_CLASSIFY_ERROR,
-    MP_OP_COMPLETE, MP_OP_COMPLETE_REQUEST, MP_OP_EMBED, MP_OP_EMBED_REQUEST, MP_OP_FINISH,
-    MP_OP_FROM_CONFIG, MP_OP_INFO, MP_OP_LIST_MODELS, MP_OP_LIST_MODELS_REQUEST,
-    MP_OP_LIST_MODELS_STATIC, MP_OP_PARSE_CHAT, MP_OP_PARSE_COMPLETE, MP_OP_PARSE_EMBED,
-    MP_OP_PARSE_LINES, MP_OP_PARSE_LIST_MODELS, MP_OP_PARSE_SPEECH, MP_OP_PARSE_TRANSCRIBE,
-    MP_OP_POLL, MP_OP_SPEECH, MP_OP_SPEECH_REQUEST, MP_OP_STREAM_PARSER, MP_OP_SUPPORTS_STREAMING,
-    MP_OP_TRANSCRIBE, MP_OP_TRANSCRIBE_REQUEST, MP_PANIC, MP_PART_BODY, MP_PART_EVENT,
-    MP_PART_JSON, MP_PENDING, MP_UNSUPPORTED, MpInput, MpObject, MpOutput, MpWaker,
+    MP_OP_COMPLETE, MP_OP_COMPLETE_REQUEST, MP_OP_EMBED, MP_OP_EMBED_REQUEST, MP_OP_EMBED_TEXTS,
+    MP_OP_EMBEDDER_DIMS, MP_OP_FINISH, MP_OP_FROM_CONFIG, MP_OP_HEALTH_CHECK, MP_OP_INFO,
+    MP_OP_INIT, MP_OP_LIST_MODELS, MP_OP_LIST_MODELS_REQUEST, MP_OP_LIST_MODELS_STATIC,
+    MP_OP_MANIFEST, MP_OP_PARSE_CHAT, MP_OP_PARSE_COMPLETE, MP_OP_PARSE_EMBED, MP_OP_PARSE_LINES,
+    MP_OP_PARSE_LIST_MODELS, MP_OP_PARSE_SPEECH, MP_OP_PARSE_TRANSCRIBE, MP_OP_POLL,
+    MP_OP_SHUTDOWN, MP_OP_SPEECH, MP_OP_SPEECH_REQUEST, MP_OP_STREAM_PARSER,
+    MP_OP_SUPPORTS_STREAMING, MP_OP_TOOL_EXECUTE, MP_OP_TOOL_IS_ALLOWED, MP_OP_TRANSCRIBE,
+    MP_OP_TRANSCRIBE_REQUEST, MP_OP_VECTOR_DELETE, MP_OP_VECTOR_INFO, MP_OP_VECTOR_QUERY,
+    MP_OP_VECTOR_UPSERT, MP_OP_VECTOR_WIPE, MP_PANIC, MP_PART_BODY, MP_PART_EVENT, MP_PART_JSON,
+    MP_PENDING, MP_UNSUPPORTED, MpInput, MpObject, MpOutput, MpWaker,
 };
 use crate::audio::{SttRequest, TtsRequest};
 use crate::call_params::ChatCall;
@@ -29,6 +32,12 @@ use crate::http_provider::{
 use crate::panic_guard::{guard, guarded_drop, install_panic_hook};
 use crate::provider::{LLMProvider, LLMProviderFactory};
 use crate::response::CompletionRequest;
+use crate::sdk_plugin::wire::{
+    DeleteInput, EmbedTextsInput, ExecuteInput, IsAllowedInput, QueryInput, RepoInput, UpsertInput,
+};
+use crate::sdk_plugin::{
+    Embedder, PluginLifecycle, SdkPlugin, SdkPluginFactory, ToolExecutor, VectorBackend,
+};
 use crate::stream::{StreamChunk, StreamSender};
 use crate::wire::{self, ChatInput, EmbedInput, FactoryInfo};
 
@@ -467,6 +476,154 @@ impl Object for ProviderObject {
     }
 }
 
+/// Body of `plugin_sdk_factory`.
+pub fn sdk_factory_entry<F: SdkPluginFactory + 'static>(
+    output: *const MpOutput,
+    factory: *mut MpObject,
+    make: impl FnOnce() -> F,
+) -> i32 {
+    factory_entry_with(output, factory, || {
+        Box::new(SdkFactoryObject(Box::new(make()))) as Box<dyn Object>
+    })
+}
+
+struct SdkFactoryObject(Box<dyn SdkPluginFactory>);
+
+impl Object for SdkFactoryObject {
+    fn call(&self, op: u32, input: &Input<'_>, out: &mut Output<'_>) -> Outcome {
+        match op {
+            MP_OP_MANIFEST => {
+                out.write(MP_PART_JSON, self.0.manifest().as_bytes());
+                Outcome::Done
+            }
+            MP_OP_INIT => Outcome::Made(match attempt!(self.0.init(attempt!(input.text()))) {
+                SdkPlugin::Embedder(plugin) => Box::new(EmbedderObject(Arc::from(plugin))),
+                SdkPlugin::VectorBackend(plugin) => Box::new(VectorObject(Arc::from(plugin))),
+                SdkPlugin::ToolExecutor(plugin) => Box::new(ExecutorObject(Arc::from(plugin))),
+            }),
+            _ => Outcome::Unsupported,
+        }
+    }
+}
+
+/// The lifecycle operations every SDK plugin answers; `None` for any other.
+fn lifecycle<P: PluginLifecycle + ?Sized + 'static>(
+    plugin: &Arc<P>,
+    op: u32,
+    input: &Input<'_>,
+    out: &mut Output<'_>,
+) -> Option<Outcome> {
+    let plugin = plugin.clone();
+    match op {
+        MP_OP_HEALTH_CHECK => Some(start(input, out, None, async move {
+            to_json(Ok(plugin.health_check().await))
+        })),
+        MP_OP_SHUTDOWN => Some(start(input, out, None, async move {
+            plugin.shutdown().await;
+            Ok(Vec::new())
+        })),
+        _ => None,
+    }
+}
+
+struct EmbedderObject(Arc<dyn Embedder>);
+
+impl Object for EmbedderObject {
+    fn call(&self, op: u32, input: &Input<'_>, out: &mut Output<'_>) -> Outcome {
+        if let Some(outcome) = lifecycle(&self.0, op, input, out) {
+            return outcome;
+        }
+        let plugin = self.0.clone();
+        match op {
+            MP_OP_EMBEDDER_DIMS => out.json(&plugin.dims()),
+            MP_OP_EMBED_TEXTS => {
+                let request: EmbedTextsInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    to_json(plugin.embed_texts(&request.texts).await)
+                })
+            }
+            _ => Outcome::Unsupported,
+        }
+    }
+}
+
+struct VectorObject(Arc<dyn VectorBackend>);
+
+impl Object for VectorObject {
+    fn call(&self, op: u32, input: &Input<'_>, out: &mut Output<'_>) -> Outcome {
+        if let Some(outcome) = lifecycle(&self.0, op, input, out) {
+            return outcome;
+        }
+        let plugin = self.0.clone();
+        match op {
+            MP_OP_VECTOR_UPSERT => {
+                let request: UpsertInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    plugin
+                        .upsert(&request.repo_id, request.items)
+                        .await
+                        .map(|()| Vec::new())
+                })
+            }
+            MP_OP_VECTOR_QUERY => {
+                let request: QueryInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    let filter = request.filter.as_ref();
+                    to_json(
+                        plugin
+                            .query(&request.repo_id, &request.vector, request.top_k, filter)
+                            .await,
+                    )
+                })
+            }
+            MP_OP_VECTOR_DELETE => {
+                let request: DeleteInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    plugin
+                        .delete_by_ids(&request.repo_id, &request.ids)
+                        .await
+                        .map(|()| Vec::new())
+                })
+            }
+            MP_OP_VECTOR_WIPE => {
+                let request: RepoInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    plugin
+                        .wipe_repo(&request.repo_id)
+                        .await
+                        .map(|()| Vec::new())
+                })
+            }
+            MP_OP_VECTOR_INFO => out.json(&plugin.info()),
+            _ => Outcome::Unsupported,
+        }
+    }
+}
+
+struct ExecutorObject(Arc<dyn ToolExecutor>);
+
+impl Object for ExecutorObject {
+    fn call(&self, op: u32, input: &Input<'_>, out: &mut Output<'_>) -> Outcome {
+        if let Some(outcome) = lifecycle(&self.0, op, input, out) {
+            return outcome;
+        }
+        let plugin = self.0.clone();
+        match op {
+            MP_OP_TOOL_EXECUTE => {
+                let request: ExecuteInput = attempt!(input.parse());
+                start(input, out, None, async move {
+                    to_json(plugin.execute(request.request, request.policy).await)
+                })
+            }
+            MP_OP_TOOL_IS_ALLOWED => {
+                let request: IsAllowedInput = attempt!(input.parse());
+                out.json(&plugin.is_allowed(&request.command, &request.policy))
+            }
+            _ => Outcome::Unsupported,
+        }
+    }
+}
+
 fn to_json<T: Serialize>(result: Result<T, PluginError>) -> Result<Vec<u8>, PluginError> {
     Ok(serde_json::to_vec(&result?)?)
 }
@@ -608,6 +765,24 @@ macro_rules! export_plugin {
             factory: *mut $crate::abi::MpObject,
         ) -> i32 {
             $crate::export::factory_entry(output, factory, || $make)
+        }
+        $crate::export_abi_descriptor!();
+        $crate::export_logging!();
+    };
+}
+
+/// Exports a plugin of seed 004's other kinds (embedder, vector backend, tool executor):
+/// `export_sdk_plugin!(MyFactory::default());` where `MyFactory: SdkPluginFactory`.
+#[macro_export]
+macro_rules! export_sdk_plugin {
+    ($make:expr) => {
+        /// modelport SDK factory entry point.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn plugin_sdk_factory(
+            output: *const $crate::abi::MpOutput,
+            factory: *mut $crate::abi::MpObject,
+        ) -> i32 {
+            $crate::export::sdk_factory_entry(output, factory, || $make)
         }
         $crate::export_abi_descriptor!();
         $crate::export_logging!();

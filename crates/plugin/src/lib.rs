@@ -25,6 +25,7 @@ pub mod message;
 pub mod panic_guard;
 pub mod provider;
 pub mod response;
+pub mod sdk_plugin;
 pub mod stream;
 pub mod tool;
 pub mod wire;
@@ -39,6 +40,11 @@ pub use http_provider::{
 pub use message::{ChatMessage, ChatRole, Content};
 pub use provider::{LLMProvider, LLMProviderFactory};
 pub use response::{ChatResponse, CompletionRequest, CompletionResponse, FinishReason, Usage};
+pub use sdk_plugin::{
+    Embedder, HealthCheckResult, PluginLifecycle, SdkPlugin, SdkPluginFactory, ToolExecutor,
+    ToolPolicy, ToolRunRequest, ToolRunResult, VectorBackend, VectorBackendInfo, VectorItem,
+    VectorQueryResult,
+};
 pub use stream::{StreamChunk, StreamSender};
 pub use tool::{FunctionCall, FunctionTool, Tool, ToolCall};
 pub use {http, serde_json};

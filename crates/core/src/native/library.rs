@@ -22,7 +22,7 @@ use crate::error::{ErrorCode, ModelportError, Result};
 pub struct NativeLibrary {
     path: PathBuf,
     plugin_version: Option<String>,
-    _library: ManuallyDrop<libloading::Library>,
+    library: ManuallyDrop<libloading::Library>,
 }
 
 impl std::fmt::Debug for NativeLibrary {
@@ -68,6 +68,39 @@ impl NativeLibrary {
     /// Opens `path`, checks its ABI descriptor, hooks up its logging and calls its factory
     /// (`plugin_factory` first, then `plugin_http_factory`). Blocking: call off the async runtime.
     pub fn open(plugin: &str, path: &Path) -> Result<(Arc<NativeLibrary>, NativeFactory)> {
+        let library = Self::load(plugin, path)?;
+        let factory = call_factory(&library.library, plugin, path)?;
+        Ok((Arc::new(library), factory))
+    }
+
+    /// Opens `path` like [`Self::open`] and calls its SDK factory (`plugin_sdk_factory`): a
+    /// plugin of seed 004's other kinds.
+    pub(crate) fn open_sdk(
+        plugin: &str,
+        path: &Path,
+    ) -> Result<(Arc<NativeLibrary>, PluginObject)> {
+        let library = Self::load(plugin, path)?;
+        let name: Arc<str> = Arc::from(plugin);
+        let factory = call_entry(&library.library, "plugin_sdk_factory", &name, path)
+            .unwrap_or_else(|| {
+                let has_provider = ["plugin_factory", "plugin_http_factory"]
+                    .iter()
+                    .any(|symbol| {
+                        // SAFETY: only looked up, never called.
+                        unsafe { library.library.get::<MpFactoryFn>(symbol.as_bytes()) }.is_ok()
+                    });
+                let what = if has_provider {
+                    "it is a provider plugin (list it under [[providers]])"
+                } else {
+                    "it exports no plugin_sdk_factory"
+                };
+                Err(load_failed(path, format!("not an SDK plugin: {what}")).with_plugin(plugin))
+            })?;
+        Ok((Arc::new(library), factory))
+    }
+
+    /// Loads the library, checks its descriptor and hooks up its logging.
+    fn load(plugin: &str, path: &Path) -> Result<NativeLibrary> {
         let fail = |reason: String| load_failed(path, reason).with_plugin(plugin);
         if !path.exists() {
             return Err(fail("file not found".into()));
@@ -89,14 +122,11 @@ impl NativeLibrary {
         {
             init_logging(host_logger::host_log, host_logger::host_max_level());
         }
-
-        let factory = call_factory(&library, plugin, path)?;
-        let native = NativeLibrary {
+        Ok(NativeLibrary {
             path: path.to_path_buf(),
             plugin_version,
-            _library: ManuallyDrop::new(library),
-        };
-        Ok((Arc::new(native), factory))
+            library: ManuallyDrop::new(library),
+        })
     }
 }
 
@@ -210,11 +240,14 @@ fn call_factory(library: &libloading::Library, plugin: &str, path: &Path) -> Res
     } else if let Some(entry) = call_entry(library, "plugin_http_factory", &name, path) {
         (FactoryKind::Http, entry)
     } else {
-        return Err(load_failed(
-            path,
-            "the library exports neither plugin_factory nor plugin_http_factory",
-        )
-        .with_plugin(plugin));
+        // SAFETY: only looked up, never called.
+        let sdk = unsafe { library.get::<MpFactoryFn>(b"plugin_sdk_factory") }.is_ok();
+        let reason = if sdk {
+            "the library is an SDK plugin (plugin_sdk_factory), not a provider: list it under [[plugins]] with its kind"
+        } else {
+            "the library exports neither plugin_factory nor plugin_http_factory"
+        };
+        return Err(load_failed(path, reason).with_plugin(plugin));
     };
     let object = entry?;
     let info = object

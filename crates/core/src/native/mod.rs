@@ -7,7 +7,9 @@ mod host_logger;
 mod http_plugin;
 mod library;
 mod object;
+mod sdk_plugin;
 
 pub(crate) use async_plugin::NativeAsync;
 pub(crate) use http_plugin::NativeHttp;
 pub use library::{FactoryKind, NativeFactory, NativeLibrary};
+pub use sdk_plugin::{NativeSdkFactory, NativeSdkPlugin, NativeVectorBackend};

@@ -19,34 +19,9 @@ use crate::provider::Health;
 /// Metadata of an item: names to strings, numbers or booleans.
 pub type Metadata = Map<String, Value>;
 
-/// One vector to store, under an id unique in its repo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VectorItem {
-    pub id: String,
-    pub vector: Vec<f32>,
-    pub metadata: Metadata,
-    pub content: Option<String>,
-}
-
-/// One answer of a query: higher `score` is closer (cosine similarity, -1..=1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct VectorMatch {
-    pub id: String,
-    pub score: f32,
-    pub metadata: Metadata,
-    pub content: Option<String>,
-}
-
-/// What a backend tells about itself (`info()`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct VectorStoreInfo {
-    pub backend: String,
-    pub dims: usize,
-    pub embedder_id: String,
-    /// `local` or `remote`.
-    pub location: &'static str,
-    pub supports_filters: bool,
-}
+// The items and answers are the SDK's types (seed 004's, camelCase JSON): one type whether a
+// backend is the shipped store, a native plugin or a Wasm one.
+pub use modelport_plugin::sdk_plugin::{VectorBackendInfo, VectorItem, VectorQueryResult};
 
 /// A vector memory backend (seed 004's `VectorMemoryBackendPlugin`), whatever runs it. Calls
 /// block: run them off the event loop. `cancel` stops a call between steps (all or nothing).
@@ -62,7 +37,7 @@ pub trait VectorBackend: Send + Sync {
         top_k: usize,
         filter: Option<&Metadata>,
         cancel: &CancellationToken,
-    ) -> Result<Vec<VectorMatch>>;
+    ) -> Result<Vec<VectorQueryResult>>;
     /// Deletes these ids of `repo`; how many were there.
     fn delete_by_ids(
         &self,
@@ -72,7 +47,7 @@ pub trait VectorBackend: Send + Sync {
     ) -> Result<usize>;
     /// Deletes all of `repo`; how many items were there.
     fn wipe_repo(&self, repo: &str) -> Result<usize>;
-    fn info(&self) -> VectorStoreInfo;
+    fn info(&self) -> VectorBackendInfo;
     fn health(&self) -> Health;
     /// Releases the backend (later calls fail with `ABORTED`); closing twice is fine.
     fn close(&self) -> Result<()>;

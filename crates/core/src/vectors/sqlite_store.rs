@@ -17,8 +17,8 @@ use super::config::SqliteVectorConfig;
 use super::hnsw::{HnswIndex, unit};
 use super::postings::Postings;
 use super::{
-    Metadata, VectorBackend, VectorItem, VectorMatch, VectorStoreInfo, check_metadata, check_repo,
-    check_vector, checked_batch,
+    Metadata, VectorBackend, VectorBackendInfo, VectorItem, VectorQueryResult, check_metadata,
+    check_repo, check_vector, checked_batch,
 };
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::provider::Health;
@@ -430,7 +430,7 @@ impl VectorBackend for SqliteVectorStore {
         top_k: usize,
         filter: Option<&Metadata>,
         cancel: &CancellationToken,
-    ) -> Result<Vec<VectorMatch>> {
+    ) -> Result<Vec<VectorQueryResult>> {
         let checked = (|| {
             check_repo(repo)?;
             check_vector(vector, self.dims, "vector")?;
@@ -466,7 +466,7 @@ impl VectorBackend for SqliteVectorStore {
         for (key, score) in hits {
             let found = row
                 .query_row([key as i64], |row| {
-                    Ok(VectorMatch {
+                    Ok(VectorQueryResult {
                         id: row.get(0)?,
                         score,
                         metadata: metadata_of(&row.get::<_, String>(1)?),
@@ -554,12 +554,12 @@ impl VectorBackend for SqliteVectorStore {
     }
 
     /// What this store is.
-    fn info(&self) -> VectorStoreInfo {
-        VectorStoreInfo {
+    fn info(&self) -> VectorBackendInfo {
+        VectorBackendInfo {
             backend: "sqlite-hnsw".into(),
             dims: self.dims,
             embedder_id: self.embedder_id.clone(),
-            location: "local",
+            location: "local".into(),
             supports_filters: true,
         }
     }

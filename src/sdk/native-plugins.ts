@@ -1,0 +1,163 @@
+// Native plugins of seed 004's other kinds (embedder, vector backend, tool executor: a library
+// exporting `plugin_sdk_factory`) as `PluginExport`s: the library is loaded and its manifest
+// checked by the core, and the registry then treats them like TypeScript plugins (the one config
+// check, init, the guard, bounded health and shutdown).
+import type {
+  BindingNativeEmbedder,
+  BindingNativeToolExecutor,
+  BindingSdkFactory,
+  BindingToolPolicy,
+} from '../../binding'
+import { CallAbort } from '../call-options'
+import { callBinding, callBindingSync, ModelportError } from '../errors'
+import { binding } from '../native-binding'
+import { manifestOf } from './load'
+import { CoreVectorBackend } from './sqlite-vectors'
+import type {
+  EmbedderPlugin,
+  HealthCheckResult,
+  PluginConfig,
+  PluginContext,
+  PluginExport,
+  SdkPlugin,
+  SdkVersionRange,
+  ToolExecutorPlugin,
+  ToolPolicy,
+  ToolRunRequest,
+  ToolRunResult,
+} from './types'
+
+/** Runs a native call with `ctx.abortSignal` wired to the core (an abort releases its task). */
+async function withSignal<T>(
+  ctx: PluginContext | undefined,
+  what: string,
+  run: (callId: number | undefined) => Promise<T> | T,
+): Promise<T> {
+  const abort = new CallAbort(ctx?.abortSignal)
+  try {
+    abort.throwIfAborted(what)
+    return await callBinding(() => run(abort.callId))
+  } finally {
+    abort.end()
+  }
+}
+
+/** What the lifecycle of a native plugin shares: health and shutdown through the binding. */
+abstract class NativePlugin<Instance extends { healthCheck(): unknown; shutdown(): unknown }> {
+  readonly name: string
+  readonly sdkVersion: SdkVersionRange
+  protected readonly factory: BindingSdkFactory
+  #instance: Instance | undefined
+
+  constructor(name: string, sdkVersion: SdkVersionRange, factory: BindingSdkFactory) {
+    this.name = name
+    this.sdkVersion = sdkVersion
+    this.factory = factory
+  }
+
+  protected abstract make(config: PluginConfig): Instance
+
+  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
+    this.#instance = callBindingSync(() => this.make(config))
+  }
+
+  protected get instance(): Instance {
+    if (!this.#instance) {
+      throw new ModelportError({
+        code: 'ABORTED',
+        plugin: this.name,
+        message: 'the plugin is not initialised',
+      })
+    }
+    return this.#instance
+  }
+
+  async healthCheck(): Promise<HealthCheckResult> {
+    if (!this.#instance) return { healthy: false, message: 'not initialised' }
+    const instance = this.#instance
+    const health = (await callBinding(() => instance.healthCheck())) as { healthy: boolean; message: string }
+    return { healthy: health.healthy, message: health.message }
+  }
+
+  async shutdown(): Promise<void> {
+    const instance = this.#instance
+    this.#instance = undefined
+    if (instance) await callBinding(() => instance.shutdown())
+  }
+}
+
+class NativeEmbedder extends NativePlugin<BindingNativeEmbedder> implements EmbedderPlugin {
+  protected make(config: PluginConfig): BindingNativeEmbedder {
+    return this.factory.initEmbedder(config)
+  }
+
+  dims(): number {
+    const instance = this.instance
+    return callBindingSync(() => instance.dims())
+  }
+
+  async embedTexts(texts: string[], ctx: PluginContext): Promise<number[][]> {
+    const instance = this.instance
+    const vectors = await withSignal(ctx, 'embedTexts()', (callId) => instance.embedTexts(texts, callId))
+    return vectors.map((vector) => Array.from(vector))
+  }
+}
+
+/** A `ToolPolicy` in the binding's shape. */
+function policyOf(policy: ToolPolicy): BindingToolPolicy {
+  return { ...policy }
+}
+
+class NativeToolExecutor extends NativePlugin<BindingNativeToolExecutor> implements ToolExecutorPlugin {
+  protected make(config: PluginConfig): BindingNativeToolExecutor {
+    return this.factory.initToolExecutor(config)
+  }
+
+  async execute(request: ToolRunRequest, policy: ToolPolicy, ctx: PluginContext): Promise<ToolRunResult> {
+    const instance = this.instance
+    const result = await withSignal(ctx, 'execute()', (callId) =>
+      instance.execute({ ...request }, policyOf(policy), callId),
+    )
+    const { signal, ...rest } = result
+    return signal == null ? rest : { ...rest, signal }
+  }
+
+  isAllowed(command: string, policy: ToolPolicy): boolean {
+    const instance = this.instance
+    return callBindingSync(() => instance.isAllowed(command, policyOf(policy)))
+  }
+}
+
+/** The `PluginExport` of the native SDK plugin at `path` (registered as `name`). */
+export function nativePluginExport(name: string, path: string): PluginExport {
+  const factory = callBindingSync(() => binding.BindingSdkFactory.open(name, path))
+  const manifest = manifestOf(factory.manifest())
+  const { sdkVersion } = manifest
+  const createPlugin = (): SdkPlugin => {
+    switch (manifest.type) {
+      case 'embedder':
+        return new NativeEmbedder(manifest.name, sdkVersion, factory)
+      case 'vector-backend':
+        return new CoreVectorBackend(manifest.name, sdkVersion, (config) => factory.initVectorBackend(config))
+      case 'tool-executor':
+        return new NativeToolExecutor(manifest.name, sdkVersion, factory)
+      default:
+        throw new ModelportError({
+          code: 'UNSUPPORTED',
+          plugin: name,
+          path,
+          message: `a native ${manifest.type} plugin is loaded from [[providers]], not [[plugins]]`,
+        })
+    }
+  }
+  const pluginExport = { manifest, createPlugin }
+  nativeExports.add(pluginExport)
+  return pluginExport
+}
+
+const nativeExports = new WeakSet<object>()
+
+/** Where a plugin export's code runs: a native library, or this Node process. */
+export function runtimeOf(pluginExport: object): 'native' | 'ts' {
+  return nativeExports.has(pluginExport) ? 'native' : 'ts'
+}
