@@ -402,7 +402,7 @@ kind = "tool-executor"
 path = ${JSON.stringify(join(fixtures, 'my-embedder.ts'))}
 
 [[plugins]]
-name = "native-kind"
+name = "wasm-kind"
 kind = "embedder"
 path = "embedder.wasm"
 
@@ -434,7 +434,7 @@ path = "modelport:telepathy"
       ['notes', 'ts', true, undefined],
       ['embed', 'ts', true, undefined],
       ['mislabelled', 'ts', false, 'PLUGIN_INVALID'],
-      ['native-kind', 'ts', false, 'UNSUPPORTED'],
+      ['wasm-kind', 'ts', false, 'UNSUPPORTED'],
       ['gone', 'ts', false, 'PLUGIN_LOAD_FAILED'],
       ['local', 'ts', true, undefined],
       ['no-such-builtin', 'ts', false, 'PLUGIN_NOT_FOUND'],

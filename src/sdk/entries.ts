@@ -56,11 +56,8 @@ async function importExport(entry: BindingPluginEntry): Promise<PluginExport> {
       },
       cause === undefined ? undefined : { cause },
     )
-  if (!existsSync(entry.path)) throw fail('file not found')
-  if (NATIVE_EXTENSIONS.has(extname(entry.path).toLowerCase())) {
-    return nativePluginExport(entry.name, entry.path)
-  }
-  if (!MODULE_EXTENSIONS.has(extname(entry.path).toLowerCase())) {
+  const extension = extname(entry.path).toLowerCase()
+  if (!MODULE_EXTENSIONS.has(extension) && !NATIVE_EXTENSIONS.has(extension)) {
     throw new ModelportError({
       code: 'UNSUPPORTED',
       plugin: entry.name,
@@ -68,6 +65,8 @@ async function importExport(entry: BindingPluginEntry): Promise<PluginExport> {
       message: `a ${entry.kind} plugin is a JavaScript or TypeScript module (${[...MODULE_EXTENSIONS].join(', ')}) or a native library (${[...NATIVE_EXTENSIONS].join(', ')}); the Wasm runtime for this kind is not built yet`,
     })
   }
+  if (!existsSync(entry.path)) throw fail('file not found')
+  if (NATIVE_EXTENSIONS.has(extension)) return nativePluginExport(entry.name, entry.path)
   let module: Record<string, unknown>
   try {
     module = (await import(pathToFileURL(entry.path).href)) as Record<string, unknown>
