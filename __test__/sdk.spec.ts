@@ -402,9 +402,9 @@ kind = "tool-executor"
 path = ${JSON.stringify(join(fixtures, 'my-embedder.ts'))}
 
 [[plugins]]
-name = "wasm-kind"
+name = "text-kind"
 kind = "embedder"
-path = "embedder.wasm"
+path = "embedder.txt"
 
 [[plugins]]
 name = "gone"
@@ -434,7 +434,7 @@ path = "modelport:telepathy"
       ['notes', 'ts', true, undefined],
       ['embed', 'ts', true, undefined],
       ['mislabelled', 'ts', false, 'PLUGIN_INVALID'],
-      ['wasm-kind', 'ts', false, 'UNSUPPORTED'],
+      ['text-kind', 'ts', false, 'UNSUPPORTED'],
       ['gone', 'ts', false, 'PLUGIN_LOAD_FAILED'],
       ['local', 'ts', true, undefined],
       ['no-such-builtin', 'ts', false, 'PLUGIN_NOT_FOUND'],

@@ -8,7 +8,7 @@ import type { BindingPluginEntry } from '../../binding'
 import { ModelportError } from '../errors'
 import type { LoadReport } from '../types'
 import { localEmbedder } from './embedders'
-import { nativePluginExport } from './native-plugins'
+import { runtimePluginExport, type PluginRuntime } from './runtime-plugins'
 import { PluginValidationError } from './errors'
 import { sqliteVectors } from './sqlite-vectors'
 import { sandboxedToolExecutor } from './tool-executor'
@@ -17,6 +17,13 @@ import type { PluginExport } from './types'
 
 /** Native libraries (exporting `plugin_sdk_factory`). */
 const NATIVE_EXTENSIONS = new Set(['.so', '.dylib', '.dll'])
+
+/** Where the plugin at `path` runs, by its extension. */
+function runtimeOfPath(path: string): PluginRuntime {
+  const extension = extname(path).toLowerCase()
+  if (extension === '.wasm') return 'wasm'
+  return NATIVE_EXTENSIONS.has(extension) ? 'native' : 'ts'
+}
 
 /** Module files this Node can import (TypeScript ones need a loader such as tsx, or Node's type stripping). */
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'])
@@ -56,17 +63,17 @@ async function importExport(entry: BindingPluginEntry): Promise<PluginExport> {
       },
       cause === undefined ? undefined : { cause },
     )
-  const extension = extname(entry.path).toLowerCase()
-  if (!MODULE_EXTENSIONS.has(extension) && !NATIVE_EXTENSIONS.has(extension)) {
+  const runtime = runtimeOfPath(entry.path)
+  if (runtime === 'ts' && !MODULE_EXTENSIONS.has(extname(entry.path).toLowerCase())) {
     throw new ModelportError({
       code: 'UNSUPPORTED',
       plugin: entry.name,
       path: entry.path,
-      message: `a ${entry.kind} plugin is a JavaScript or TypeScript module (${[...MODULE_EXTENSIONS].join(', ')}) or a native library (${[...NATIVE_EXTENSIONS].join(', ')}); the Wasm runtime for this kind is not built yet`,
+      message: `a ${entry.kind} plugin is a JavaScript or TypeScript module (${[...MODULE_EXTENSIONS].join(', ')}), a native library (${[...NATIVE_EXTENSIONS].join(', ')}) or an Extism module (.wasm)`,
     })
   }
   if (!existsSync(entry.path)) throw fail('file not found')
-  if (NATIVE_EXTENSIONS.has(extension)) return nativePluginExport(entry.name, entry.path)
+  if (runtime !== 'ts') return runtimePluginExport(entry.name, entry.path, runtime)
   let module: Record<string, unknown>
   try {
     module = (await import(pathToFileURL(entry.path).href)) as Record<string, unknown>
@@ -96,12 +103,7 @@ export async function loadEntries(
 ): Promise<LoadReport[]> {
   return Promise.all(
     entries.map(async (entry): Promise<LoadReport> => {
-      const native = NATIVE_EXTENSIONS.has(extname(entry.path).toLowerCase())
-      const report = {
-        name: entry.name,
-        kind: native ? ('native' as const) : ('ts' as const),
-        path: entry.path,
-      }
+      const report = { name: entry.name, kind: runtimeOfPath(entry.path), path: entry.path }
       if (registered.has(entry.name)) return { ...report, ok: true }
       try {
         const pluginExport = await importExport(entry)

@@ -46,10 +46,11 @@ class Guard {
     })
   }
 
-  /** A plugin's failure as a `ModelportError` naming it. */
+  /** A plugin's failure as a `ModelportError` naming it as registered (the error it threw,
+   * naming itself or another plugin, stays as the cause). */
   failure(method: string, error: unknown): ModelportError {
     if (error instanceof ModelportError) {
-      if (error.plugin !== undefined) return error
+      if (error.plugin === this.plugin) return error
       const { code, message, path, jsonPath, status, retryAfterMs, retryable, causes } = error
       const info = {
         code,

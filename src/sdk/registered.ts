@@ -4,7 +4,7 @@
 import { ModelportError } from '../errors'
 import { guarded } from './guarded'
 import { bounded, checkExport, initPlugin, type LoadPluginOptions } from './load'
-import { runtimeOf } from './native-plugins'
+import { runtimeOf, type PluginRuntime } from './runtime-plugins'
 import type {
   BasePlugin,
   HealthCheckResult,
@@ -31,8 +31,9 @@ export interface RegisterOptions extends LoadPluginOptions {
 export interface RegisteredPluginInfo {
   name: string
   manifest: PluginManifest
-  /** Where its code runs: `ts` (in this Node process) or `native` (a library). */
-  runtime: 'ts' | 'native'
+  /** Where its code runs: `ts` (in this Node process), `native` (a library) or `wasm` (an
+   * Extism module, in the sandbox). */
+  runtime: PluginRuntime
 }
 
 interface Entry {
@@ -40,7 +41,7 @@ interface Entry {
   /** What `registry.plugin(name)` hands out: the plugin behind the guard. */
   guarded: SdkPlugin
   manifest: PluginManifest
-  runtime: 'ts' | 'native'
+  runtime: PluginRuntime
   timeoutMs: number
 }
 

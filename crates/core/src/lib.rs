@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod provider;
 pub mod registry;
 pub mod retry;
+pub mod sdk_plugins;
 pub mod stream;
 pub mod vectors;
 pub mod wasm;

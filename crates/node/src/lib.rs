@@ -9,10 +9,10 @@ mod error;
 mod external_provider;
 mod extism_plugin;
 mod inline_poll;
-mod native_sdk_plugin;
 mod provider;
 mod registry;
 mod sdk;
+mod sdk_plugins;
 mod types;
 mod vector_store;
 

@@ -12,4 +12,4 @@ mod sdk_plugin;
 pub(crate) use async_plugin::NativeAsync;
 pub(crate) use http_plugin::NativeHttp;
 pub use library::{FactoryKind, NativeFactory, NativeLibrary};
-pub use sdk_plugin::{NativeSdkFactory, NativeSdkPlugin, NativeVectorBackend};
+pub use sdk_plugin::open_native_sdk_plugin;

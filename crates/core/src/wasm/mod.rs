@@ -18,6 +18,7 @@ mod pool;
 mod provider;
 mod raw_plugin;
 mod read_only_grant;
+mod sdk_plugin;
 mod startup;
 mod stream_parser;
 
@@ -27,3 +28,4 @@ pub use module_cache::ModuleCache;
 pub use options::{Sandbox, WasmOptions};
 pub use provider::{Generation, WasmProvider};
 pub use raw_plugin::RawWasmPlugin;
+pub use sdk_plugin::open_wasm_sdk_plugin;

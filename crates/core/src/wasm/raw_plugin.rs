@@ -16,12 +16,17 @@ use crate::error::{ErrorCode, ModelportError, Result};
 /// Identifies one call, so it can be cancelled whether it is waiting or running.
 pub type CallId = u64;
 
+/// Prepares a fresh instance (its first call); an error fails the call that needed it.
+pub type InstanceSetup = Box<dyn Fn(&mut Plugin) -> Result<()> + Send + Sync>;
+
 /// One Extism plugin instance (its vars persist between calls). Calls run one at a time; a call
 /// that traps, times out, runs out of memory or is cancelled discards the instance, and the
 /// next call gets a fresh one (with fresh vars).
 pub struct RawWasmPlugin {
     compiled: CompiledWasm,
     instance: Mutex<Option<Plugin>>,
+    /// Run on each instance made after the first (e.g. an SDK plugin's `init` with its config).
+    setup: Mutex<Option<InstanceSetup>>,
     calls: Mutex<CallState>,
     next_call: AtomicU64,
     closed: AtomicBool,
@@ -51,6 +56,7 @@ impl RawWasmPlugin {
         Ok(Self {
             compiled,
             instance: Mutex::new(Some(first)),
+            setup: Mutex::new(None),
             calls: Mutex::new(CallState::default()),
             next_call: AtomicU64::new(1),
             closed: AtomicBool::new(false),
@@ -108,9 +114,19 @@ impl RawWasmPlugin {
         Ok(self.instance_in(&mut slot)?.function_exists(function))
     }
 
+    /// Sets what each later instance runs first (an instance that traps is replaced, with a
+    /// fresh memory).
+    pub fn set_instance_setup(&self, setup: InstanceSetup) {
+        *lock(&self.setup) = Some(setup);
+    }
+
     fn instance_in<'a>(&self, slot: &'a mut Option<Plugin>) -> Result<&'a mut Plugin> {
         if slot.is_none() {
-            *slot = Some(self.compiled.instantiate(Vec::new())?);
+            let mut fresh = self.compiled.instantiate(Vec::new())?;
+            if let Some(setup) = lock(&self.setup).as_ref() {
+                setup(&mut fresh)?;
+            }
+            *slot = Some(fresh);
         }
         Ok(slot.as_mut().expect("just filled"))
     }

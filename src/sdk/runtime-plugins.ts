@@ -1,10 +1,11 @@
-// Native plugins of seed 004's other kinds (embedder, vector backend, tool executor: a library
-// exporting `plugin_sdk_factory`) as `PluginExport`s: the library is loaded and its manifest
-// checked by the core, and the registry then treats them like TypeScript plugins (the one config
-// check, init, the guard, bounded health and shutdown).
+// Native and Wasm plugins of seed 004's other kinds (embedder, vector backend, tool executor: a
+// library exporting `plugin_sdk_factory`, or an Extism module with the kind's JSON exports) as
+// `PluginExport`s: the core loads them and checks their manifest, and the registry then treats
+// them like TypeScript plugins (the one config check, init, the guard, bounded health and
+// shutdown).
 import type {
-  BindingNativeEmbedder,
-  BindingNativeToolExecutor,
+  BindingSdkEmbedder,
+  BindingSdkToolExecutor,
   BindingSdkFactory,
   BindingToolPolicy,
 } from '../../binding'
@@ -27,7 +28,7 @@ import type {
   ToolRunResult,
 } from './types'
 
-/** Runs a native call with `ctx.abortSignal` wired to the core (an abort releases its task). */
+/** Runs a plugin call with `ctx.abortSignal` wired to the core (an abort stops the plugin's call). */
 async function withSignal<T>(
   ctx: PluginContext | undefined,
   what: string,
@@ -42,8 +43,8 @@ async function withSignal<T>(
   }
 }
 
-/** What the lifecycle of a native plugin shares: health and shutdown through the binding. */
-abstract class NativePlugin<Instance extends { healthCheck(): unknown; shutdown(): unknown }> {
+/** What the lifecycle of a native or Wasm plugin shares: health and shutdown through the binding. */
+abstract class RuntimePlugin<Instance extends { healthCheck(): unknown; shutdown(): unknown }> {
   readonly name: string
   readonly sdkVersion: SdkVersionRange
   protected readonly factory: BindingSdkFactory
@@ -86,8 +87,8 @@ abstract class NativePlugin<Instance extends { healthCheck(): unknown; shutdown(
   }
 }
 
-class NativeEmbedder extends NativePlugin<BindingNativeEmbedder> implements EmbedderPlugin {
-  protected make(config: PluginConfig): BindingNativeEmbedder {
+class RuntimeEmbedder extends RuntimePlugin<BindingSdkEmbedder> implements EmbedderPlugin {
+  protected make(config: PluginConfig): BindingSdkEmbedder {
     return this.factory.initEmbedder(config)
   }
 
@@ -108,8 +109,8 @@ function policyOf(policy: ToolPolicy): BindingToolPolicy {
   return { ...policy }
 }
 
-class NativeToolExecutor extends NativePlugin<BindingNativeToolExecutor> implements ToolExecutorPlugin {
-  protected make(config: PluginConfig): BindingNativeToolExecutor {
+class RuntimeToolExecutor extends RuntimePlugin<BindingSdkToolExecutor> implements ToolExecutorPlugin {
+  protected make(config: PluginConfig): BindingSdkToolExecutor {
     return this.factory.initToolExecutor(config)
   }
 
@@ -128,36 +129,39 @@ class NativeToolExecutor extends NativePlugin<BindingNativeToolExecutor> impleme
   }
 }
 
-/** The `PluginExport` of the native SDK plugin at `path` (registered as `name`). */
-export function nativePluginExport(name: string, path: string): PluginExport {
+/** Where a plugin's code runs. */
+export type PluginRuntime = 'ts' | 'native' | 'wasm'
+
+/** The `PluginExport` of the native or Wasm SDK plugin at `path` (registered as `name`). */
+export function runtimePluginExport(name: string, path: string, runtime: 'native' | 'wasm'): PluginExport {
   const factory = callBindingSync(() => binding.BindingSdkFactory.open(name, path))
   const manifest = manifestOf(factory.manifest())
   const { sdkVersion } = manifest
   const createPlugin = (): SdkPlugin => {
     switch (manifest.type) {
       case 'embedder':
-        return new NativeEmbedder(manifest.name, sdkVersion, factory)
+        return new RuntimeEmbedder(manifest.name, sdkVersion, factory)
       case 'vector-backend':
         return new CoreVectorBackend(manifest.name, sdkVersion, (config) => factory.initVectorBackend(config))
       case 'tool-executor':
-        return new NativeToolExecutor(manifest.name, sdkVersion, factory)
+        return new RuntimeToolExecutor(manifest.name, sdkVersion, factory)
       default:
         throw new ModelportError({
           code: 'UNSUPPORTED',
           plugin: name,
           path,
-          message: `a native ${manifest.type} plugin is loaded from [[providers]], not [[plugins]]`,
+          message: `a ${runtime} ${manifest.type} plugin is loaded from [[providers]], not [[plugins]]`,
         })
     }
   }
   const pluginExport = { manifest, createPlugin }
-  nativeExports.add(pluginExport)
+  runtimes.set(pluginExport, runtime)
   return pluginExport
 }
 
-const nativeExports = new WeakSet<object>()
+const runtimes = new WeakMap<object, PluginRuntime>()
 
-/** Where a plugin export's code runs: a native library, or this Node process. */
-export function runtimeOf(pluginExport: object): 'native' | 'ts' {
-  return nativeExports.has(pluginExport) ? 'native' : 'ts'
+/** Where a plugin export's code runs: a native library, a Wasm module, or this Node process. */
+export function runtimeOf(pluginExport: object): PluginRuntime {
+  return runtimes.get(pluginExport) ?? 'ts'
 }

@@ -1,15 +1,17 @@
-//! Native plugins of seed 004's other kinds as JS sees them: `BindingSdkFactory` (the library,
-//! its checked manifest) makes a `BindingNativeEmbedder`, a `BindingVectorStore` or a
-//! `BindingNativeToolExecutor`. Abort tokens are `call_token`'s; an aborted call releases the
-//! plugin's task.
+//! Native and Wasm plugins of seed 004's other kinds as JS sees them: `BindingSdkFactory` (the
+//! loaded plugin, its checked manifest) makes a `BindingSdkEmbedder`, a `BindingVectorStore` or a
+//! `BindingSdkToolExecutor`. Abort tokens are `call_token`'s; an aborted call stops the plugin's
+//! (a native task released, a Wasm call interrupted).
 // Only JavaScript calls these: the test build of the binding has no caller.
 #![cfg_attr(test, allow(dead_code))]
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use modelport_core::native::{NativeSdkFactory, NativeSdkPlugin};
+use modelport_core::native::open_native_sdk_plugin;
 use modelport_core::sdk::{HealthCheckResult, ToolPolicy, ToolRunRequest, ToolRunResult};
+use modelport_core::sdk_plugins::{SdkFactory, SdkPlugin, SdkVectorBackend};
+use modelport_core::wasm::{ModuleCache, open_wasm_sdk_plugin};
 use modelport_core::{ErrorCode, ModelportError, PluginType};
 use napi::Env;
 use napi::bindgen_prelude::Float32Array;
@@ -53,21 +55,31 @@ fn health(result: modelport_core::Result<HealthCheckResult>) -> BindingHealth {
     }
 }
 
-/// A native SDK plugin's library and checked manifest.
+/// A loaded SDK plugin (native or Wasm) and its checked manifest.
 #[napi]
 pub struct BindingSdkFactory {
-    inner: Arc<NativeSdkFactory>,
+    inner: Arc<SdkFactory>,
 }
 
 #[napi]
 impl BindingSdkFactory {
-    /// Loads the library at `path` (registered as `name`): its ABI descriptor, its
-    /// `plugin_sdk_factory`, its manifest (checked like a TypeScript plugin's).
+    /// Loads the plugin at `path` (registered as `name`): a native library (its ABI descriptor,
+    /// its `plugin_sdk_factory`) or an Extism module (`.wasm`, in the default sandbox); then its
+    /// manifest, checked like a TypeScript plugin's.
     #[napi(factory)]
     pub fn open(name: String, path: String) -> napi::Result<BindingSdkFactory> {
-        let factory = napi_result(NativeSdkFactory::open(&name, Path::new(&path)))?;
+        let path = Path::new(&path);
+        let wasm = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("wasm"));
+        let factory = if wasm {
+            ModuleCache::default_location()
+                .and_then(|cache| open_wasm_sdk_plugin(&name, path, cache))
+        } else {
+            open_native_sdk_plugin(&name, path)
+        };
         Ok(Self {
-            inner: Arc::new(factory),
+            inner: Arc::new(napi_result(factory)?),
         })
     }
 
@@ -76,7 +88,7 @@ impl BindingSdkFactory {
         self.inner.manifest().clone().into()
     }
 
-    fn init(&self, config: Value, kind: PluginType) -> napi::Result<NativeSdkPlugin> {
+    fn init(&self, config: Value, kind: PluginType) -> napi::Result<SdkPlugin> {
         let plugin = napi_result(self.inner.init(&config))?;
         if plugin.kind() != kind {
             return napi_result(Err(ModelportError::new(
@@ -97,9 +109,9 @@ impl BindingSdkFactory {
     pub fn init_embedder(
         &self,
         #[napi(ts_arg_type = "Record<string, unknown>")] config: Value,
-    ) -> napi::Result<BindingNativeEmbedder> {
+    ) -> napi::Result<BindingSdkEmbedder> {
         let plugin = self.init(config, PluginType::Embedder)?;
-        Ok(BindingNativeEmbedder {
+        Ok(BindingSdkEmbedder {
             inner: Arc::new(plugin),
         })
     }
@@ -111,7 +123,7 @@ impl BindingSdkFactory {
         #[napi(ts_arg_type = "Record<string, unknown>")] config: Value,
     ) -> napi::Result<BindingVectorStore> {
         let plugin = self.init(config, PluginType::VectorBackend)?;
-        let backend = napi_result(plugin.into_vector_backend())?;
+        let backend = napi_result(SdkVectorBackend::new(plugin))?;
         Ok(BindingVectorStore::new(Arc::new(backend)))
     }
 
@@ -120,22 +132,22 @@ impl BindingSdkFactory {
     pub fn init_tool_executor(
         &self,
         #[napi(ts_arg_type = "Record<string, unknown>")] config: Value,
-    ) -> napi::Result<BindingNativeToolExecutor> {
+    ) -> napi::Result<BindingSdkToolExecutor> {
         let plugin = self.init(config, PluginType::ToolExecutor)?;
-        Ok(BindingNativeToolExecutor {
+        Ok(BindingSdkToolExecutor {
             inner: Arc::new(plugin),
         })
     }
 }
 
-/// A native embedder.
+/// An embedder plugin (native or Wasm).
 #[napi]
-pub struct BindingNativeEmbedder {
-    inner: Arc<NativeSdkPlugin>,
+pub struct BindingSdkEmbedder {
+    inner: Arc<SdkPlugin>,
 }
 
 #[napi]
-impl BindingNativeEmbedder {
+impl BindingSdkEmbedder {
     #[napi]
     pub fn dims(&self) -> napi::Result<u32> {
         napi_result(self.inner.dims()).map(|dims| u32::try_from(dims).unwrap_or(u32::MAX))
@@ -249,14 +261,14 @@ impl From<ToolRunResult> for BindingToolRunResult {
     }
 }
 
-/// A native tool executor.
+/// A tool executor plugin (native).
 #[napi]
-pub struct BindingNativeToolExecutor {
-    inner: Arc<NativeSdkPlugin>,
+pub struct BindingSdkToolExecutor {
+    inner: Arc<SdkPlugin>,
 }
 
 #[napi]
-impl BindingNativeToolExecutor {
+impl BindingSdkToolExecutor {
     #[napi]
     pub fn execute<'env>(
         &self,
