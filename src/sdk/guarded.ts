@@ -134,6 +134,17 @@ class Guard {
   }
 }
 
+/** What every kind's guarded plugin has: its name, SDK range, `init` and the lifecycle. */
+function base(guard: Guard, plugin: SdkPlugin, lifecycle: Lifecycle) {
+  return {
+    name: plugin.name,
+    sdkVersion: plugin.sdkVersion,
+    init: (config: PluginConfig, ctx: PluginContext) =>
+      guard.call('init()', ctx, () => plugin.init(config, ctx)),
+    ...lifecycle,
+  }
+}
+
 const finite = (v: unknown) => Number.isFinite(v)
 const whole = (v: unknown) => Number.isInteger(v)
 const positiveWhole = (v: unknown) => Number.isInteger(v) && (v as number) > 0
@@ -146,11 +157,7 @@ function guardEmbedder(guard: Guard, plugin: EmbedderPlugin, lifecycle: Lifecycl
     return value
   }
   return {
-    name: plugin.name,
-    sdkVersion: plugin.sdkVersion,
-    init: (config: PluginConfig, ctx: PluginContext) =>
-      guard.call('init()', ctx, () => plugin.init(config, ctx)),
-    ...lifecycle,
+    ...base(guard, plugin, lifecycle),
     dims,
     async embedTexts(texts: string[], ctx: PluginContext): Promise<number[][]> {
       const vectors = await guard.call('embedTexts()', ctx, () => plugin.embedTexts(texts, ctx))
@@ -192,11 +199,7 @@ function guardVectorBackend(
   lifecycle: Lifecycle,
 ): VectorMemoryBackendPlugin {
   return {
-    name: plugin.name,
-    sdkVersion: plugin.sdkVersion,
-    init: (config: PluginConfig, ctx: PluginContext) =>
-      guard.call('init()', ctx, () => plugin.init(config, ctx)),
-    ...lifecycle,
+    ...base(guard, plugin, lifecycle),
     upsert: (repoId: string, items: VectorItem[], ctx: PluginContext) =>
       guard.call('upsert()', ctx, () => plugin.upsert(repoId, items, ctx)).then(() => undefined),
     async query(
@@ -241,11 +244,7 @@ function guardToolExecutor(
   lifecycle: Lifecycle,
 ): ToolExecutorPlugin {
   return {
-    name: plugin.name,
-    sdkVersion: plugin.sdkVersion,
-    init: (config: PluginConfig, ctx: PluginContext) =>
-      guard.call('init()', ctx, () => plugin.init(config, ctx)),
-    ...lifecycle,
+    ...base(guard, plugin, lifecycle),
     async execute(request: ToolRunRequest, policy: ToolPolicy, ctx: PluginContext): Promise<ToolRunResult> {
       const result = guard.object(
         'execute()',
@@ -273,11 +272,7 @@ function guardProvider(
   lifecycle: Lifecycle,
 ): ProviderAdapterPlugin {
   const guarded: ProviderAdapterPlugin = {
-    name: plugin.name,
-    sdkVersion: plugin.sdkVersion,
-    init: (config: PluginConfig, ctx: PluginContext) =>
-      guard.call('init()', ctx, () => plugin.init(config, ctx)),
-    ...lifecycle,
+    ...base(guard, plugin, lifecycle),
     capabilities(): ProviderCapabilities {
       const capabilities = guard.object(
         'capabilities()',

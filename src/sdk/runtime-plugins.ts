@@ -6,92 +6,25 @@
 import type {
   BindingSdkEmbedder,
   BindingSdkToolExecutor,
-  BindingSdkFactory,
   BindingToolPolicy,
 } from '../../binding'
-import { CallAbort } from '../call-options'
-import { callBinding, callBindingSync, ModelportError } from '../errors'
+import { callBindingSync, ModelportError } from '../errors'
 import { binding } from '../native-binding'
+import { CorePlugin, withSignal } from './core-plugin'
 import { manifestOf } from './load'
 import { CoreVectorBackend } from './sqlite-vectors'
 import type {
   EmbedderPlugin,
-  HealthCheckResult,
-  PluginConfig,
   PluginContext,
   PluginExport,
   SdkPlugin,
-  SdkVersionRange,
   ToolExecutorPlugin,
   ToolPolicy,
   ToolRunRequest,
   ToolRunResult,
 } from './types'
 
-/** Runs a plugin call with `ctx.abortSignal` wired to the core (an abort stops the plugin's call). */
-async function withSignal<T>(
-  ctx: PluginContext | undefined,
-  what: string,
-  run: (callId: number | undefined) => Promise<T> | T,
-): Promise<T> {
-  const abort = new CallAbort(ctx?.abortSignal)
-  try {
-    abort.throwIfAborted(what)
-    return await callBinding(() => run(abort.callId))
-  } finally {
-    abort.end()
-  }
-}
-
-/** What the lifecycle of a native or Wasm plugin shares: health and shutdown through the binding. */
-abstract class RuntimePlugin<Instance extends { healthCheck(): unknown; shutdown(): unknown }> {
-  readonly name: string
-  readonly sdkVersion: SdkVersionRange
-  protected readonly factory: BindingSdkFactory
-  #instance: Instance | undefined
-
-  constructor(name: string, sdkVersion: SdkVersionRange, factory: BindingSdkFactory) {
-    this.name = name
-    this.sdkVersion = sdkVersion
-    this.factory = factory
-  }
-
-  protected abstract make(config: PluginConfig): Instance
-
-  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
-    this.#instance = callBindingSync(() => this.make(config))
-  }
-
-  protected get instance(): Instance {
-    if (!this.#instance) {
-      throw new ModelportError({
-        code: 'ABORTED',
-        plugin: this.name,
-        message: 'the plugin is not initialised',
-      })
-    }
-    return this.#instance
-  }
-
-  async healthCheck(): Promise<HealthCheckResult> {
-    if (!this.#instance) return { healthy: false, message: 'not initialised' }
-    const instance = this.#instance
-    const health = (await callBinding(() => instance.healthCheck())) as { healthy: boolean; message: string }
-    return { healthy: health.healthy, message: health.message }
-  }
-
-  async shutdown(): Promise<void> {
-    const instance = this.#instance
-    this.#instance = undefined
-    if (instance) await callBinding(() => instance.shutdown())
-  }
-}
-
-class RuntimeEmbedder extends RuntimePlugin<BindingSdkEmbedder> implements EmbedderPlugin {
-  protected make(config: PluginConfig): BindingSdkEmbedder {
-    return this.factory.initEmbedder(config)
-  }
-
+class RuntimeEmbedder extends CorePlugin<BindingSdkEmbedder> implements EmbedderPlugin {
   dims(): number {
     const instance = this.instance
     return callBindingSync(() => instance.dims())
@@ -109,11 +42,7 @@ function policyOf(policy: ToolPolicy): BindingToolPolicy {
   return { ...policy }
 }
 
-class RuntimeToolExecutor extends RuntimePlugin<BindingSdkToolExecutor> implements ToolExecutorPlugin {
-  protected make(config: PluginConfig): BindingSdkToolExecutor {
-    return this.factory.initToolExecutor(config)
-  }
-
+class RuntimeToolExecutor extends CorePlugin<BindingSdkToolExecutor> implements ToolExecutorPlugin {
   async execute(request: ToolRunRequest, policy: ToolPolicy, ctx: PluginContext): Promise<ToolRunResult> {
     const instance = this.instance
     const result = await withSignal(ctx, 'execute()', (callId) =>
@@ -140,11 +69,13 @@ export function runtimePluginExport(name: string, path: string, runtime: 'native
   const createPlugin = (): SdkPlugin => {
     switch (manifest.type) {
       case 'embedder':
-        return new RuntimeEmbedder(manifest.name, sdkVersion, factory)
+        return new RuntimeEmbedder(manifest.name, sdkVersion, (config) => factory.initEmbedder(config))
       case 'vector-backend':
         return new CoreVectorBackend(manifest.name, sdkVersion, (config) => factory.initVectorBackend(config))
       case 'tool-executor':
-        return new RuntimeToolExecutor(manifest.name, sdkVersion, factory)
+        return new RuntimeToolExecutor(manifest.name, sdkVersion, (config) =>
+          factory.initToolExecutor(config),
+        )
       default:
         throw new ModelportError({
           code: 'UNSUPPORTED',

@@ -4,15 +4,12 @@
 import { resolve } from 'node:path'
 
 import type { BindingVectorStore } from '../../binding'
-import { CallAbort } from '../call-options'
-import { callBinding, callBindingSync, ModelportError } from '../errors'
+import { ModelportError } from '../errors'
 import { binding } from '../native-binding'
+import { CorePlugin, withSignal } from './core-plugin'
 import type {
-  HealthCheckResult,
-  PluginConfig,
   PluginContext,
   PluginExport,
-  SdkVersionRange,
   VectorBackendInfo,
   VectorItem,
   VectorMemoryBackendPlugin,
@@ -46,50 +43,11 @@ const CONFIG_SCHEMA = {
   additionalProperties: false,
 }
 
-/** A vector backend the Rust core runs (the shipped SQLite store, or a native plugin's), through
- * the binding's `BindingVectorStore`. */
-export class CoreVectorBackend implements VectorMemoryBackendPlugin {
-  readonly name: string
-  readonly sdkVersion: SdkVersionRange
-  readonly #open: (config: PluginConfig) => BindingVectorStore
-  #store: BindingVectorStore | undefined
-
-  constructor(name: string, sdkVersion: SdkVersionRange, open: (config: PluginConfig) => BindingVectorStore) {
-    this.name = name
-    this.sdkVersion = sdkVersion
-    this.#open = open
-  }
-
-  async init(config: PluginConfig, _ctx: PluginContext): Promise<void> {
-    this.#store = callBindingSync(() => this.#open(config))
-  }
-
-  #opened(): BindingVectorStore {
-    if (!this.#store) {
-      throw new ModelportError({
-        code: 'ABORTED',
-        plugin: this.name,
-        message: 'the vector store is not open',
-      })
-    }
-    return this.#store
-  }
-
-  async healthCheck(): Promise<HealthCheckResult> {
-    if (!this.#store) return { healthy: false, message: 'not initialised' }
-    const store = this.#store
-    const health = await callBinding(() => store.healthCheck())
-    return { healthy: health.healthy, message: health.message }
-  }
-
-  /** Saves the indexes (so the next process need not rebuild them) and closes the database. */
-  async shutdown(): Promise<void> {
-    const store = this.#store
-    if (store) await callBinding(() => store.close())
-  }
-
+/** A vector backend the Rust core runs (the shipped SQLite store, or a native or Wasm plugin's),
+ * through the binding's `BindingVectorStore`. */
+export class CoreVectorBackend extends CorePlugin<BindingVectorStore> implements VectorMemoryBackendPlugin {
   async upsert(repoId: string, items: VectorItem[], ctx: PluginContext): Promise<void> {
-    const store = this.#opened()
+    const store = this.instance
     const dims = store.info().dims
     if (!Array.isArray(items)) {
       throw new ModelportError({
@@ -127,7 +85,7 @@ export class CoreVectorBackend implements VectorMemoryBackendPlugin {
     ctx: PluginContext,
     filter?: VectorQueryFilter,
   ): Promise<VectorQueryResult[]> {
-    const store = this.#opened()
+    const store = this.instance
     const query = vector instanceof Float32Array ? vector : Float32Array.from(vector as ArrayLike<number>)
     const found = await withSignal(ctx, 'query', (callId) => store.query(repoId, query, topK, filter, callId))
     return found.map(({ id, score, metadata, content }) =>
@@ -136,18 +94,17 @@ export class CoreVectorBackend implements VectorMemoryBackendPlugin {
   }
 
   async deleteByIds(repoId: string, ids: string[], ctx: PluginContext): Promise<void> {
-    const store = this.#opened()
+    const store = this.instance
     await withSignal(ctx, 'deleteByIds', (callId) => store.deleteByIds(repoId, ids, callId))
   }
 
   async wipeRepo(repoId: string, ctx: PluginContext): Promise<void> {
-    const store = this.#opened()
-    ctx?.abortSignal?.throwIfAborted()
-    await callBinding(() => store.wipeRepo(repoId))
+    const store = this.instance
+    await withSignal(ctx, 'wipeRepo', () => store.wipeRepo(repoId))
   }
 
   async info(): Promise<VectorBackendInfo> {
-    const info = this.#opened().info()
+    const info = this.instance.info()
     return {
       backend: info.backend,
       dims: info.dims,
@@ -166,21 +123,6 @@ export class SqliteVectorBackend extends CoreVectorBackend {
       const absolute = typeof path === 'string' && path !== ':memory:' ? resolve(path) : path
       return binding.BindingVectorStore.openSqlite(NAME, { ...config, path: absolute })
     })
-  }
-}
-
-/** Runs a store call with `ctx.abortSignal` wired to the core's cancellation. */
-async function withSignal<T>(
-  ctx: PluginContext | undefined,
-  what: string,
-  run: (callId: number | undefined) => Promise<T> | T,
-): Promise<T> {
-  const abort = new CallAbort(ctx?.abortSignal)
-  try {
-    abort.throwIfAborted(`the vector store's ${what}`)
-    return await callBinding(() => run(abort.callId))
-  } finally {
-    abort.end()
   }
 }
 

@@ -237,9 +237,9 @@ impl BindingVectorStore {
         })
     }
 
-    /// Saves what the next open can reuse and closes the store.
+    /// Closes the store (the SQLite store first saves what the next open can reuse).
     #[napi]
-    pub fn close<'env>(&self, env: &'env Env) -> napi::Result<Answer<'env, ()>> {
+    pub fn shutdown<'env>(&self, env: &'env Env) -> napi::Result<Answer<'env, ()>> {
         let store = self.inner.clone();
         blocking(env, None, move |_| store.close())
     }
