@@ -72,6 +72,12 @@ impl Provider {
         }
     }
 
+    /// Whether its plugin's code runs outside the core (a TypeScript plugin in the Node
+    /// process), so every wait of a call starts on the caller's side.
+    pub fn is_external(&self) -> bool {
+        matches!(self.inner.backend, Backend::External(_))
+    }
+
     /// The config name of the plugin behind it.
     pub fn plugin_name(&self) -> &str {
         &self.inner.plugin.info().name

@@ -9,6 +9,7 @@ mod error;
 mod external_provider;
 mod extism_plugin;
 mod inline_poll;
+mod js_thread;
 mod provider;
 mod registry;
 mod sdk;

@@ -10,6 +10,7 @@ use napi_derive::napi;
 use crate::chat_stream::BindingChatStream;
 use crate::error::napi_result;
 use crate::inline_poll::{Answer, answer};
+use crate::js_thread::answer_here;
 use crate::types::call_options::BindingCallOptions;
 use crate::types::chat_response::BindingChatResponse;
 use crate::types::message::{BindingMessage, BindingTool, conversation, tools};
@@ -90,10 +91,17 @@ impl BindingProvider {
         let tools = napi_result(tools(tool_list))?;
         let options = napi_result(options.unwrap_or_default().into_core(system))?;
         let provider = self.inner.clone();
-        answer(env, async move {
+        let external = provider.is_external();
+        let work = async move {
             let response = provider.chat(&messages, tools.as_deref(), &options).await;
             Ok(BindingChatResponse::from(napi_result(response)?))
-        })
+        };
+        // A JavaScript provider's waits all start on the JS thread: keep the call there.
+        if external {
+            answer_here(env, work)
+        } else {
+            answer(env, work)
+        }
     }
 
     /// A streamed chat turn: resolves once the stream is started; errors come from `next()`.
