@@ -348,3 +348,40 @@ fn a_closed_store_refuses_calls() {
     assert_eq!(err.code, ErrorCode::Aborted);
     assert!(!store.health().healthy);
 }
+
+#[test]
+fn a_store_of_another_layout_or_embedder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let with_embedder = |embedder: &str| {
+        SqliteVectorConfig::from_json(
+            "vectors",
+            json!({ "path": path, "dims": DIMS, "embedderId": embedder }),
+        )
+        .unwrap()
+    };
+    SqliteVectorStore::open("vectors", with_embedder("a"))
+        .unwrap()
+        .close()
+        .unwrap();
+    let err = SqliteVectorStore::open("vectors", with_embedder("b"))
+        .err()
+        .unwrap();
+    assert_eq!(
+        (err.code, err.json_path.as_deref()),
+        (ErrorCode::ConfigSchemaViolation, Some("config.embedderId"))
+    );
+    // A layout this modelport does not know (a newer one, say) is never read as its own.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE store_settings SET value = '9' WHERE name = 'format'",
+            [],
+        )
+        .unwrap();
+    let err = SqliteVectorStore::open("vectors", with_embedder("a"))
+        .err()
+        .unwrap();
+    assert_eq!(err.code, ErrorCode::StorageError);
+    assert!(err.message.contains("version 9"), "{}", err.message);
+}

@@ -26,6 +26,21 @@ pub enum SdkOp {
 }
 
 impl SdkOp {
+    /// Every operation.
+    pub const ALL: [SdkOp; 11] = [
+        SdkOp::HealthCheck,
+        SdkOp::Shutdown,
+        SdkOp::EmbedderDims,
+        SdkOp::EmbedTexts,
+        SdkOp::VectorUpsert,
+        SdkOp::VectorQuery,
+        SdkOp::VectorDelete,
+        SdkOp::VectorWipe,
+        SdkOp::VectorInfo,
+        SdkOp::ToolExecute,
+        SdkOp::ToolIsAllowed,
+    ];
+
     /// The seed's method name (in errors).
     pub fn method(self) -> &'static str {
         match self {

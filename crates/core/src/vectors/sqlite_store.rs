@@ -244,12 +244,11 @@ impl SqliteVectorStore {
         cancel: &CancellationToken,
     ) -> Result<()> {
         let storage = self.storage();
+        // Read before every call: a cached statement, not a fresh parse each time.
         let generation: i64 = db
-            .query_row(
-                "SELECT generation FROM repos WHERE repo = ?",
-                [repo],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT generation FROM repos WHERE repo = ?")
+            .map_err(&storage)?
+            .query_row([repo], |row| row.get(0))
             .optional()
             .map_err(&storage)?
             .unwrap_or(0);

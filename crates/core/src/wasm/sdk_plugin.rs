@@ -95,9 +95,18 @@ impl SdkFactoryTransport for WasmSdkFactory {
                         .with_cause(err)
                 })
         }));
+        // A module's exports never change: read them once, not under the instance's lock on
+        // every call (which would wait for a running call, on the JS thread at that).
+        let mut exports = Vec::new();
+        for op in SdkOp::ALL {
+            if self.plugin.function_exists(op.export())? {
+                exports.push(op);
+            }
+        }
         Ok(Box::new(WasmSdkTransport {
             plugin: self.plugin.clone(),
             name: self.name.clone(),
+            exports,
         }))
     }
 }
@@ -105,6 +114,8 @@ impl SdkFactoryTransport for WasmSdkFactory {
 struct WasmSdkTransport {
     plugin: Arc<RawWasmPlugin>,
     name: String,
+    /// The operations the module exports.
+    exports: Vec<SdkOp>,
 }
 
 /// Interrupts a Wasm call when its caller stops waiting.
@@ -122,14 +133,6 @@ impl Drop for CancelOnDrop {
     }
 }
 
-impl WasmSdkTransport {
-    fn exists(&self, op: SdkOp) -> Result<bool> {
-        self.plugin
-            .function_exists(op.export())
-            .map_err(|err| err.with_plugin(&self.name))
-    }
-}
-
 #[async_trait]
 impl SdkTransport for WasmSdkTransport {
     fn plugin(&self) -> &str {
@@ -137,7 +140,7 @@ impl SdkTransport for WasmSdkTransport {
     }
 
     async fn call(&self, op: SdkOp, input: Vec<u8>) -> Result<Option<Vec<u8>>> {
-        if !self.exists(op)? {
+        if !self.exports.contains(&op) {
             return Ok(None);
         }
         let plugin = self.plugin.clone();
@@ -165,7 +168,7 @@ impl SdkTransport for WasmSdkTransport {
     }
 
     fn call_sync(&self, op: SdkOp, input: &[u8]) -> Result<Option<Vec<u8>>> {
-        if !self.exists(op)? {
+        if !self.exports.contains(&op) {
             return Ok(None);
         }
         self.plugin
