@@ -1,6 +1,7 @@
 // The sandboxed tool executor modelport ships: the policy (allow-list, working folder, scrubbed
 // environment, timeout, CPU limit, output caps) and, with bubblewrap (installed by `npm test` on
 // Linux), the sandbox: read-only system, no network, only the working folder writable.
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { basename, join } from 'node:path'
@@ -125,4 +126,20 @@ test('without a sandbox (isolation: rlimits) the health says so; the policy stil
   const slept = await plugin.execute({ command: 'sleep', args: ['600'], timeoutMs: 200 }, policy, ctx)
   t.is(slept.signal, 'SIGKILL')
   t.is((await failure(t, plugin.execute({ command: 'rm' }, policy, ctx)))?.code, 'INVALID_REQUEST')
+})
+
+test('a descendant that outlives the command cannot hold the call open', async (t) => {
+  // Without a sandbox to end it, a background process in a session of its own keeps the
+  // command's stdout open after the command exits: the call still ends, its output kept.
+  const { plugin, policy } = await executor(t, 'rlimits')
+  t.teardown(() => spawnSync('pkill', ['-f', 'sleep 41.5']))
+  const started = Date.now()
+  const ran = await plugin.execute(
+    { command: 'sh', args: ['-c', 'setsid sleep 41.5 & echo started'] },
+    policy,
+    ctx,
+  )
+  t.is(ran.exitCode, 0)
+  t.is(output(ran.stdoutPath), 'started\n')
+  t.true(Date.now() - started < 41_500 - SLACK_MS, 'returned long before the descendant ended')
 })

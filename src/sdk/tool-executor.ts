@@ -73,6 +73,9 @@ function limitArgs(policy: ToolPolicy): string[] {
   return limits.length > 0 ? ['prlimit', ...limits, '--'] : []
 }
 
+/** How long a command's output may keep arriving after it exited. */
+const OUTPUT_DRAIN_MS = 2000
+
 /** `sandboxed-executor`: config `isolation` `auto` (default: bubblewrap where it works),
  * `bubblewrap` (init fails without it) or `rlimits`; `outputDir` for the output files. */
 export class SandboxedToolExecutor implements ToolExecutorPlugin {
@@ -194,11 +197,21 @@ export class SandboxedToolExecutor implements ToolExecutorPlugin {
     }
     if (ctx.abortSignal?.aborted) onAbort()
     ctx.abortSignal?.addEventListener('abort', onAbort, { once: true })
+    const closed = new Promise<void>((done) => child.once('close', () => done()))
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
         child.on('error', fail)
-        child.on('close', (exitCode, exitSignal) => done([exitCode, exitSignal]))
+        child.on('exit', (exitCode, exitSignal) => done([exitCode, exitSignal]))
       })
+      const durationMs = Date.now() - started
+      // Output still in the pipes arrives before they close. A descendant that outlived the
+      // command (bubblewrap killed while it was still setting up, before its children were tied
+      // to it) could hold them open forever: the wait is bounded, then the pipes are dropped.
+      let drainTimer: NodeJS.Timeout | undefined
+      await Promise.race([closed, new Promise((done) => (drainTimer = setTimeout(done, OUTPUT_DRAIN_MS)))])
+      clearTimeout(drainTimer)
+      child.stdout.destroy()
+      child.stderr.destroy()
       if (aborted)
         throw new ModelportError({
           code: 'ABORTED',
@@ -208,7 +221,7 @@ export class SandboxedToolExecutor implements ToolExecutorPlugin {
       const result: ToolRunResult = {
         // Killed by a signal: 128 + its number, as shells report it.
         exitCode: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0),
-        durationMs: Date.now() - started,
+        durationMs,
         stdoutPath: paths.stdout,
         stderrPath: paths.stderr,
         truncated,
