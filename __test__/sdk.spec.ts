@@ -1,6 +1,7 @@
 // `modelport/sdk` (seed 004): the seed's four example plugins, written with real bodies, load and
 // work through loadPlugin / safeLoadPlugin; every malformed export is a typed error naming the
 // plugin and the field.
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -547,6 +548,25 @@ test('a TS provider gets the core retries: a retryable ModelportError is tried a
   t.is(failed?.plugin, 'broken')
   t.regex(failed?.message ?? '', /upstream exploded/)
   t.is(broken.attempts(), 1)
+})
+
+test('a TS provider call waiting on a backoff or a timeout keeps Node alive, in the main thread and in a worker', async (t) => {
+  // The calls wait with nothing else pending in their event loop: if modelport did not hold it
+  // open, the process (or the worker) would end before they settle.
+  for (const place of ['main', 'worker']) {
+    const child = spawn(
+      process.execPath,
+      [join(root, '__test__', 'children', 'ts-provider-waits.mjs'), place],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    const [code] = await once(child, 'exit')
+    t.is(code, 0, place)
+    t.deepEqual(JSON.parse(out), { retried: 'answered on attempt 2', timedOut: 'TIMEOUT', place })
+  }
 })
 
 test("a TS provider's attempt is aborted through ctx.abortSignal on timeout and on abort", async (t) => {

@@ -14,6 +14,22 @@ function responseFormat(format: ResponseFormat | undefined): BindingResponseForm
   })
 }
 
+/** The per-call settings the binding takes (besides the abort token). */
+const CALL_SETTINGS = [
+  'timeoutMs',
+  'maxRetries',
+  'toolChoice',
+  'temperature',
+  'maxOutputTokens',
+  'topP',
+  'topK',
+  'stopSequences',
+  'seed',
+  'responseFormat',
+  'headers',
+  'parameters',
+] as const satisfies readonly (keyof (RequestOptions & ChatOptions))[]
+
 /** A provider call's abort wiring: a binding abort token, cancelled when `signal` aborts. */
 export class CallAbort {
   readonly #signal: AbortSignal | undefined
@@ -43,8 +59,10 @@ export class CallAbort {
     }
   }
 
-  /** The binding's options for this call. */
-  options(options: RequestOptions & Partial<ChatOptions>): BindingCallOptions {
+  /** The binding's options for this call; none when nothing is set (the common case, which
+   * spares the binding reading a dozen absent fields). */
+  options(options: RequestOptions & Partial<ChatOptions>): BindingCallOptions | undefined {
+    if (this.#id === undefined && !CALL_SETTINGS.some((key) => options[key] !== undefined)) return undefined
     return {
       callId: this.callId,
       timeoutMs: options.timeoutMs,
@@ -75,7 +93,7 @@ export class CallAbort {
 export async function withAbort<T>(
   what: string,
   options: RequestOptions & Partial<ChatOptions>,
-  run: (options: BindingCallOptions) => Promise<T>,
+  run: (options: BindingCallOptions | undefined) => Promise<T>,
 ): Promise<T> {
   const abort = new CallAbort(options.signal)
   try {

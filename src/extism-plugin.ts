@@ -56,7 +56,7 @@ export class ExtismPlugin {
 
   /** Calls `fn` off the JS thread. */
   async call(fn: string, input: string | Uint8Array = '', options: CallOptions = {}): Promise<Uint8Array> {
-    return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call.callId)))
+    return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call?.callId)))
   }
 
   /** Whether the module exports `fn`. */

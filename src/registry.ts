@@ -84,7 +84,7 @@ export class PluginRegistry {
     this.#registered = new RegisteredPlugins((name, plugin, manifest, context) => {
       if (manifest.type !== 'provider') return
       const adapter = providerAdapter(plugin as ProviderAdapterPlugin, context)
-      callBindingSync(() =>
+      const settle = callBindingSync(() =>
         registry.registerProvider(
           name,
           manifest.name,
@@ -95,6 +95,7 @@ export class PluginRegistry {
           adapter.abort,
         ),
       )
+      adapter.connect(settle)
     })
   }
 

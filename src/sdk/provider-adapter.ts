@@ -203,29 +203,64 @@ function chunkOf(event: ChatStreamEvent): unknown {
   }
 }
 
+/** Where `generate` reports an attempt's outcome: the answer's wire JSON, or a failure's. */
+export type Settle = (callId: number, outcome: string, failed: boolean) => void
+
 /** The functions the binding calls for one registered provider plugin. */
 export function providerAdapter(plugin: ProviderAdapterPlugin, context: PluginContext) {
-  const calls = new Map<number, AbortController>()
+  // Each attempt's abort; its AbortController is made only if the plugin reads `ctx.abortSignal`.
+  const calls = new Map<number, () => void>()
   const streams = new Map<number, AsyncIterator<ChatStreamEvent>>()
+  let settle: Settle = () => {
+    throw new Error('providerAdapter: connect() was not called')
+  }
   const begin = (id: number): PluginContext => {
-    const controller = new AbortController()
-    calls.set(id, controller)
-    return { ...context, abortSignal: controller.signal }
+    let controller: AbortController | undefined
+    const signal = () => (controller ??= new AbortController())
+    calls.set(id, () => signal().abort())
+    return {
+      ...context,
+      get abortSignal() {
+        return signal().signal
+      },
+    }
   }
   const end = (id: number) => {
     calls.delete(id)
     streams.delete(id)
   }
+  const fail = (id: number, error: unknown) => settle(id, wireError(error).message, true)
   return {
-    generate: async ([id, json]: [number, string]): Promise<string> => {
+    /** Gives the adapter the binding's `settle` (what `registerProvider` answers). */
+    connect(to: Settle): void {
+      settle = to
+    },
+    generate: ([id, json]: [number, string]): void => {
+      let answer: Promise<ModelResponse>
       try {
-        const response = await plugin.generate(requestOf(JSON.parse(json) as WireChatInput), begin(id))
-        return JSON.stringify(responseOf(response))
+        answer = Promise.resolve(plugin.generate(requestOf(JSON.parse(json) as WireChatInput), begin(id)))
       } catch (error) {
-        throw wireError(error)
-      } finally {
         end(id)
+        fail(id, error)
+        return
       }
+      answer.then(
+        (response) => {
+          end(id)
+          let wire: string
+          try {
+            wire = JSON.stringify(responseOf(response))
+          } catch (error) {
+            fail(id, error)
+            return
+          }
+          settle(id, wire, false)
+        },
+        (error: unknown) => {
+          end(id)
+          fail(id, error)
+        },
+      )
     },
     streamStart: async ([id, json]: [number, string]): Promise<boolean> => {
       if (typeof plugin.stream !== 'function') return false
@@ -254,7 +289,7 @@ export function providerAdapter(plugin: ProviderAdapterPlugin, context: PluginCo
       }
     },
     abort: (id: number): void => {
-      calls.get(id)?.abort()
+      calls.get(id)?.()
       void streams.get(id)?.return?.()
       end(id)
     },

@@ -3,11 +3,7 @@
 // `PluginExport`s: the core loads them and checks their manifest, and the registry then treats
 // them like TypeScript plugins (the one config check, init, the guard, bounded health and
 // shutdown).
-import type {
-  BindingSdkEmbedder,
-  BindingSdkToolExecutor,
-  BindingToolPolicy,
-} from '../../binding'
+import type { BindingSdkEmbedder, BindingSdkToolExecutor, BindingToolPolicy } from '../../binding'
 import { callBindingSync, ModelportError } from '../errors'
 import { binding } from '../native-binding'
 import { CorePlugin, withSignal } from './core-plugin'

@@ -1,59 +1,146 @@
 //! Calls polled on the JS thread end to end, for providers whose code is JavaScript (TypeScript
 //! SDK plugins): each of their waits — the call into the plugin, its promise — starts and ends on
 //! the JS thread, so handing the call to the async runtime would only add wake-ups of parked
-//! threads (about four per attempt, ~11 context switches). Here a pending call is re-polled on the
-//! JS thread whenever it is woken, through one weak threadsafe function per thread (the call's
-//! promise keeps Node alive meanwhile). Waits that end elsewhere (a timer of the call's timeout or
-//! retry backoff) still work: their wake-up queues a poll here.
-use std::cell::RefCell;
+//! threads (about four per attempt, ~11 context switches), and each hop through a threadsafe
+//! function costs a turn of the event loop.
+//!
+//! Here a call's future is polled on the JS thread only: first inside the binding call, then
+//! whenever it is woken. A wake-up inside a callback marked with [`in_callback`] (JS handing the
+//! call the outcome it waits for) polls the call right there; one from elsewhere (a timer of
+//! the call's timeout or retry backoff, on a runtime thread) queues a poll through one weak
+//! threadsafe function per thread. While calls are pending that function is referenced, so Node
+//! stays alive for them; the call's promise is settled directly when its future ends.
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::ptr;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use napi::bindgen_prelude::{Either, Function, JsValue, PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{Either, Function, PromiseRaw, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, JsDeferred, Result, Status};
+use napi::{Env, Error, Result, Status, check_status, sys};
 
 use crate::inline_poll::Answer;
 
 type Poller = ThreadsafeFunction<Arc<LocalTask>, (), (), Status, false, true>;
-type Work = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// Turns a call's value into its JS value, on the JS thread.
+type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value> + Send>;
+type Work = Pin<Box<dyn Future<Output = Result<Settle>> + Send>>;
+
+/// A call's promise, settled on the thread that made it.
+struct Deferred(sys::napi_deferred);
+// SAFETY: a task's deferred is only touched by `poll`, which runs on the task's JS thread.
+unsafe impl Send for Deferred {}
+
+#[derive(Default)]
+struct TaskState {
+    work: Option<Work>,
+    deferred: Option<Deferred>,
+}
 
 /// A call being polled on the JS thread.
 struct LocalTask {
-    work: Mutex<Option<Work>>,
+    state: Mutex<TaskState>,
     poller: Arc<Poller>,
 }
 
 impl Wake for LocalTask {
     fn wake(self: Arc<Self>) {
+        if let Some(env) = CALLBACK_ENV.get()
+            && self.is_of_this_thread()
+            && poll(&self, env)
+        {
+            return;
+        }
         let poller = self.poller.clone();
         poller.call(self, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
-thread_local! {
-    static POLLER: RefCell<Option<Arc<Poller>>> = const { RefCell::new(None) };
-}
-
-/// Polls `task` on the JS thread.
-fn poll(task: Arc<LocalTask>) {
-    let mut slot = task.work.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(work) = slot.as_mut() else { return };
-    let waker = Waker::from(task.clone());
-    let done = napi::bindgen_prelude::within_runtime_if_available(|| {
-        work.as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready()
-    });
-    if done {
-        *slot = None;
+impl LocalTask {
+    fn is_of_this_thread(&self) -> bool {
+        POLLER.with_borrow(|poller| {
+            poller
+                .as_ref()
+                .is_some_and(|p| Arc::ptr_eq(p, &self.poller))
+        })
     }
 }
 
-/// This thread's poller, made on first use. It is weak: what keeps Node alive while a call is
-/// pending is the call's promise (its deferred holds a strong threadsafe function until settled).
+thread_local! {
+    static POLLER: RefCell<Option<Arc<Poller>>> = const { RefCell::new(None) };
+    /// Set while this module's code runs inside a Node-API callback: JS may be called.
+    static CALLBACK_ENV: Cell<Option<sys::napi_env>> = const { Cell::new(None) };
+    /// Calls of this thread waiting to be settled.
+    static PENDING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `f` as code of a Node-API callback of `env`'s thread (restoring what was before): a call
+/// of this module that `f` wakes is polled right there.
+pub fn in_callback<R>(env: sys::napi_env, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<sys::napi_env>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CALLBACK_ENV.set(self.0);
+        }
+    }
+    let _restore = Restore(CALLBACK_ENV.replace(Some(env)));
+    napi::bindgen_prelude::within_runtime_if_available(f)
+}
+
+/// The env of the JS thread, when the caller is a call being polled there (so it may call JS).
+pub fn env_here() -> Option<Env> {
+    CALLBACK_ENV.get().map(Env::from_raw)
+}
+
+/// Polls `task` on its JS thread; `false` if the task is being polled already (a wake-up from
+/// inside its own poll), which the caller then queues.
+fn poll(task: &Arc<LocalTask>, env: sys::napi_env) -> bool {
+    let mut state = match task.state.try_lock() {
+        Ok(state) => state,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => return false,
+    };
+    let Some(work) = state.work.as_mut() else {
+        return true;
+    };
+    let waker = Waker::from(task.clone());
+    let ready = in_callback(env, || work.as_mut().poll(&mut Context::from_waker(&waker)));
+    if let Poll::Ready(result) = ready {
+        finish(state, env, result);
+    }
+    true
+}
+
+/// Settles a finished call's promise.
+fn finish(mut state: MutexGuard<'_, TaskState>, env: sys::napi_env, result: Result<Settle>) {
+    state.work = None;
+    let Some(Deferred(deferred)) = state.deferred.take() else {
+        return;
+    };
+    drop(state);
+    // SAFETY: on the JS thread of `env`, inside a callback, with a deferred not yet settled.
+    unsafe {
+        match result.and_then(|settle| settle(env)) {
+            Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
+            Err(error) => match Error::to_napi_value(env, error) {
+                Ok(value) => sys::napi_reject_deferred(env, deferred, value),
+                Err(_) => sys::napi_reject_deferred(env, deferred, ptr::null_mut()),
+            },
+        };
+    }
+    let pending = PENDING.get() - 1;
+    PENDING.set(pending);
+    if pending == 0
+        && let Some(poller) = POLLER.with_borrow(Clone::clone)
+    {
+        // SAFETY: on the poller's JS thread.
+        unsafe { sys::napi_unref_threadsafe_function(env, poller.raw()) };
+    }
+}
+
+/// This thread's poller, made on first use.
 fn poller(env: &Env) -> Result<Arc<Poller>> {
     POLLER.with_borrow_mut(|slot| {
         if let Some(poller) = slot {
@@ -65,7 +152,10 @@ fn poller(env: &Env) -> Result<Arc<Poller>> {
             .build_threadsafe_function::<Arc<LocalTask>>()
             .weak::<true>()
             .build_callback(|ctx| {
-                poll(ctx.value);
+                if !poll(&ctx.value, ctx.env.raw()) {
+                    let poller = ctx.value.poller.clone();
+                    poller.call(ctx.value, ThreadsafeFunctionCallMode::NonBlocking);
+                }
                 Ok(())
             })?;
         let poller = Arc::new(poller);
@@ -80,27 +170,34 @@ where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
-    let mut work = Box::pin(work);
-    let first = napi::bindgen_prelude::within_runtime_if_available(|| {
-        work.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-    });
-    let value = match first {
-        Poll::Ready(value) => return value.map(Either::A),
-        Poll::Pending => work,
-    };
-    let (deferred, promise): (JsDeferred<T, _>, _) = env.create_deferred()?;
-    let settle = async move {
-        match value.await {
-            Ok(value) => deferred.resolve(move |_| Ok(value)),
-            Err(err) => deferred.reject(err),
-        }
-    };
     let task = Arc::new(LocalTask {
-        work: Mutex::new(Some(Box::pin(settle))),
+        state: Mutex::default(),
         poller: poller(env)?,
     });
-    // Its first real poll registers the task's waker (the one above had none).
-    task.poller
-        .call(task.clone(), ThreadsafeFunctionCallMode::NonBlocking);
-    Ok(Either::B(PromiseRaw::new(env.raw(), promise.raw())))
+    // Held through the first poll: a wake-up during it queues a poll for later.
+    let mut state = task.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut work = Box::pin(work);
+    let waker = Waker::from(task.clone());
+    let first = in_callback(env.raw(), || {
+        work.as_mut().poll(&mut Context::from_waker(&waker))
+    });
+    if let Poll::Ready(value) = first {
+        return value.map(Either::A);
+    }
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    // SAFETY: on the JS thread, inside the binding call.
+    check_status!(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
+    state.work = Some(Box::pin(async move {
+        let value = work.await?;
+        // SAFETY: `Settle` runs on the JS thread of the call.
+        Ok(Box::new(move |env| unsafe { T::to_napi_value(env, value) }) as Settle)
+    }));
+    state.deferred = Some(Deferred(deferred));
+    drop(state);
+    if PENDING.replace(PENDING.get() + 1) == 0 {
+        // SAFETY: on the poller's JS thread.
+        check_status!(unsafe { sys::napi_ref_threadsafe_function(env.raw(), task.poller.raw()) })?;
+    }
+    Ok(Either::B(PromiseRaw::new(env.raw(), promise)))
 }

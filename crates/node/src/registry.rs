@@ -3,14 +3,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use modelport_core::{LoadReport, LoadedPlugin, PluginInfo, PluginKind, Registry, RegistryConfig};
+use napi::Env;
+use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, JsValue};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::{error_json, napi_result};
 use crate::external_provider::{AbortFn, GenerateFn, JsProvider, StreamNextFn, StreamStartFn};
+use crate::js_thread;
 use crate::provider::BindingProvider;
 use crate::types::call_options::BindingCallOptions;
 use crate::types::options::object_of;
+
+/// `(callId, outcome JSON, failed) => void`: how the facade reports a `generate` attempt's end.
+type SettleFn<'env> = Function<'env, FnArgs<(u32, String, bool)>, ()>;
 
 /// A loaded plugin, as `registry.list()` tells it.
 #[napi(object)]
@@ -123,24 +129,50 @@ impl BindingRegistry {
 
     /// Adds a TypeScript provider plugin (already initialised by the facade) as `name`: its
     /// providers are built with `build(name)` and served with the core's retries, timeouts,
-    /// abort and streams, each attempt calling the given functions.
-    #[napi]
+    /// abort and streams, each attempt calling the given functions. Answers the function
+    /// `generate` reports each attempt's outcome to: `settle(callId, json, failed)`.
+    #[napi(ts_return_type = "(callId: number, outcome: string, failed: boolean) => void")]
     #[allow(clippy::too_many_arguments)]
-    pub fn register_provider(
+    pub fn register_provider<'env>(
         &self,
+        env: &'env Env,
         name: String,
         provider_name: String,
         version: Option<String>,
-        #[napi(ts_arg_type = "(call: [number, string]) => Promise<string>")] generate: GenerateFn,
+        #[napi(ts_arg_type = "(call: [number, string]) => void")] generate: Function<
+            '_,
+            (u32, String),
+            (),
+        >,
         #[napi(ts_arg_type = "(call: [number, string]) => Promise<boolean>")]
         stream_start: StreamStartFn,
         #[napi(ts_arg_type = "(callId: number) => Promise<string | null>")]
         stream_next: StreamNextFn,
         #[napi(ts_arg_type = "(callId: number) => void")] abort: AbortFn,
-    ) -> napi::Result<()> {
-        let provider = JsProvider::new(generate, stream_start, stream_next, abort);
-        let plugin = LoadedPlugin::external(&name, &provider_name, version, Arc::new(provider));
-        napi_result(self.inner.register_external(plugin))
+    ) -> napi::Result<SettleFn<'env>> {
+        let generate_here = generate.create_ref()?;
+        // SAFETY: the same function, typed for the threadsafe calls.
+        let generate = unsafe { GenerateFn::from_napi_value(env.raw(), generate.raw()) }?;
+        let provider = Arc::new(JsProvider::new(
+            generate,
+            generate_here,
+            stream_start,
+            stream_next,
+            abort,
+        ));
+        // Weak: the function lives in JS, which the provider's own references keep alive.
+        let settling = Arc::downgrade(&provider);
+        let settle = env.create_function_from_closure("settle", move |call| {
+            let (id, outcome, failed) = call.args::<(u32, String, bool)>()?;
+            if let Some(provider) = settling.upgrade() {
+                let outcome = if failed { Err(outcome) } else { Ok(outcome) };
+                js_thread::in_callback(call.env.raw(), || provider.settle(id, outcome));
+            }
+            Ok(())
+        })?;
+        let plugin = LoadedPlugin::external(&name, &provider_name, version, provider);
+        napi_result(self.inner.register_external(plugin))?;
+        Ok(settle)
     }
 
     /// The config's `[[plugins]]` entries (seed 004 plugins), paths made absolute.
