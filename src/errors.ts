@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'SDK_VERSION_MISMATCH'
   /** A plugin's own storage failed (the vector store's database: unreadable, full, locked). */
   | 'STORAGE_ERROR'
+  /** A host function given to a raw Extism plugin threw, or answered what its import cannot take. */
+  | 'HOST_FUNCTION_ERROR'
   /** No prebuilt binary exists for this platform (thrown when `modelport` is imported). */
   | 'UNSUPPORTED_PLATFORM'
   /** This platform is supported, but its binary package is missing or would not load. */

@@ -1,7 +1,18 @@
-import type { BindingExtismPlugin } from '../binding'
+import type { BindingExtismPlugin, BindingHostFunction } from '../binding'
 import { withAbort } from './call-options'
-import { callBinding, callBindingSync } from './errors'
+import { CallContext } from './extism-call-context'
+import { callBinding, callBindingSync, ModelportError } from './errors'
 import { binding } from './native-binding'
+
+/**
+ * A host function, as in `@extism/extism`: the context, then the import's values (`i64` as
+ * `bigint`, `i32`/`f32`/`f64` as `number`); it answers the import's result, or nothing.
+ * Async host functions work with `call()`, not `callSync()`.
+ */
+export type HostFunction = (ctx: CallContext, ...args: any[]) => unknown
+
+/** Host functions by namespace (`extism:host/user` for the PDKs' `host_fn`s) and name. */
+export type HostFunctions = Record<string, Record<string, HostFunction>>
 
 /** Sandbox settings of a raw Extism plugin. Everything is denied unless granted here. */
 export interface ExtismPluginOptions {
@@ -19,11 +30,44 @@ export interface ExtismPluginOptions {
   wasi?: boolean
   /** Compiled-module cache folder (default `$MODELPORT_CACHE_DIR` or the user cache folder). */
   cacheDir?: string
+  /**
+   * Host functions the module imports. Checked at load: an import nobody provides, or a function
+   * declaring another number of parameters than its import (after the context), is
+   * `PLUGIN_LOAD_FAILED` naming the import. A function declaring only the context (or rest
+   * parameters) takes any number.
+   */
+  functions?: HostFunctions
 }
 
 export interface CallOptions {
-  /** Aborting interrupts the call (waiting or running) and rejects it with `ABORTED`. */
+  /** Aborting interrupts the call (waiting or running, a host function's wait included) and rejects it with `ABORTED`. */
   signal?: AbortSignal
+  /** What host functions get from `ctx.hostContext()` during this call. */
+  hostContext?: unknown
+}
+
+export interface CallSyncOptions {
+  /** What host functions get from `ctx.hostContext()` during this call. */
+  hostContext?: unknown
+}
+
+/** The facade's side of a plugin's host functions: the list for the binding, and the dispatch. */
+function hostFunctionsOf(functions: HostFunctions | undefined) {
+  const list: BindingHostFunction[] = []
+  const code: HostFunction[] = []
+  for (const [namespace, names] of Object.entries(functions ?? {})) {
+    for (const [name, fn] of Object.entries(names ?? {})) {
+      if (typeof fn !== 'function') {
+        throw new ModelportError({
+          code: 'CONFIG_INVALID',
+          message: `functions["${namespace}"]["${name}"] must be a function, not ${typeof fn}`,
+        })
+      }
+      list.push({ namespace, name, declaredParams: fn.length > 1 ? fn.length - 1 : undefined })
+      code.push(fn)
+    }
+  }
+  return { list, code }
 }
 
 /**
@@ -34,14 +78,60 @@ export interface CallOptions {
  */
 export class ExtismPlugin {
   readonly #binding: BindingExtismPlugin
+  /** Whether host functions were given (calls then carry an id for their `hostContext`). */
+  readonly #hasFunctions: boolean
+  /** The `hostContext` of each running call, by call id. */
+  readonly #contexts: Map<number, unknown>
+  /** What a host function threw during a running call, by call id: the failure's `cause`. */
+  readonly #thrown: Map<number, unknown>
 
-  private constructor(plugin: BindingExtismPlugin) {
+  private constructor(
+    plugin: BindingExtismPlugin,
+    hasFunctions: boolean,
+    contexts: Map<number, unknown>,
+    thrown: Map<number, unknown>,
+  ) {
     this.#binding = plugin
+    this.#hasFunctions = hasFunctions
+    this.#contexts = contexts
+    this.#thrown = thrown
   }
 
-  /** Compiles (through the on-disk cache) and instantiates a module from a file path or its bytes. */
+  /** Compiles (through the cache) and instantiates a module from a file path or its bytes. */
   static async load(source: string | Uint8Array, options: ExtismPluginOptions = {}): Promise<ExtismPlugin> {
-    return new ExtismPlugin(await callBinding(() => binding.BindingExtismPlugin.load(source, options)))
+    const { functions, ...settings } = options
+    const { list, code } = hostFunctionsOf(functions)
+    const contexts = new Map<number, unknown>()
+    const thrown = new Map<number, unknown>()
+    const record = (callId: number, error: unknown) => {
+      thrown.set(callId, error)
+      throw error
+    }
+    let plugin: BindingExtismPlugin | undefined
+    const dispatch = (callId: number, index: number, args: unknown[]): unknown => {
+      try {
+        const value = code[index]!(new CallContext(plugin!, contexts.get(callId)), ...args)
+        return value instanceof Promise ? value.catch((error: unknown) => record(callId, error)) : value
+      } catch (error) {
+        return record(callId, error)
+      }
+    }
+    plugin = await callBinding(() =>
+      binding.BindingExtismPlugin.load(source, settings, list.length > 0 ? list : null, list.length > 0 ? dispatch : null),
+    )
+    return new ExtismPlugin(plugin, list.length > 0, contexts, thrown)
+  }
+
+  /** Ends call `id`'s bookkeeping; a host function's failure gets what it threw as its `cause`. */
+  #end(id: number, error?: unknown): unknown {
+    this.#contexts.delete(id)
+    const thrown = this.#thrown.get(id)
+    this.#thrown.delete(id)
+    if (error instanceof ModelportError && error.code === 'HOST_FUNCTION_ERROR' && thrown !== undefined) {
+      // Its message already tells the thrown error's text; `cause` becomes the error itself.
+      return new ModelportError({ ...error.toJSON(), causes: [] }, { cause: thrown })
+    }
+    return error
   }
 
   /** Whether the module was found compiled in the on-disk cache when it was loaded (wasmtime's own hit accounting). */
@@ -49,16 +139,43 @@ export class ExtismPlugin {
     return this.#binding.compiledFromCache
   }
 
-  /** Calls `fn` on the JS thread: for tiny, fast calls (no thread hop). */
-  callSync(fn: string, input: string | Uint8Array = ''): Uint8Array {
-    return callBindingSync(() => this.#binding.callSync(fn, input))
+  /**
+   * Calls `fn` on the JS thread: for tiny, fast calls (no thread hop). Host functions run inline
+   * and must answer synchronously. With host functions, a call made while an async `call()` of
+   * this plugin runs fails with `UNSUPPORTED` (it would wait for the JS thread it blocks).
+   */
+  callSync(fn: string, input: string | Uint8Array = '', options: CallSyncOptions = {}): Uint8Array {
+    if (!this.#hasFunctions) return callBindingSync(() => this.#binding.callSync(fn, input, null))
+    const id = this.#binding.nextCallId()
+    this.#contexts.set(id, options.hostContext)
+    let output: Uint8Array
+    try {
+      output = callBindingSync(() => this.#binding.callSync(fn, input, id))
+    } catch (error) {
+      throw this.#end(id, error)
+    }
+    this.#end(id)
+    return output
   }
 
-  /** Calls `fn` off the JS thread. */
+  /** Calls `fn` off the JS thread; its host functions run on the JS thread meanwhile. */
   async call(fn: string, input: string | Uint8Array = '', options: CallOptions = {}): Promise<Uint8Array> {
-    return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call?.callId)))
+    if (!this.#hasFunctions) {
+      return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call?.callId, null)))
+    }
+    const id = this.#binding.nextCallId()
+    this.#contexts.set(id, options.hostContext)
+    let output: Uint8Array
+    try {
+      output = await withAbort(fn, options, (call) =>
+        callBinding(() => this.#binding.call(fn, input, call?.callId, id)),
+      )
+    } catch (error) {
+      throw this.#end(id, error)
+    }
+    this.#end(id)
+    return output
   }
-
   /** Whether the module exports `fn`. */
   functionExists(fn: string): boolean {
     return callBindingSync(() => this.#binding.functionExists(fn))

@@ -47,12 +47,14 @@ pub enum ErrorCode {
     SdkVersionMismatch,
     /// A plugin's own storage failed (the vector store's database: unreadable, full, locked).
     StorageError,
+    /// A host function the user gave a raw plugin threw, or answered what its import cannot take.
+    HostFunctionError,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order: the list the TypeScript `ErrorCode` type is checked
     /// against (`__test__/contract.spec.ts`).
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::ConfigInvalid,
         ErrorCode::ConfigSchemaViolation,
         ErrorCode::PluginNotFound,
@@ -81,6 +83,7 @@ impl ErrorCode {
         ErrorCode::PluginInvalid,
         ErrorCode::SdkVersionMismatch,
         ErrorCode::StorageError,
+        ErrorCode::HostFunctionError,
     ];
 
     /// The code as it appears in TypeScript, e.g. `"PLUGIN_LOAD_FAILED"`.
@@ -347,6 +350,7 @@ mod tests {
             ErrorCode::PluginInvalid => 25,
             ErrorCode::SdkVersionMismatch => 26,
             ErrorCode::StorageError => 27,
+            ErrorCode::HostFunctionError => 28,
         };
         for (index, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(position(*code), index, "{code:?}");

@@ -17,7 +17,7 @@ fn fixture() -> PathBuf {
 fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = ModuleCache::at(cache_dir.path()).unwrap();
-    let plugin = RawWasmPlugin::load_file(&fixture(), &options, cache).unwrap();
+    let plugin = RawWasmPlugin::load_file(&fixture(), &options, cache, None).unwrap();
     (cache_dir, plugin)
 }
 
@@ -126,6 +126,7 @@ fn one_instance_timing_out_does_not_stop_another() {
             &fixture(),
             &options,
             ModuleCache::at(cache_dir.path()).unwrap(),
+            None,
         )
         .unwrap(),
     );
@@ -140,6 +141,7 @@ fn one_instance_timing_out_does_not_stop_another() {
                 ..options
             },
             ModuleCache::at(cache_dir.path()).unwrap(),
+            None,
         )
         .unwrap(),
     );
@@ -169,6 +171,7 @@ fn the_second_load_is_served_from_the_cache() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
+        None,
     )
     .unwrap();
     assert!(!first.compiled_from_cache());
@@ -176,6 +179,7 @@ fn the_second_load_is_served_from_the_cache() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
+        None,
     )
     .unwrap();
     assert!(second.compiled_from_cache());
@@ -204,6 +208,7 @@ fn the_cache_lookup_and_extism_share_entries() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
+        None,
     )
     .unwrap();
     assert!(!plugin.compiled_from_cache());
@@ -223,9 +228,9 @@ fn the_kernel_memory_is_counted() {
         })
     };
     let cache = || ModuleCache::at(cache_dir.path()).unwrap();
-    let plugin = RawWasmPlugin::load_file(&fixture(), &options(34), cache()).unwrap();
+    let plugin = RawWasmPlugin::load_file(&fixture(), &options(34), cache(), None).unwrap();
     assert_eq!(plugin.call("echo", b"fits").unwrap(), b"fits");
-    let err = RawWasmPlugin::load_file(&fixture(), &options(33), cache())
+    let err = RawWasmPlugin::load_file(&fixture(), &options(33), cache(), None)
         .err()
         .unwrap();
     assert_eq!(err.code, ErrorCode::PluginLoadFailed);

@@ -4,21 +4,45 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use modelport_core::wasm::RawWasmPlugin;
+use modelport_core::wasm::{RawWasmPlugin, UserFunction, UserFunctions};
 use modelport_core::{ErrorCode, ModelportError};
-use napi::bindgen_prelude::{Object, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+    Array, BigInt, FnArgs, Function, Object, PromiseRaw, Uint8Array, Uint8ArraySlice, Unknown, i64n,
+};
 use napi::{Either, Env};
 use napi_derive::napi;
 
 use crate::call_thread::CallThread;
 use crate::call_token;
 use crate::error::{napi_result, to_napi};
+use crate::host_functions::{HostCallSlot, JsHostFunctions};
+use crate::js_thread;
 use crate::types::wasm_options::BindingWasmOptions;
 
 #[napi]
 pub struct BindingExtismPlugin {
     inner: Arc<RawWasmPlugin>,
     calls: CallThread,
+    /// The host call lent to the facade's `CallContext` while a host function runs.
+    host_call: Arc<HostCallSlot>,
+    /// Whether it has host functions (a `callSync` then must not wait for a running call).
+    has_functions: bool,
+}
+
+/// A host function the facade offers: where the module imports it from, and how many values
+/// its code declares after the context (`null`: any).
+#[napi(object)]
+pub struct BindingHostFunction {
+    pub namespace: String,
+    pub name: String,
+    pub declared_params: Option<u32>,
+}
+
+/// `(callId, index, args) => value | Promise<value>`: runs the facade's host function `index`.
+type DispatchArg<'a> = Function<'a, FnArgs<(f64, u32, Array<'static>)>, Unknown<'static>>;
+
+fn offset_of(value: BigInt) -> u64 {
+    value.get_u64().1
 }
 
 fn bytes_of<'a>(input: &'a Either<String, Uint8ArraySlice<'_>>) -> &'a [u8] {
@@ -37,53 +61,106 @@ fn join_error(err: impl std::fmt::Display) -> napi::Error {
 
 #[napi]
 impl BindingExtismPlugin {
-    /// Compiles (through the cache) and instantiates a module from a path or bytes, off the JS thread.
-    #[napi]
-    pub async fn load(
+    /// Compiles (through the cache) and instantiates a module from a path or bytes, off the JS
+    /// thread, linked to the facade's host functions (run through `dispatch`).
+    #[napi(ts_return_type = "Promise<BindingExtismPlugin>")]
+    pub fn load<'env>(
+        env: &'env Env,
         source: Either<String, Uint8Array>,
         options: Option<BindingWasmOptions>,
-    ) -> napi::Result<BindingExtismPlugin> {
+        functions: Option<Vec<BindingHostFunction>>,
+        #[napi(
+            ts_arg_type = "((callId: number, index: number, args: unknown[]) => unknown) | null"
+        )]
+        dispatch: Option<DispatchArg<'_>>,
+    ) -> napi::Result<PromiseRaw<'env, BindingExtismPlugin>> {
         let (options, cache) = napi_result(options.unwrap_or_default().into_core())?;
         let source = match source {
             Either::A(path) => Either::A(PathBuf::from(path)),
             Either::B(bytes) => Either::B(bytes.to_vec()),
         };
-        let plugin = napi::tokio::task::spawn_blocking(move || match source {
-            Either::A(path) => RawWasmPlugin::load_file(&path, &options, cache),
-            Either::B(bytes) => RawWasmPlugin::load(bytes, &options, cache, None),
-        })
-        .await
-        .map_err(join_error)?;
-        Ok(BindingExtismPlugin {
-            inner: Arc::new(napi_result(plugin)?),
-            calls: CallThread::new("modelport-wasm-call"),
+        let host_call = Arc::new(HostCallSlot::default());
+        let functions: Vec<UserFunction> = functions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| UserFunction {
+                namespace: f.namespace,
+                name: f.name,
+                declared_params: f.declared_params.map(|n| n as usize),
+            })
+            .collect();
+        let has_functions = !functions.is_empty();
+        let user = match dispatch {
+            Some(dispatch) if has_functions => {
+                let labels = functions
+                    .iter()
+                    .map(|f| format!("{}::{}", f.namespace, f.name))
+                    .collect();
+                let host = JsHostFunctions::new(env, labels, dispatch, host_call.clone())?;
+                UserFunctions {
+                    functions,
+                    host: Arc::new(host),
+                }
+            }
+            _ => UserFunctions::none(),
+        };
+        env.spawn_future(async move {
+            let plugin = napi::tokio::task::spawn_blocking(move || match source {
+                Either::A(path) => RawWasmPlugin::load_file(&path, &options, cache, Some(&user)),
+                Either::B(bytes) => RawWasmPlugin::load(bytes, &options, cache, None, Some(&user)),
+            })
+            .await
+            .map_err(join_error)?;
+            Ok(BindingExtismPlugin {
+                inner: Arc::new(napi_result(plugin)?),
+                calls: CallThread::new("modelport-wasm-call"),
+                host_call,
+                has_functions,
+            })
         })
     }
 
-    /// Calls the exported function `name` on the JS thread (for tiny, fast calls); the input is read in place.
-    /// The output is copied once, from plugin memory straight into a JS-owned buffer.
+    /// A new call id, for a call whose host functions need to know it (their `hostContext`).
+    #[napi]
+    pub fn next_call_id(&self) -> f64 {
+        self.inner.new_call() as f64
+    }
+
+    /// Calls the exported function `name` on the JS thread (for tiny, fast calls); the input is
+    /// read in place. The output is copied once, from plugin memory straight into a JS-owned
+    /// buffer. Host functions run inline; with host functions, a running call is not waited for.
     #[napi]
     pub fn call_sync<'env>(
         &self,
         env: &'env Env,
         name: String,
         input: Either<String, Uint8ArraySlice>,
+        call_id: Option<f64>,
     ) -> napi::Result<Uint8ArraySlice<'env>> {
-        let id = self.inner.new_call();
-        napi_result(self.inner.call_with(id, &name, bytes_of(&input), |output| {
-            Uint8ArraySlice::copy_from(env, output)
-        }))?
+        let id = call_id.map_or_else(|| self.inner.new_call(), |id| id as u64);
+        let read = |output: &[u8]| Uint8ArraySlice::copy_from(env, output);
+        let input = bytes_of(&input);
+        let output = if self.has_functions {
+            js_thread::in_callback(env.raw(), || {
+                self.inner.call_now_with(id, &name, input, read)
+            })
+        } else {
+            self.inner.call_with(id, &name, input, read)
+        };
+        napi_result(output)?
     }
 
     /// Calls the exported function `name` off the JS thread, on the plugin's call thread; the
-    /// abort token `call_id` (from `newCall()`) stops it, waiting or running.
+    /// abort token `abort_id` (from `newCall()`) stops it, waiting or running, host functions'
+    /// waits included. `call_id` (from `nextCallId()`) is what its host functions are told.
     #[napi(ts_return_type = "Promise<Uint8Array>")]
     pub fn call<'env>(
         &self,
         env: &'env Env,
         name: String,
         input: Either<String, Uint8Array>,
-        call_id: Option<u32>,
+        abort_id: Option<u32>,
+        call_id: Option<f64>,
     ) -> napi::Result<Object<'env>> {
         let input = match input {
             Either::A(text) => text.into_bytes(),
@@ -91,9 +168,9 @@ impl BindingExtismPlugin {
         };
         let (deferred, promise) = env.create_deferred()?;
         let plugin = self.inner.clone();
-        let id = plugin.new_call();
+        let id = call_id.map_or_else(|| plugin.new_call(), |id| id as u64);
         // The token's cancellation reaches the call through the plugin's own per-call cancel.
-        let watcher = call_token::token(call_id).map(|token| {
+        let watcher = call_token::token(abort_id).map(|token| {
             let plugin = plugin.clone();
             napi::bindgen_prelude::spawn(async move {
                 token.cancelled().await;
@@ -109,6 +186,78 @@ impl BindingExtismPlugin {
         });
         self.calls.run(job).map_err(join_error)?;
         Ok(promise)
+    }
+
+    /// The running host function's plugin memory block at `offset` (a copy), or `null`.
+    #[napi]
+    pub fn host_read(&self, offset: BigInt) -> napi::Result<Option<Uint8Array>> {
+        napi_result(self.host_call.with(|call| {
+            Ok(call
+                .read(offset_of(offset))
+                .map(|bytes| Uint8Array::new(bytes.to_vec())))
+        }))
+    }
+
+    /// Copies `bytes` into a new block of the running host function's plugin; its offset.
+    #[napi(ts_return_type = "bigint")]
+    pub fn host_store(&self, bytes: Uint8Array) -> napi::Result<i64n> {
+        napi_result(
+            self.host_call
+                .with(|call| call.store(&bytes))
+                .map(|o| i64n(o as i64)),
+        )
+    }
+
+    /// A new zeroed block of `length` bytes; its offset.
+    #[napi(ts_return_type = "bigint")]
+    pub fn host_alloc(&self, length: BigInt) -> napi::Result<i64n> {
+        let length = offset_of(length);
+        napi_result(
+            self.host_call
+                .with(|call| call.alloc(length))
+                .map(|o| i64n(o as i64)),
+        )
+    }
+
+    /// The length of the block at `offset` (0 if none starts there).
+    #[napi(ts_return_type = "bigint")]
+    pub fn host_length(&self, offset: BigInt) -> napi::Result<i64n> {
+        let offset = offset_of(offset);
+        napi_result(
+            self.host_call
+                .with(|call| Ok(call.length(offset)))
+                .map(|n| i64n(n as i64)),
+        )
+    }
+
+    /// The plugin's var `name` (a copy), or `null`.
+    #[napi]
+    pub fn host_get_var(&self, name: String) -> napi::Result<Option<Uint8Array>> {
+        napi_result(
+            self.host_call
+                .with(|call| Ok(call.var(&name).map(|value| Uint8Array::new(value.to_vec())))),
+        )
+    }
+
+    /// Sets the plugin's var `name`.
+    #[napi]
+    pub fn host_set_var(&self, name: String, value: Uint8Array) -> napi::Result<()> {
+        napi_result(self.host_call.with(|call| call.set_var(&name, &value)))
+    }
+
+    /// Removes the plugin's var `name`.
+    #[napi]
+    pub fn host_delete_var(&self, name: String) -> napi::Result<()> {
+        napi_result(self.host_call.with(|call| {
+            call.delete_var(&name);
+            Ok(())
+        }))
+    }
+
+    /// Fails the running call with `message` once the plugin's function returns.
+    #[napi]
+    pub fn host_set_error(&self, message: String) -> napi::Result<()> {
+        napi_result(self.host_call.with(|call| call.set_error(&message)))
     }
 
     /// Whether the module exports a function `name`.

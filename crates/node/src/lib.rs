@@ -8,6 +8,7 @@ mod chat_stream;
 mod error;
 mod external_provider;
 mod extism_plugin;
+mod host_functions;
 mod inline_poll;
 mod js_thread;
 mod provider;

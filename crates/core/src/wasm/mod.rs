@@ -21,11 +21,17 @@ mod read_only_grant;
 mod sdk_plugin;
 mod startup;
 mod stream_parser;
+mod user_functions;
 
 pub use compiled::CompiledWasm;
+/// The values and value types of Wasm host function calls.
+pub use extism::{Val, ValType};
 pub use factory::{WasmFactory, WasmSandbox};
 pub use module_cache::ModuleCache;
 pub use options::{Sandbox, WasmOptions};
 pub use provider::{Generation, WasmProvider};
 pub use raw_plugin::RawWasmPlugin;
 pub use sdk_plugin::open_wasm_sdk_plugin;
+pub use user_functions::{
+    CallBoard, CallLimits, HostCall, UserFunction, UserFunctionHost, UserFunctions, WaitEnd,
+};

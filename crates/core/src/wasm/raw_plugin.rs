@@ -4,13 +4,17 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use extism::{CancelHandle, Plugin};
+use std::sync::Arc;
+use std::time::Duration;
+
+use extism::{CancelHandle, Function, Plugin};
 
 use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
 use super::startup::RESERVED_PREFIX;
+use super::user_functions::{CallBoard, UserFunctions};
 use crate::error::{ErrorCode, ModelportError, Result};
 
 /// Identifies one call, so it can be cancelled whether it is waiting or running.
@@ -24,6 +28,11 @@ pub type InstanceSetup = Box<dyn Fn(&mut Plugin) -> Result<()> + Send + Sync>;
 /// next call gets a fresh one (with fresh vars).
 pub struct RawWasmPlugin {
     compiled: CompiledWasm,
+    /// The host functions every instance is linked to.
+    functions: Vec<Function>,
+    /// What the running call tells its host functions (call id, deadline, cancellation).
+    board: Arc<CallBoard>,
+    timeout: Option<Duration>,
     instance: Mutex<Option<Plugin>>,
     /// Run on each instance made after the first (e.g. an SDK plugin's `init` with its config).
     setup: Mutex<Option<InstanceSetup>>,
@@ -45,16 +54,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RawWasmPlugin {
-    /// Compiles `bytes` (through the cache) and makes the first instance. Blocking.
+    /// Compiles `bytes` (through the cache) and makes the first instance, linked to the user's
+    /// host functions (checked against the module's imports first). Blocking.
     pub fn load(
         bytes: Vec<u8>,
         options: &WasmOptions,
         cache: ModuleCache,
         path: Option<&Path>,
+        user: Option<&UserFunctions>,
     ) -> Result<Self> {
-        let (compiled, first) = CompiledWasm::compile(bytes, options, Vec::new(), cache, path)?;
+        let board = Arc::new(CallBoard::default());
+        let functions = match user {
+            Some(user) => user.link(&bytes, &board).map_err(|err| match path {
+                Some(path) => err.with_path(path),
+                None => err,
+            })?,
+            None => Vec::new(),
+        };
+        let (compiled, first) =
+            CompiledWasm::compile(bytes, options, functions.clone(), cache, path)?;
         Ok(Self {
             compiled,
+            functions,
+            board,
+            timeout: options.sandbox.timeout,
             instance: Mutex::new(Some(first)),
             setup: Mutex::new(None),
             calls: Mutex::new(CallState::default()),
@@ -64,13 +87,18 @@ impl RawWasmPlugin {
     }
 
     /// Reads a module file and loads it. Blocking.
-    pub fn load_file(path: &Path, options: &WasmOptions, cache: ModuleCache) -> Result<Self> {
+    pub fn load_file(
+        path: &Path,
+        options: &WasmOptions,
+        cache: ModuleCache,
+        user: Option<&UserFunctions>,
+    ) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|err| {
             ModelportError::new(ErrorCode::PluginLoadFailed, "cannot read the Wasm file")
                 .with_path(path)
                 .with_cause(err)
         })?;
-        Self::load(bytes, options, cache, Some(path))
+        Self::load(bytes, options, cache, Some(path), user)
     }
 
     /// Whether the module's compilation was served from the disk cache.
@@ -95,6 +123,7 @@ impl RawWasmPlugin {
 
     /// Stops call `id`: before it starts, it fails with `ABORTED`; while it runs, it is interrupted.
     pub fn cancel(&self, id: CallId) {
+        self.board.cancel(id);
         let mut calls = lock(&self.calls);
         calls.cancelled.insert(id);
         if let Some((running, handle)) = &calls.running {
@@ -122,7 +151,7 @@ impl RawWasmPlugin {
 
     fn instance_in<'a>(&self, slot: &'a mut Option<Plugin>) -> Result<&'a mut Plugin> {
         if slot.is_none() {
-            let mut fresh = self.compiled.instantiate(Vec::new())?;
+            let mut fresh = self.compiled.instantiate(self.functions.clone())?;
             if let Some(setup) = lock(&self.setup).as_ref() {
                 setup(&mut fresh)?;
             }
@@ -140,6 +169,29 @@ impl RawWasmPlugin {
         input: &[u8],
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
+        self.call_in(id, function, input, read, true)
+    }
+
+    /// Like [`Self::call_with`], but fails at once (`UNSUPPORTED`) if another call runs: for a
+    /// caller whose thread the running call may need (a host function's JS thread).
+    pub fn call_now_with<R>(
+        &self,
+        id: CallId,
+        function: &str,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
+        self.call_in(id, function, input, read, false)
+    }
+
+    fn call_in<R>(
+        &self,
+        id: CallId,
+        function: &str,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> R,
+        wait: bool,
+    ) -> Result<R> {
         self.check_open()?;
         if function.starts_with(RESERVED_PREFIX) {
             return Err(ModelportError::new(
@@ -147,8 +199,24 @@ impl RawWasmPlugin {
                 format!("{function} is the host's start-up entry point, not the plugin's"),
             ));
         }
-        let mut slot = lock(&self.instance);
+        let mut slot = if wait {
+            lock(&self.instance)
+        } else {
+            match self.instance.try_lock() {
+                Ok(slot) => slot,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(ModelportError::new(
+                        ErrorCode::Unsupported,
+                        format!(
+                            "{function}: another call of this plugin is running, and its host functions need this thread: await call() instead of callSync(), or call from outside the host function"
+                        ),
+                    ));
+                }
+            }
+        };
         let plugin = self.instance_in(&mut slot)?;
+        self.board.begin(id, self.timeout);
         {
             let mut calls = lock(&self.calls);
             if calls.cancelled.remove(&id) {

@@ -24,7 +24,7 @@ struct WasmSdkFactory {
 
 /// Loads the Wasm SDK plugin at `path` (registered as `name`) and checks its manifest. Blocking.
 pub fn open_wasm_sdk_plugin(name: &str, path: &Path, cache: ModuleCache) -> Result<SdkFactory> {
-    let plugin = RawWasmPlugin::load_file(path, &WasmOptions::default(), cache)
+    let plugin = RawWasmPlugin::load_file(path, &WasmOptions::default(), cache, None)
         .map_err(|err| err.with_plugin(name).with_path(path))?;
     let factory = WasmSdkFactory {
         plugin: Arc::new(plugin),
