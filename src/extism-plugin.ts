@@ -117,7 +117,12 @@ export class ExtismPlugin {
       }
     }
     plugin = await callBinding(() =>
-      binding.BindingExtismPlugin.load(source, settings, list.length > 0 ? list : null, list.length > 0 ? dispatch : null),
+      binding.BindingExtismPlugin.load(
+        source,
+        settings,
+        list.length > 0 ? list : null,
+        list.length > 0 ? dispatch : null,
+      ),
     )
     return new ExtismPlugin(plugin, list.length > 0, contexts, thrown)
   }
@@ -161,7 +166,9 @@ export class ExtismPlugin {
   /** Calls `fn` off the JS thread; its host functions run on the JS thread meanwhile. */
   async call(fn: string, input: string | Uint8Array = '', options: CallOptions = {}): Promise<Uint8Array> {
     if (!this.#hasFunctions) {
-      return withAbort(fn, options, (call) => callBinding(() => this.#binding.call(fn, input, call?.callId, null)))
+      return withAbort(fn, options, (call) =>
+        callBinding(() => this.#binding.call(fn, input, call?.callId, null)),
+      )
     }
     const id = this.#binding.nextCallId()
     this.#contexts.set(id, options.hostContext)

@@ -246,7 +246,7 @@ fn broken_modules_are_load_failures() {
         (b"hello world".to_vec(), "not a Wasm module"),
         (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "malformed"),
     ] {
-        let err = RawWasmPlugin::load(bytes, &options, cache(), None)
+        let err = RawWasmPlugin::load(bytes, &options, cache(), None, None)
             .err()
             .unwrap();
         assert_eq!(err.code, ErrorCode::PluginLoadFailed);

@@ -64,12 +64,13 @@ impl RawWasmPlugin {
         user: Option<&UserFunctions>,
     ) -> Result<Self> {
         let board = Arc::new(CallBoard::default());
-        let functions = match user {
-            Some(user) => user.link(&bytes, &board).map_err(|err| match path {
+        let functions = match (user, wat::parse_bytes(&bytes)) {
+            (Some(user), Ok(binary)) => user.link(&binary, &board).map_err(|err| match path {
                 Some(path) => err.with_path(path),
                 None => err,
             })?,
-            None => Vec::new(),
+            // Not Wasm (nor WAT): compiling it tells what is wrong.
+            _ => Vec::new(),
         };
         let (compiled, first) =
             CompiledWasm::compile(bytes, options, functions.clone(), cache, path)?;

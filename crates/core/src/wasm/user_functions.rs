@@ -280,18 +280,16 @@ fn val_type(ty: wasmparser::ValType) -> Option<ValType> {
 
 /// The module's function imports, with their types (`None` for a type a host function cannot
 /// take: a reference or vector).
-fn function_imports(bytes: &[u8]) -> Result<Vec<Import>> {
-    let invalid = |err: wasmparser::BinaryReaderError| {
-        ModelportError::new(ErrorCode::PluginLoadFailed, "the Wasm module is malformed")
-            .with_cause(err)
-    };
+fn function_imports(
+    bytes: &[u8],
+) -> std::result::Result<Vec<Import>, wasmparser::BinaryReaderError> {
     let mut types = Vec::new();
     let mut imports = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(invalid)? {
+        match payload? {
             Payload::TypeSection(section) => {
                 for ty in section.into_iter_err_on_gc_types() {
-                    let ty = ty.map_err(invalid)?;
+                    let ty = ty?;
                     let convert = |list: &[wasmparser::ValType]| {
                         list.iter()
                             .map(|t| val_type(*t))
@@ -302,7 +300,7 @@ fn function_imports(bytes: &[u8]) -> Result<Vec<Import>> {
             }
             Payload::ImportSection(section) => {
                 for import in section.into_imports() {
-                    let import = import.map_err(invalid)?;
+                    let import = import?;
                     if let TypeRef::Func(index) = import.ty {
                         let ty = types.get(index as usize).cloned().flatten();
                         imports.push(Import {
@@ -352,15 +350,19 @@ impl UserFunctions {
         }
     }
 
-    /// Checks `bytes`' imports against the functions offered and makes the Extism functions
-    /// that serve them (those the module does not import are left out).
+    /// Checks the imports of `bytes` (a binary module) against the functions offered and makes
+    /// the Extism functions that serve them (those the module does not import are left out). A
+    /// module whose imports cannot be read links nothing: compiling it tells what is wrong.
     pub fn link(&self, bytes: &[u8], board: &Arc<CallBoard>) -> Result<Vec<Function>> {
+        let Ok(imports) = function_imports(bytes) else {
+            return Ok(Vec::new());
+        };
         let mut linked = Vec::new();
         for Import {
             namespace,
             name,
             ty,
-        } in function_imports(bytes)?
+        } in imports
         {
             if namespace == EXTISM_ENV || WASI_NAMESPACES.contains(&namespace.as_str()) {
                 continue;
