@@ -4,7 +4,13 @@
  */
 export { ModelportError } from './src/errors'
 export { ExtismPlugin } from './src/extism-plugin'
-export type { CallOptions, CallSyncOptions, ExtismPluginOptions, HostFunction, HostFunctions } from './src/extism-plugin'
+export type {
+  CallOptions,
+  CallSyncOptions,
+  ExtismPluginOptions,
+  HostFunction,
+  HostFunctions,
+} from './src/extism-plugin'
 export { CallContext, PluginOutput } from './src/extism-call-context'
 export type { ErrorCode, ModelportErrorInfo } from './src/errors'
 export { PluginRegistry, ProviderBuilder } from './src/registry'

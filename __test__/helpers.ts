@@ -87,7 +87,9 @@ export function failureSync(t: ExecutionContext, work: () => unknown): Modelport
 const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'start_counter', 'files', 'bounds'] as const
 
 /** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
-export function wasm(name: 'echo' | 'count_vowels' | 'host_functions' | (typeof WAT_FIXTURES)[number]): string {
+export function wasm(
+  name: 'echo' | 'count_vowels' | 'host_functions' | (typeof WAT_FIXTURES)[number],
+): string {
   return (WAT_FIXTURES as readonly string[]).includes(name)
     ? join(root, 'wasm', 'wat', `${name}.wat`)
     : join(root, 'wasm', 'build', `${name}.wasm`)
