@@ -88,7 +88,7 @@ const WAT_FIXTURES = ['hostile', 'start_loop', 'initialize_loop', 'start_counter
 
 /** A Wasm plugin built by `npm run build` (AssemblyScript, wasm/as) or a WAT fixture (wasm/wat). */
 export function wasm(
-  name: 'echo' | 'count_vowels' | 'host_functions' | (typeof WAT_FIXTURES)[number],
+  name: 'echo' | 'count_vowels' | 'host_functions' | 'http_fetch' | (typeof WAT_FIXTURES)[number],
 ): string {
   return (WAT_FIXTURES as readonly string[]).includes(name)
     ? join(root, 'wasm', 'wat', `${name}.wat`)

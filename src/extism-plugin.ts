@@ -18,14 +18,28 @@ export type HostFunctions = Record<string, Record<string, HostFunction>>
 export interface ExtismPluginOptions {
   /** Extism config the plugin reads with `config_get`. */
   config?: Record<string, string>
-  /** Hosts reachable through modelport's HTTP host functions (none by default). */
+  /**
+   * Hosts the plugin may reach with Extism's `http_request` (every PDK's `http::request`), served
+   * by modelport's HTTP engine: `api.example.com`, `*.example.com`, optionally with a scheme and
+   * port (`https://api.example.com:443`). Checked on the request and on every redirect hop;
+   * anything else fails the call with `HOST_NOT_ALLOWED` before a byte is sent. None by default.
+   */
   allowedHosts?: string[]
   /** Host folder → guest path (WASI only), writable by the plugin; read-only `ro:` grants are refused (UNSUPPORTED). */
   allowedPaths?: Record<string, string>
   /** Longest a call may run, in ms (default 30000; 0 = no limit). */
   timeoutMs?: number
-  /** Largest linear memory, in 64 KiB pages (default 1024 = 64 MiB). */
+  /** Largest linear memory, in 64 KiB pages (default 1024 = 64 MiB); `memory.maxPages` says the same. */
   maxPages?: number
+  /** Memory limits, as in an Extism manifest. */
+  memory?: {
+    /** Largest linear memory, in 64 KiB pages. */
+    maxPages?: number
+    /** Largest HTTP response body `http_request` accepts (default 64 MiB); larger is `RESPONSE_TOO_LARGE`. */
+    maxHttpResponseBytes?: number
+    /** Most bytes the plugin's vars may hold together (default 1 MiB). */
+    maxVarBytes?: number
+  }
   /** Give the plugin WASI (default false). */
   wasi?: boolean
   /** Compiled-module cache folder (default `$MODELPORT_CACHE_DIR` or the user cache folder). */
@@ -99,7 +113,13 @@ export class ExtismPlugin {
 
   /** Compiles (through the cache) and instantiates a module from a file path or its bytes. */
   static async load(source: string | Uint8Array, options: ExtismPluginOptions = {}): Promise<ExtismPlugin> {
-    const { functions, ...settings } = options
+    const { functions, memory, ...rest } = options
+    const settings = {
+      ...rest,
+      maxPages: memory?.maxPages ?? rest.maxPages,
+      maxHttpResponseBytes: memory?.maxHttpResponseBytes,
+      maxVarBytes: memory?.maxVarBytes,
+    }
     const { list, code } = hostFunctionsOf(functions)
     const contexts = new Map<number, unknown>()
     const thrown = new Map<number, unknown>()

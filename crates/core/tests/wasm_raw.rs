@@ -28,8 +28,8 @@ const SLACK: Duration = Duration::from_secs(10);
 /// A raw plugin's options with `sandbox` and no Extism config.
 fn sandboxed(sandbox: Sandbox) -> WasmOptions {
     WasmOptions {
-        config: Default::default(),
         sandbox,
+        ..WasmOptions::default()
     }
 }
 

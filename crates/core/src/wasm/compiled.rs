@@ -76,6 +76,9 @@ impl CompiledWasm {
         if let Some(timeout) = options.sandbox.timeout {
             manifest = manifest.with_timeout(timeout);
         }
+        if let Some(bytes) = options.max_var_bytes {
+            manifest.memory.max_var_bytes = Some(bytes);
+        }
         let compiled = Self {
             manifest,
             startup,

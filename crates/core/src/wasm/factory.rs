@@ -126,6 +126,7 @@ impl WasmFactory {
                 allowed_hosts: Vec::new(),
                 ..sandbox.sandbox.clone()
             },
+            ..WasmOptions::default()
         };
         let (compiled, mut first) =
             CompiledWasm::compile(bytes, &options, functions, cache.clone(), Some(path))

@@ -17,8 +17,10 @@ use serde_json::json;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
+use super::extism_http::{self, ExtismHttp};
 use super::guest_error::stream_open_error;
 use super::http_wire::{SerializableResponse, WireRequest, WireResponse, guest_json};
+use super::user_functions::CallLimits;
 use crate::error::{ErrorCode, ModelportError};
 use crate::http::{HttpEngine, HttpOptions, HttpStream, classify_status};
 use crate::stream::ChunkSender;
@@ -405,7 +407,7 @@ pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<I
     ) -> HostResult| {
         Function::new(name, [PTR], results.to_vec(), data.clone(), f).with_namespace(NAMESPACE)
     };
-    let functions = vec![
+    let mut functions = vec![
         function("qmt_http_request", &[PTR], http_request),
         function("qmt_http_stream_open", &[PTR], http_stream_open),
         function("qmt_http_stream_next", &[PTR], http_stream_next),
@@ -413,5 +415,21 @@ pub fn instance_functions(shared: Arc<SharedHost>) -> (Vec<Function>, UserData<I
         function("qmt_yield_chunk", &[], yield_chunk),
         function("qmt_log", &[], log_record),
     ];
+    // Extism's standard `http_request` too, under the same allow-list and limits.
+    let http = {
+        let host = data.get().expect("fresh host state");
+        let host = host.lock().unwrap_or_else(|p| p.into_inner());
+        ExtismHttp {
+            engine: host.shared.engine.clone(),
+            options: host.shared.http.clone(),
+            runtime: host.shared.runtime.clone(),
+        }
+    };
+    let host = data.clone();
+    let limits = move || match CallContext::of(&host) {
+        Ok(call) => CallLimits::new(call.cancel, call.deadline.map(|d| d.into_std())),
+        Err(_) => CallLimits::new(CancellationToken::new(), None),
+    };
+    functions.extend(extism_http::functions(Arc::new(http), Arc::new(limits)));
     (functions, data)
 }

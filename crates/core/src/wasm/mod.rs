@@ -7,6 +7,7 @@
 mod blocking;
 mod call_error;
 mod compiled;
+mod extism_http;
 mod factory;
 mod guest_error;
 mod host_functions;
@@ -26,6 +27,7 @@ mod user_functions;
 pub use compiled::CompiledWasm;
 /// The values and value types of Wasm host function calls.
 pub use extism::{Val, ValType};
+pub use extism_http::ExtismHttp;
 pub use factory::{WasmFactory, WasmSandbox};
 pub use module_cache::ModuleCache;
 pub use options::{Sandbox, WasmOptions};

@@ -61,4 +61,8 @@ pub struct WasmOptions {
     pub config: BTreeMap<String, String>,
     /// What it may do and use.
     pub sandbox: Sandbox,
+    /// Largest HTTP response body `http_request` accepts (default: the engine's, 64 MiB).
+    pub max_http_response_bytes: Option<u64>,
+    /// Most bytes its vars may hold together (default: Extism's, 1 MiB).
+    pub max_var_bytes: Option<u64>,
 }

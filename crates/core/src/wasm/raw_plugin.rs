@@ -11,11 +11,13 @@ use extism::{CancelHandle, Function, Plugin};
 
 use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
+use super::extism_http::{self, ExtismHttp};
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
 use super::startup::RESERVED_PREFIX;
 use super::user_functions::{CallBoard, UserFunctions};
 use crate::error::{ErrorCode, ModelportError, Result};
+use crate::http::{AllowList, HttpEngine, HttpOptions};
 
 /// Identifies one call, so it can be cancelled whether it is waiting or running.
 pub type CallId = u64;
@@ -64,7 +66,7 @@ impl RawWasmPlugin {
         user: Option<&UserFunctions>,
     ) -> Result<Self> {
         let board = Arc::new(CallBoard::default());
-        let functions = match (user, wat::parse_bytes(&bytes)) {
+        let mut functions = match (user, wat::parse_bytes(&bytes)) {
             (Some(user), Ok(binary)) => user.link(&binary, &board).map_err(|err| match path {
                 Some(path) => err.with_path(path),
                 None => err,
@@ -72,6 +74,13 @@ impl RawWasmPlugin {
             // Not Wasm (nor WAT): compiling it tells what is wrong.
             _ => Vec::new(),
         };
+        if let Some(http) = Self::http(options) {
+            let board = board.clone();
+            functions.extend(extism_http::functions(
+                Arc::new(http),
+                Arc::new(move || board.limits()),
+            ));
+        }
         let (compiled, first) =
             CompiledWasm::compile(bytes, options, functions.clone(), cache, path)?;
         Ok(Self {
@@ -84,6 +93,25 @@ impl RawWasmPlugin {
             calls: Mutex::new(CallState::default()),
             next_call: AtomicU64::new(1),
             closed: AtomicBool::new(false),
+        })
+    }
+
+    /// How the plugin's `http_request` calls are served: by modelport's engine, on the async
+    /// runtime of the loading thread (none outside one: Extism's own refusal then answers).
+    fn http(options: &WasmOptions) -> Option<ExtismHttp> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let defaults = HttpOptions::default();
+        Some(ExtismHttp {
+            engine: HttpEngine::new(),
+            options: HttpOptions {
+                request_timeout: options.sandbox.timeout,
+                max_response_bytes: options
+                    .max_http_response_bytes
+                    .unwrap_or(defaults.max_response_bytes),
+                allowed: Some(AllowList::new(&options.sandbox.allowed_hosts)),
+                ..defaults
+            },
+            runtime,
         })
     }
 

@@ -88,6 +88,12 @@ impl CallBoard {
         }
     }
 
+    /// The running call's bounds.
+    pub fn limits(&self) -> CallLimits {
+        let state = self.lock();
+        CallLimits::new(state.cancel.clone(), state.deadline)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BoardState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -117,6 +123,37 @@ pub struct CallLimits {
 }
 
 impl CallLimits {
+    /// Bounds by `cancel` and `deadline`.
+    pub fn new(cancel: CancellationToken, deadline: Option<Instant>) -> Self {
+        Self { cancel, deadline }
+    }
+
+    /// Runs `work` on `runtime` from this (blocking) thread until it ends, the call is
+    /// cancelled or its deadline passes.
+    pub fn block_on<T>(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        work: impl std::future::Future<Output = T>,
+    ) -> std::result::Result<T, WaitEnd> {
+        let deadline = self.deadline;
+        runtime.block_on(async {
+            let deadline = async {
+                match deadline {
+                    Some(deadline) => {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => Err(WaitEnd::Cancelled),
+                _ = deadline => Err(WaitEnd::TimedOut),
+                result = work => Ok(result),
+            }
+        })
+    }
+
     /// Waits on `receiver` until it answers, the call is cancelled or its deadline passes.
     pub fn wait<T>(
         &self,

@@ -24,6 +24,10 @@ pub struct BindingWasmOptions {
     pub wasi: Option<bool>,
     /// Compiled-module cache folder (default `$MODELPORT_CACHE_DIR` or the user cache folder).
     pub cache_dir: Option<String>,
+    /// Largest HTTP response body `http_request` accepts (default 64 MiB).
+    pub max_http_response_bytes: Option<f64>,
+    /// Most bytes the plugin's vars may hold together (default 1 MiB).
+    pub max_var_bytes: Option<f64>,
 }
 
 impl BindingWasmOptions {
@@ -45,6 +49,8 @@ impl BindingWasmOptions {
         let options = WasmOptions {
             config: self.config.unwrap_or_default().into_iter().collect(),
             sandbox,
+            max_http_response_bytes: self.max_http_response_bytes.map(|n| n as u64),
+            max_var_bytes: self.max_var_bytes.map(|n| n as u64),
         };
         let cache = match self.cache_dir {
             Some(dir) => ModuleCache::at(dir)?,
