@@ -1,4 +1,6 @@
-// Installs bubblewrap (for the sandboxed tool executor's tests) and builds the native plugins that
+// Installs bubblewrap (for the sandboxed tool executor's tests), builds a Wasm plugin with Extism's
+// Rust PDK (wasm/rust/pdk_fixture, for wasm32 with -Zbuild-std: the rustup toolchain has no wasm32
+// target here) and the native plugins that
 // prove the C ABI holds across compilers (issue 17), for `npm test` on Linux (glibc): the openai and scripted plugins built by a second rustc (Debian's
 // `rustc-web`, another version than the rustup toolchain that builds modelport; where Debian's
 // is not available, e.g. on Ubuntu, rustup's beta), the openai plugin with mimalloc as its global
@@ -14,7 +16,7 @@ import { dllExt, hostTriple, root, run, targetDir } from './build.mjs'
 /** Debian's second Rust toolchain (rustc-web / cargo-web), beside rustup's. */
 export const debianRustc = '/usr/bin/rustc'
 const debianCargo = '/usr/bin/cargo'
-const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web', 'bubblewrap']
+const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web', 'rust-web-src', 'lld', 'bubblewrap']
 
 /** Whether the platform's compat fixtures can be built here: Linux with glibc. */
 export function compatFixturesSupported() {
@@ -33,6 +35,9 @@ function missingPackages() {
     if (name === 'clang') return spawnSync('clang', ['--version']).status !== 0
     if (name === 'libcjson-dev') return !has('/usr/include/cjson/cJSON.h')
     if (name === 'bubblewrap') return !has('/usr/bin/bwrap')
+    if (name === 'lld') return !has('/usr/bin/wasm-ld')
+    if (name === 'rust-web-src')
+      return !has('/usr/lib/rustlib/src/rust/library/Cargo.lock') && available(name)
     // Debian's second Rust: only where the distribution has it (rustup's beta stands in elsewhere).
     if (name === 'rustc-web') return !has(debianRustc) && available(name)
     return !has(debianCargo) && available(name)
@@ -135,6 +140,41 @@ function buildWithMimalloc() {
   copy(join(dir, hostTriple(), 'debug', `libopenai.${dllExt}`), join(out, `openai_mimalloc.${dllExt}`))
 }
 
+/** The Rust-PDK Wasm plugin: the second Rust (a rustc with its library sources: Debian's
+ * rust-web-src, or rustup's rust-src component) builds std for wasm32 itself, linked by wasm-ld. */
+function buildRustPdkWasm() {
+  const { cargo, rustc } = secondRust()
+  if (rustc !== debianRustc) run('rustup', ['component', 'add', 'rust-src', '--toolchain', 'beta'])
+  const project = join(root, 'wasm', 'rust', 'pdk_fixture')
+  const target = join(out, 'pdk_fixture.wasm')
+  const dir = `${targetDir}-pdk`
+  console.log(`\n▶ ${cargo} (${version(rustc)}): the Rust-PDK Wasm plugin fixture (wasm32, -Zbuild-std)`)
+  run(
+    cargo,
+    [
+      'build',
+      '--locked',
+      '--release',
+      '--manifest-path',
+      join(project, 'Cargo.toml'),
+      '--target',
+      'wasm32-unknown-unknown',
+      '-Zbuild-std=std,panic_abort',
+    ],
+    {
+      timed: true,
+      env: {
+        RUSTC: rustc,
+        RUSTC_WRAPPER: '',
+        RUSTC_BOOTSTRAP: '1',
+        CARGO_TARGET_DIR: dir,
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER: 'wasm-ld',
+      },
+    },
+  )
+  copy(join(dir, 'wasm32-unknown-unknown', 'release', 'pdk_fixture.wasm'), target)
+}
+
 /** Builds them; `false` (and nothing built) off Linux-glibc, where `npm test` leaves out the
  * tests that use them (scripts/test.mjs). */
 export function buildCompatFixtures() {
@@ -146,6 +186,7 @@ export function buildCompatFixtures() {
   buildC()
   buildWithSecondRust()
   buildWithMimalloc()
+  buildRustPdkWasm()
   return true
 }
 

@@ -43,11 +43,16 @@ try {
   const artifacts = values.artifacts && resolve(values.artifacts)
   const env = artifacts ? { MODELPORT_BINDING_PATH: releaseBinary(artifacts) } : {}
   console.log(`\n▶ ava${artifacts ? ` (binary: ${env.MODELPORT_BINDING_PATH})` : ''}`)
-  // The cross-compiler tests need the fixtures only Linux (glibc) builds, the sandbox tests the
-  // bubblewrap it installs there (scripts/compat-fixtures.mjs).
+  // The cross-compiler and Rust-PDK tests need the fixtures only Linux (glibc) builds, the
+  // sandbox tests the bubblewrap it installs there (scripts/compat-fixtures.mjs).
   const avaFiles = compat
     ? []
-    : ['__test__/**/*.spec.ts', '!__test__/native-abi.spec.ts', '!__test__/tool-executor.spec.ts']
+    : [
+        '__test__/**/*.spec.ts',
+        '!__test__/native-abi.spec.ts',
+        '!__test__/tool-executor.spec.ts',
+        '!__test__/extism-rust-pdk.spec.ts',
+      ]
   run('node_modules/.bin/ava', avaFiles, { timed: true, env })
   if (process.platform === 'win32') {
     // The install test drives npm and a registry through POSIX shells and paths; on Windows the
