@@ -10,6 +10,10 @@ export type {
   ExtismPluginOptions,
   HostFunction,
   HostFunctions,
+  LogLevel,
+  Manifest,
+  ManifestWasm,
+  PluginLogger,
 } from './src/extism-plugin'
 export { CallContext, PluginOutput } from './src/extism-call-context'
 export type { ErrorCode, ModelportErrorInfo } from './src/errors'

@@ -1,6 +1,9 @@
 // Host functions for raw Extism plugins, the `@extism/extism` way: a plugin built with the
 // AssemblyScript PDK (wasm/as/host_functions.ts) imports `extism:host/user` functions, and these
 // tests give them as JavaScript functions.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+
 import test from 'ava'
 import { CallContext, ExtismPlugin, type HostFunction, ModelportError } from 'modelport'
 
@@ -224,4 +227,123 @@ test('a plugin without host functions that imports one is refused at load, namin
   t.true(error instanceof ModelportError)
   t.is(error?.code, 'PLUGIN_LOAD_FAILED')
   t.is(error?.path, fixture)
+})
+
+test('logger and logLevel: plugin log records reach the logger at or above the level, in callSync and call', async (t) => {
+  const records: string[] = []
+  const logger = {
+    debug: (m: string) => records.push(`[debug] ${m}`),
+    info: (m: string) => records.push(`[info] ${m}`),
+    warn: (m: string) => records.push(`[warn] ${m}`),
+    error: (m: string) => records.push(`[error] ${m}`),
+  }
+  const { functions } = hostFunctions()
+  const warnings = await load(functions, { logger, logLevel: 'warn' })
+  t.is(text(warnings.callSync('log_levels', 'sync')), 'logged')
+  t.is(text(await warnings.call('log_levels', 'async')), 'logged')
+  t.deepEqual(records, [
+    '[warn] warn: sync',
+    '[error] error: sync',
+    '[warn] warn: async',
+    '[error] error: async',
+  ])
+  records.length = 0
+  const everything = await load(functions, { logger, logLevel: 'debug' })
+  await everything.call('log_levels', 'all')
+  t.deepEqual(records, ['[debug] debug: all', '[info] info: all', '[warn] warn: all', '[error] error: all'])
+  records.length = 0
+  const silent = await load(functions, { logger, logLevel: 'silent' })
+  silent.callSync('log_levels', 'none')
+  await silent.call('log_levels', 'none')
+  t.deepEqual(records, [])
+  // A logger that throws loses its record, not the call.
+  const throwing = await load(functions, {
+    logger: {
+      info: () => {
+        throw new Error('logger broke')
+      },
+    },
+    logLevel: 'info',
+  })
+  t.is(text(throwing.callSync('log_levels', 'x')), 'logged')
+  const bad = await failure(t, load(functions, { logLevel: 'loud' as 'info' }))
+  t.is(bad?.code, 'CONFIG_INVALID')
+})
+
+test('the Extism manifest form: one module by path or data, its sha256 checked before compiling', async (t) => {
+  const bytes = readFileSync(fixture)
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  const { functions } = hostFunctions()
+  const byPath = await ExtismPlugin.load(
+    { wasm: [{ path: fixture, hash: sha256 }], config: { a: 'b' } },
+    { functions },
+  )
+  t.is(text(byPath.callSync('numbers')), '42 1099511627777 2.5')
+  const byData = await ExtismPlugin.load(
+    { wasm: [{ data: bytes, hash: sha256.toUpperCase() }] },
+    { functions },
+  )
+  t.is(text(await byData.call('numbers')), '42 1099511627777 2.5')
+  const wrong = '0'.repeat(64)
+  const mismatch = await failure(
+    t,
+    ExtismPlugin.load({ wasm: [{ path: fixture, hash: wrong }] }, { functions }),
+  )
+  t.is(mismatch?.code, 'PLUGIN_LOAD_FAILED')
+  t.regex(mismatch?.message ?? '', new RegExp(`sha256 is ${sha256}, not the manifest's ${wrong}`))
+  t.is(mismatch?.path, fixture)
+  const two = await failure(
+    t,
+    ExtismPlugin.load({ wasm: [{ path: fixture }, { path: fixture }] }, { functions }),
+  )
+  t.is(two?.code, 'UNSUPPORTED')
+  const url = await failure(t, ExtismPlugin.load({ wasm: [{ url: 'https://example.com/a.wasm' } as never] }))
+  t.is(url?.code, 'UNSUPPORTED')
+})
+
+test('getExports, getImports, isActive and reset', async (t) => {
+  let release: (() => void) | undefined
+  const { functions } = hostFunctions({
+    transform: (ctx: CallContext, offset: bigint) => {
+      const input = ctx.read(offset)!.text()
+      return new Promise<bigint>((resolve) => (release = () => resolve(ctx.store(input))))
+    },
+  })
+  const plugin = await load(functions)
+  const exports = plugin.getExports()
+  t.true(exports.some((e) => e.name === 'transform_input' && e.kind === 'function'))
+  t.true(exports.some((e) => e.name === 'memory' && e.kind === 'memory'))
+  const imports = plugin.getImports()
+  t.deepEqual(
+    imports
+      .filter((i) => i.module === 'extism:host/user')
+      .map((i) => `${i.name}:${i.kind}`)
+      .sort(),
+    ['add_i32:function', 'add_i64:function', 'halve:function', 'note:function', 'transform:function'],
+  )
+  t.true(imports.some((i) => i.module === 'extism:host/env' && i.name === 'alloc'))
+
+  t.false(plugin.isActive())
+  const running = plugin.call('transform_input', 'held')
+  while (!release) await new Promise((resolve) => setTimeout(resolve, 5))
+  t.true(plugin.isActive())
+  t.false(plugin.reset(), 'no reset while a call runs')
+  release()
+  t.is(text(await running), 'held')
+  t.false(plugin.isActive())
+
+  // reset() discards vars (and memory): the next call gets a fresh instance.
+  const seen: (string | null)[] = []
+  const vars = await load(
+    hostFunctions({
+      note: (ctx: CallContext) => {
+        seen.push(ctx.getVariable('from_plugin')?.text() ?? null)
+      },
+    }).functions,
+  )
+  await vars.call('set_var_then_note', 'plugin value')
+  vars.callSync('note_then_read_var', 'x')
+  t.true(vars.reset())
+  vars.callSync('note_then_read_var', 'y')
+  t.deepEqual(seen, ['plugin value', 'plugin value', null])
 })

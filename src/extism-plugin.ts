@@ -51,6 +51,23 @@ export interface ExtismPluginOptions {
    * parameters) takes any number.
    */
   functions?: HostFunctions
+  /** Where the plugin's log records (`log_info` … from any PDK) go; default: stderr when `MODELPORT_LOG` is set. */
+  logger?: PluginLogger
+  /** The lowest level logged (`silent`: none); default `MODELPORT_LOG`'s level, else `info` with a `logger`. */
+  logLevel?: LogLevel | 'silent'
+}
+
+/** Where a plugin's log records go (a `console` will do). */
+export type PluginLogger = Partial<Record<LogLevel, (message: string) => void>>
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
+
+/** A module of an Extism manifest: a file or bytes, with the sha256 it must have. */
+export type ManifestWasm = ({ path: string } | { data: Uint8Array }) & { hash?: string; name?: string }
+
+/** An Extism manifest (`@extism/extism`'s form): one module, and the plugin's settings. */
+export interface Manifest extends Omit<ExtismPluginOptions, 'functions' | 'logger' | 'logLevel' | 'cacheDir'> {
+  wasm: ManifestWasm[]
 }
 
 export interface CallOptions {
@@ -63,6 +80,26 @@ export interface CallOptions {
 export interface CallSyncOptions {
   /** What host functions get from `ctx.hostContext()` during this call. */
   hostContext?: unknown
+}
+
+/** The module and settings an Extism manifest describes. */
+function fromManifest(manifest: Manifest): [string | Uint8Array, ExtismPluginOptions & { sha256?: string }] {
+  const { wasm, ...settings } = manifest
+  if (!Array.isArray(wasm) || wasm.length !== 1) {
+    throw new ModelportError({
+      code: 'UNSUPPORTED',
+      message: `a manifest's wasm must list exactly one module (got ${Array.isArray(wasm) ? wasm.length : typeof wasm}): modelport does not link several modules`,
+    })
+  }
+  const module = wasm[0]!
+  const source = 'path' in module ? module.path : 'data' in module ? module.data : undefined
+  if (source === undefined) {
+    throw new ModelportError({
+      code: 'UNSUPPORTED',
+      message: `a manifest module must have a path or data (${Object.keys(module).join(', ')} given): modelport does not fetch modules`,
+    })
+  }
+  return [source, { ...settings, ...(module.hash !== undefined && { sha256: module.hash }) }]
 }
 
 /** The facade's side of a plugin's host functions: the list for the binding, and the dispatch. */
@@ -111,9 +148,18 @@ export class ExtismPlugin {
     this.#thrown = thrown
   }
 
-  /** Compiles (through the cache) and instantiates a module from a file path or its bytes. */
-  static async load(source: string | Uint8Array, options: ExtismPluginOptions = {}): Promise<ExtismPlugin> {
-    const { functions, memory, ...rest } = options
+  /**
+   * Compiles (through the cache) and instantiates a module from a file path, its bytes, or an
+   * Extism manifest (`{ wasm: [{ path | data, hash }], ...settings }`: a `hash` other than the
+   * module's sha256 is `PLUGIN_LOAD_FAILED`, before anything is compiled).
+   */
+  static async load(
+    source: string | Uint8Array | Manifest,
+    options: ExtismPluginOptions = {},
+  ): Promise<ExtismPlugin> {
+    const [module, fromSource]: [string | Uint8Array, ExtismPluginOptions & { sha256?: string }] =
+      typeof source === 'string' || source instanceof Uint8Array ? [source, {}] : fromManifest(source)
+    const { functions, memory, logger, logLevel, ...rest } = { ...fromSource, ...options }
     const settings = {
       ...rest,
       maxPages: memory?.maxPages ?? rest.maxPages,
@@ -138,10 +184,12 @@ export class ExtismPlugin {
     }
     plugin = await callBinding(() =>
       binding.BindingExtismPlugin.load(
-        source,
+        module,
         settings,
         list.length > 0 ? list : null,
         list.length > 0 ? dispatch : null,
+        logger ? (level: string, message: string) => logger[level as LogLevel]?.(message) : null,
+        logLevel ?? null,
       ),
     )
     return new ExtismPlugin(plugin, list.length > 0, contexts, thrown)
@@ -203,6 +251,29 @@ export class ExtismPlugin {
     this.#end(id)
     return output
   }
+  /** The module's exports (`WebAssembly.ModuleExportDescriptor`s). */
+  getExports(): { name: string; kind: string }[] {
+    return this.#binding.exports().map(({ name, kind }) => ({ name, kind }))
+  }
+
+  /** The module's imports (`WebAssembly.ModuleImportDescriptor`s). */
+  getImports(): { module: string; name: string; kind: string }[] {
+    return this.#binding.imports()
+  }
+
+  /** Whether a call is running. */
+  isActive(): boolean {
+    return this.#binding.isActive()
+  }
+
+  /**
+   * Discards the instance's memory and vars: the next call gets a fresh instance (its start-up
+   * code run again). `false`, and nothing done, while a call runs.
+   */
+  reset(): boolean {
+    return this.#binding.reset()
+  }
+
   /** Whether the module exports `fn`. */
   functionExists(fn: string): boolean {
     return callBindingSync(() => this.#binding.functionExists(fn))

@@ -3,7 +3,7 @@
 // numbers of every Wasm type, vars a host function sets, and errors a host function reports.
 import './abort'
 
-import { Host, Memory, Var } from '@extism/as-pdk'
+import { Host, LogLevel, Memory, Var } from '@extism/as-pdk'
 import { length } from '@extism/as-pdk/lib/env'
 
 @external('extism:host/user', 'transform')
@@ -59,5 +59,16 @@ export function set_var_then_note(): i32 {
   Var.set('from_plugin', Host.input())
   note(Memory.allocateString('var set').offset)
   Host.outputString('done')
+  return 0
+}
+
+/** Logs the input once at each level the PDK has (`Host.log`: Extism's `log_*` functions). */
+export function log_levels(): i32 {
+  const message = Host.inputString()
+  Host.log(LogLevel.Debug, 'debug: ' + message)
+  Host.log(LogLevel.Info, 'info: ' + message)
+  Host.log(LogLevel.Warn, 'warn: ' + message)
+  Host.log(LogLevel.Error, 'error: ' + message)
+  Host.outputString('logged')
   return 0
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelport_core::ErrorCode;
-use modelport_core::wasm::{ModuleCache, RawWasmPlugin, Sandbox, WasmOptions};
+use modelport_core::wasm::{ModuleCache, RawHost, RawWasmPlugin, Sandbox, WasmOptions};
 
 /// Found through the `CARGO_MANIFEST_DIR` cargo sets when it *runs* the test, not the one baked
 /// in at compile time: the build cache is shared between clones, and a test binary built in
@@ -17,7 +17,8 @@ fn fixture() -> PathBuf {
 fn load(options: WasmOptions) -> (tempfile::TempDir, RawWasmPlugin) {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = ModuleCache::at(cache_dir.path()).unwrap();
-    let plugin = RawWasmPlugin::load_file(&fixture(), &options, cache, None).unwrap();
+    let plugin =
+        RawWasmPlugin::load_file(&fixture(), &options, cache, &RawHost::default()).unwrap();
     (cache_dir, plugin)
 }
 
@@ -126,7 +127,7 @@ fn one_instance_timing_out_does_not_stop_another() {
             &fixture(),
             &options,
             ModuleCache::at(cache_dir.path()).unwrap(),
-            None,
+            &RawHost::default(),
         )
         .unwrap(),
     );
@@ -141,7 +142,7 @@ fn one_instance_timing_out_does_not_stop_another() {
                 ..options
             },
             ModuleCache::at(cache_dir.path()).unwrap(),
-            None,
+            &RawHost::default(),
         )
         .unwrap(),
     );
@@ -171,7 +172,7 @@ fn the_second_load_is_served_from_the_cache() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
-        None,
+        &RawHost::default(),
     )
     .unwrap();
     assert!(!first.compiled_from_cache());
@@ -179,7 +180,7 @@ fn the_second_load_is_served_from_the_cache() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
-        None,
+        &RawHost::default(),
     )
     .unwrap();
     assert!(second.compiled_from_cache());
@@ -208,7 +209,7 @@ fn the_cache_lookup_and_extism_share_entries() {
         &fixture(),
         &WasmOptions::default(),
         ModuleCache::at(cache_dir.path()).unwrap(),
-        None,
+        &RawHost::default(),
     )
     .unwrap();
     assert!(!plugin.compiled_from_cache());
@@ -228,9 +229,10 @@ fn the_kernel_memory_is_counted() {
         })
     };
     let cache = || ModuleCache::at(cache_dir.path()).unwrap();
-    let plugin = RawWasmPlugin::load_file(&fixture(), &options(34), cache(), None).unwrap();
+    let plugin =
+        RawWasmPlugin::load_file(&fixture(), &options(34), cache(), &RawHost::default()).unwrap();
     assert_eq!(plugin.call("echo", b"fits").unwrap(), b"fits");
-    let err = RawWasmPlugin::load_file(&fixture(), &options(33), cache(), None)
+    let err = RawWasmPlugin::load_file(&fixture(), &options(33), cache(), &RawHost::default())
         .err()
         .unwrap();
     assert_eq!(err.code, ErrorCode::PluginLoadFailed);
@@ -246,7 +248,7 @@ fn broken_modules_are_load_failures() {
         (b"hello world".to_vec(), "not a Wasm module"),
         (b"\0asm\x01\0\0\0\x01\x05".to_vec(), "malformed"),
     ] {
-        let err = RawWasmPlugin::load(bytes, &options, cache(), None, None)
+        let err = RawWasmPlugin::load(bytes, &options, cache(), None, &RawHost::default())
             .err()
             .unwrap();
         assert_eq!(err.code, ErrorCode::PluginLoadFailed);

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use modelport_core::wasm::{RawWasmPlugin, UserFunction, UserFunctions};
+use modelport_core::wasm::{
+    LogLevel, ModuleItem, PluginLog, RawHost, RawWasmPlugin, UserFunction, UserFunctions,
+};
 use modelport_core::{ErrorCode, ModelportError};
 use napi::bindgen_prelude::{
     Array, BigInt, FnArgs, Function, Object, PromiseRaw, Uint8Array, Uint8ArraySlice, Unknown, i64n,
@@ -17,6 +19,7 @@ use crate::call_token;
 use crate::error::{napi_result, to_napi};
 use crate::host_functions::{HostCallSlot, JsHostFunctions};
 use crate::js_thread;
+use crate::plugin_logger::{JsLogger, LoggerArg};
 use crate::types::wasm_options::BindingWasmOptions;
 
 #[napi]
@@ -27,6 +30,9 @@ pub struct BindingExtismPlugin {
     host_call: Arc<HostCallSlot>,
     /// Whether it has host functions (a `callSync` then must not wait for a running call).
     has_functions: bool,
+    /// Whether its calls may call JavaScript (host functions, a logger): `callSync` then runs
+    /// as a JS-thread callback (`js_thread::in_callback`).
+    calls_js: bool,
 }
 
 /// A host function the facade offers: where the module imports it from, and how many values
@@ -36,6 +42,25 @@ pub struct BindingHostFunction {
     pub namespace: String,
     pub name: String,
     pub declared_params: Option<u32>,
+}
+
+/// An export or import of the module (`module` is empty for an export).
+#[napi(object)]
+pub struct BindingModuleItem {
+    pub module: String,
+    pub name: String,
+    #[napi(ts_type = "'function' | 'table' | 'memory' | 'global' | 'tag'")]
+    pub kind: String,
+}
+
+impl From<&ModuleItem> for BindingModuleItem {
+    fn from(item: &ModuleItem) -> Self {
+        Self {
+            module: item.module.clone(),
+            name: item.name.clone(),
+            kind: item.kind.to_string(),
+        }
+    }
 }
 
 /// `(callId, index, args) => value | Promise<value>`: runs the facade's host function `index`.
@@ -64,6 +89,7 @@ impl BindingExtismPlugin {
     /// Compiles (through the cache) and instantiates a module from a path or bytes, off the JS
     /// thread, linked to the facade's host functions (run through `dispatch`).
     #[napi(ts_return_type = "Promise<BindingExtismPlugin>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn load<'env>(
         env: &'env Env,
         source: Either<String, Uint8Array>,
@@ -73,6 +99,11 @@ impl BindingExtismPlugin {
             ts_arg_type = "((callId: number, index: number, args: unknown[]) => unknown) | null"
         )]
         dispatch: Option<DispatchArg<'_>>,
+        #[napi(ts_arg_type = "((level: string, message: string) => void) | null")] logger: Option<
+            LoggerArg<'_>,
+        >,
+        #[napi(ts_arg_type = "'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' | null")]
+        log_level: Option<String>,
     ) -> napi::Result<PromiseRaw<'env, BindingExtismPlugin>> {
         let (options, cache) = napi_result(options.unwrap_or_default().into_core())?;
         let source = match source {
@@ -90,7 +121,7 @@ impl BindingExtismPlugin {
             })
             .collect();
         let has_functions = !functions.is_empty();
-        let user = match dispatch {
+        let functions = match dispatch {
             Some(dispatch) if has_functions => {
                 let labels = functions
                     .iter()
@@ -104,10 +135,32 @@ impl BindingExtismPlugin {
             }
             _ => UserFunctions::none(),
         };
+        let mut log = PluginLog::default();
+        let has_logger = logger.is_some();
+        if let Some(logger) = logger {
+            log.sink = Arc::new(JsLogger::new(logger)?);
+            // A logger given without a level hears `info` and up, or what MODELPORT_LOG says.
+            log.level = LogLevel::of_log_crate().or(Some(LogLevel::Info));
+        }
+        if let Some(level) = log_level {
+            log.level = match level.as_str() {
+                "silent" => None,
+                name => Some(LogLevel::from_name(name).ok_or_else(|| {
+                    to_napi(ModelportError::new(
+                        ErrorCode::ConfigInvalid,
+                        format!("logLevel must be trace, debug, info, warn, error or silent, not {name:?}"),
+                    ))
+                })?),
+            };
+        }
+        let host = RawHost {
+            functions: Some(functions),
+            log,
+        };
         env.spawn_future(async move {
             let plugin = napi::tokio::task::spawn_blocking(move || match source {
-                Either::A(path) => RawWasmPlugin::load_file(&path, &options, cache, Some(&user)),
-                Either::B(bytes) => RawWasmPlugin::load(bytes, &options, cache, None, Some(&user)),
+                Either::A(path) => RawWasmPlugin::load_file(&path, &options, cache, &host),
+                Either::B(bytes) => RawWasmPlugin::load(bytes, &options, cache, None, &host),
             })
             .await
             .map_err(join_error)?;
@@ -116,6 +169,7 @@ impl BindingExtismPlugin {
                 calls: CallThread::new("modelport-wasm-call"),
                 host_call,
                 has_functions,
+                calls_js: has_functions || has_logger,
             })
         })
     }
@@ -144,6 +198,8 @@ impl BindingExtismPlugin {
             js_thread::in_callback(env.raw(), || {
                 self.inner.call_now_with(id, &name, input, read)
             })
+        } else if self.calls_js {
+            js_thread::in_callback(env.raw(), || self.inner.call_with(id, &name, input, read))
         } else {
             self.inner.call_with(id, &name, input, read)
         };
@@ -258,6 +314,30 @@ impl BindingExtismPlugin {
     #[napi]
     pub fn host_set_error(&self, message: String) -> napi::Result<()> {
         napi_result(self.host_call.with(|call| call.set_error(&message)))
+    }
+
+    /// The module's exports, as WebAssembly's `ModuleExportDescriptor`s.
+    #[napi]
+    pub fn exports(&self) -> Vec<BindingModuleItem> {
+        self.inner.info().exports.iter().map(Into::into).collect()
+    }
+
+    /// The module's imports, as WebAssembly's `ModuleImportDescriptor`s.
+    #[napi]
+    pub fn imports(&self) -> Vec<BindingModuleItem> {
+        self.inner.info().imports.iter().map(Into::into).collect()
+    }
+
+    /// Whether a call is running.
+    #[napi]
+    pub fn is_active(&self) -> bool {
+        self.inner.is_active()
+    }
+
+    /// Discards the instance (memory, vars); `false`, and nothing done, while a call runs.
+    #[napi]
+    pub fn reset(&self) -> bool {
+        self.inner.reset()
     }
 
     /// Whether the module exports a function `name`.

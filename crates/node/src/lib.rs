@@ -11,6 +11,7 @@ mod extism_plugin;
 mod host_functions;
 mod inline_poll;
 mod js_thread;
+mod plugin_logger;
 mod provider;
 mod registry;
 mod sdk;

@@ -14,7 +14,9 @@ mod host_functions;
 mod http_wire;
 mod limits;
 mod module_cache;
+mod module_info;
 mod options;
+mod plugin_log;
 mod pool;
 mod provider;
 mod raw_plugin;
@@ -30,9 +32,11 @@ pub use extism::{Val, ValType};
 pub use extism_http::ExtismHttp;
 pub use factory::{WasmFactory, WasmSandbox};
 pub use module_cache::ModuleCache;
+pub use module_info::{ModuleInfo, ModuleItem, check_sha256};
 pub use options::{Sandbox, WasmOptions};
+pub use plugin_log::{LogCrate, LogLevel, LogSink, PluginLog};
 pub use provider::{Generation, WasmProvider};
-pub use raw_plugin::RawWasmPlugin;
+pub use raw_plugin::{RawHost, RawWasmPlugin};
 pub use sdk_plugin::open_wasm_sdk_plugin;
 pub use user_functions::{
     CallBoard, CallLimits, HostCall, UserFunction, UserFunctionHost, UserFunctions, WaitEnd,

@@ -65,4 +65,6 @@ pub struct WasmOptions {
     pub max_http_response_bytes: Option<u64>,
     /// Most bytes its vars may hold together (default: Extism's, 1 MiB).
     pub max_var_bytes: Option<u64>,
+    /// The sha256 (hex) the module's bytes must have, as an Extism manifest's `hash`.
+    pub module_sha256: Option<String>,
 }

@@ -13,7 +13,9 @@ use super::call_error::{call_error, poisons_instance};
 use super::compiled::CompiledWasm;
 use super::extism_http::{self, ExtismHttp};
 use super::module_cache::ModuleCache;
+use super::module_info::{ModuleInfo, check_sha256};
 use super::options::WasmOptions;
+use super::plugin_log::{self, PluginLog};
 use super::startup::RESERVED_PREFIX;
 use super::user_functions::{CallBoard, UserFunctions};
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -25,6 +27,15 @@ pub type CallId = u64;
 /// Prepares a fresh instance (its first call); an error fails the call that needed it.
 pub type InstanceSetup = Box<dyn Fn(&mut Plugin) -> Result<()> + Send + Sync>;
 
+/// What the embedding host gives a raw plugin besides its settings.
+#[derive(Clone, Default)]
+pub struct RawHost {
+    /// The user's host functions (`None`: none, and a module importing one is refused).
+    pub functions: Option<UserFunctions>,
+    /// Where its log records go.
+    pub log: PluginLog,
+}
+
 /// One Extism plugin instance (its vars persist between calls). Calls run one at a time; a call
 /// that traps, times out, runs out of memory or is cancelled discards the instance, and the
 /// next call gets a fresh one (with fresh vars).
@@ -35,6 +46,8 @@ pub struct RawWasmPlugin {
     /// What the running call tells its host functions (call id, deadline, cancellation).
     board: Arc<CallBoard>,
     timeout: Option<Duration>,
+    /// Its exports and imports, as the module declares them.
+    info: ModuleInfo,
     instance: Mutex<Option<Plugin>>,
     /// Run on each instance made after the first (e.g. an SDK plugin's `init` with its config).
     setup: Mutex<Option<InstanceSetup>>,
@@ -63,17 +76,24 @@ impl RawWasmPlugin {
         options: &WasmOptions,
         cache: ModuleCache,
         path: Option<&Path>,
-        user: Option<&UserFunctions>,
+        host: &RawHost,
     ) -> Result<Self> {
+        let located = |err: ModelportError| match path {
+            Some(path) => err.with_path(path),
+            None => err,
+        };
+        if let Some(expected) = &options.module_sha256 {
+            check_sha256(&bytes, expected).map_err(located)?;
+        }
         let board = Arc::new(CallBoard::default());
-        let mut functions = match (user, wat::parse_bytes(&bytes)) {
-            (Some(user), Ok(binary)) => user.link(&binary, &board).map_err(|err| match path {
-                Some(path) => err.with_path(path),
-                None => err,
-            })?,
-            // Not Wasm (nor WAT): compiling it tells what is wrong.
+        // Not Wasm (nor WAT): no info and no links; compiling it tells what is wrong.
+        let binary = wat::parse_bytes(&bytes).ok();
+        let info = binary.as_deref().map(ModuleInfo::read).unwrap_or_default();
+        let mut functions = match (&host.functions, &binary) {
+            (Some(user), Some(binary)) => user.link(binary, &board).map_err(located)?,
             _ => Vec::new(),
         };
+        functions.extend(plugin_log::functions(host.log.clone()));
         if let Some(http) = Self::http(options) {
             let board = board.clone();
             functions.extend(extism_http::functions(
@@ -88,6 +108,7 @@ impl RawWasmPlugin {
             functions,
             board,
             timeout: options.sandbox.timeout,
+            info,
             instance: Mutex::new(Some(first)),
             setup: Mutex::new(None),
             calls: Mutex::new(CallState::default()),
@@ -120,14 +141,14 @@ impl RawWasmPlugin {
         path: &Path,
         options: &WasmOptions,
         cache: ModuleCache,
-        user: Option<&UserFunctions>,
+        host: &RawHost,
     ) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|err| {
             ModelportError::new(ErrorCode::PluginLoadFailed, "cannot read the Wasm file")
                 .with_path(path)
                 .with_cause(err)
         })?;
-        Self::load(bytes, options, cache, Some(path), user)
+        Self::load(bytes, options, cache, Some(path), host)
     }
 
     /// Whether the module's compilation was served from the disk cache.
@@ -170,6 +191,32 @@ impl RawWasmPlugin {
         }
         let mut slot = lock(&self.instance);
         Ok(self.instance_in(&mut slot)?.function_exists(function))
+    }
+
+    /// The module's exports and imports.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+
+    /// Whether a call is running.
+    pub fn is_active(&self) -> bool {
+        lock(&self.calls).running.is_some()
+    }
+
+    /// Discards the instance (its memory and vars): the next call gets a fresh one, its start-up
+    /// code run again. `false`, and nothing done, while a call runs.
+    pub fn reset(&self) -> bool {
+        match self.instance.try_lock() {
+            Ok(mut slot) => {
+                *slot = None;
+                true
+            }
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                *poisoned.into_inner() = None;
+                true
+            }
+            Err(std::sync::TryLockError::WouldBlock) => false,
+        }
     }
 
     /// Sets what each later instance runs first (an instance that traps is replaced, with a

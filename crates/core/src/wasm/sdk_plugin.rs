@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
-use super::raw_plugin::RawWasmPlugin;
+use super::raw_plugin::{RawHost, RawWasmPlugin};
 use crate::error::{ErrorCode, ModelportError, Result};
 use crate::manifest::PluginType;
 use crate::sdk_plugins::{SdkFactory, SdkFactoryTransport, SdkOp, SdkTransport};
@@ -24,8 +24,9 @@ struct WasmSdkFactory {
 
 /// Loads the Wasm SDK plugin at `path` (registered as `name`) and checks its manifest. Blocking.
 pub fn open_wasm_sdk_plugin(name: &str, path: &Path, cache: ModuleCache) -> Result<SdkFactory> {
-    let plugin = RawWasmPlugin::load_file(path, &WasmOptions::default(), cache, None)
-        .map_err(|err| err.with_plugin(name).with_path(path))?;
+    let plugin =
+        RawWasmPlugin::load_file(path, &WasmOptions::default(), cache, &RawHost::default())
+            .map_err(|err| err.with_plugin(name).with_path(path))?;
     let factory = WasmSdkFactory {
         plugin: Arc::new(plugin),
         name: name.to_string(),

@@ -28,6 +28,8 @@ pub struct BindingWasmOptions {
     pub max_http_response_bytes: Option<f64>,
     /// Most bytes the plugin's vars may hold together (default 1 MiB).
     pub max_var_bytes: Option<f64>,
+    /// The sha256 (hex) the module must have (an Extism manifest's `hash`), checked before compiling.
+    pub sha256: Option<String>,
 }
 
 impl BindingWasmOptions {
@@ -51,6 +53,7 @@ impl BindingWasmOptions {
             sandbox,
             max_http_response_bytes: self.max_http_response_bytes.map(|n| n as u64),
             max_var_bytes: self.max_var_bytes.map(|n| n as u64),
+            module_sha256: self.sha256,
         };
         let cache = match self.cache_dir {
             Some(dir) => ModuleCache::at(dir)?,
