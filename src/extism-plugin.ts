@@ -66,7 +66,10 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 export type ManifestWasm = ({ path: string } | { data: Uint8Array }) & { hash?: string; name?: string }
 
 /** An Extism manifest (`@extism/extism`'s form): one module, and the plugin's settings. */
-export interface Manifest extends Omit<ExtismPluginOptions, 'functions' | 'logger' | 'logLevel' | 'cacheDir'> {
+export interface Manifest extends Omit<
+  ExtismPluginOptions,
+  'functions' | 'logger' | 'logLevel' | 'cacheDir'
+> {
   wasm: ManifestWasm[]
 }
 
