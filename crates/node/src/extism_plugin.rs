@@ -9,15 +9,17 @@ use modelport_core::wasm::{
 };
 use modelport_core::{ErrorCode, ModelportError};
 use napi::bindgen_prelude::{
-    Array, BigInt, FnArgs, Function, Object, PromiseRaw, Uint8Array, Uint8ArraySlice, Unknown, i64n,
+    Array, BigInt, FnArgs, Function, PromiseRaw, Uint8Array, Uint8ArraySlice, Unknown, i64n,
 };
 use napi::{Either, Env};
 use napi_derive::napi;
+use tokio::sync::oneshot;
 
 use crate::call_thread::CallThread;
 use crate::call_token;
 use crate::error::{napi_result, to_napi};
 use crate::host_functions::{HostCallSlot, JsHostFunctions};
+use crate::inline_poll::Answer;
 use crate::js_thread;
 use crate::plugin_logger::{JsLogger, LoggerArg};
 use crate::types::wasm_options::BindingWasmOptions;
@@ -209,7 +211,7 @@ impl BindingExtismPlugin {
     /// Calls the exported function `name` off the JS thread, on the plugin's call thread; the
     /// abort token `abort_id` (from `newCall()`) stops it, waiting or running, host functions'
     /// waits included. `call_id` (from `nextCallId()`) is what its host functions are told.
-    #[napi(ts_return_type = "Promise<Uint8Array>")]
+    #[napi(ts_return_type = "Uint8Array | Promise<Uint8Array>")]
     pub fn call<'env>(
         &self,
         env: &'env Env,
@@ -217,12 +219,11 @@ impl BindingExtismPlugin {
         input: Either<String, Uint8Array>,
         abort_id: Option<u32>,
         call_id: Option<f64>,
-    ) -> napi::Result<Object<'env>> {
+    ) -> napi::Result<Answer<'env, Uint8Array>> {
         let input = match input {
             Either::A(text) => text.into_bytes(),
             Either::B(bytes) => bytes.to_vec(),
         };
-        let (deferred, promise) = env.create_deferred()?;
         let plugin = self.inner.clone();
         let id = call_id.map_or_else(|| plugin.new_call(), |id| id as u64);
         // The token's cancellation reaches the call through the plugin's own per-call cancel.
@@ -233,15 +234,21 @@ impl BindingExtismPlugin {
                 plugin.cancel(id);
             })
         });
+        let (answer, output) = oneshot::channel();
         let job = Box::new(move || {
             let output = plugin.call_with(id, &name, &input, <[u8]>::to_vec);
             if let Some(watcher) = watcher {
                 watcher.abort();
             }
-            deferred.resolve(move |_| napi_result(output).map(Uint8Array::new));
+            let _ = answer.send(output);
         });
         self.calls.run(job).map_err(join_error)?;
-        Ok(promise)
+        // Settled on the JS thread through its shared poller: no threadsafe function per call.
+        js_thread::answer_here(env, async move {
+            // A job that panicked drops its sender.
+            let output = output.await.map_err(join_error)?;
+            napi_result(output).map(Uint8Array::new)
+        })
     }
 
     /// The running host function's plugin memory block at `offset` (a copy), or `null`.

@@ -2,9 +2,9 @@
 //! called directly from a call on the JS thread (`callSync`), queued to the JS thread otherwise
 //! (records arrive in order, before the call's own answer).
 use modelport_core::wasm::{LogLevel, LogSink};
+use napi::Status;
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
 
 use crate::js_thread;
 
