@@ -183,6 +183,8 @@ fn invoke<'env>(
 /// Sends a promise's outcome to the waiting call when it settles.
 fn await_answer(promise: PromiseRaw<'_, Unknown<'_>>, job: HostJob, label: String) {
     let reply = job.reply.clone();
+    let unattached = job.reply.clone();
+    let unattached_label = label.clone();
     let failed_label = label.clone();
     let results = job.results;
     let attached = promise
@@ -198,8 +200,11 @@ fn await_answer(promise: PromiseRaw<'_, Unknown<'_>>, job: HostJob, label: Strin
             })
         });
     if let Err(err) = attached {
-        // The callbacks own the reply: dropping them unanswered ends the wait as cancelled.
-        drop(err);
+        let _ = unattached.send(Err(ModelportError::new(
+            ErrorCode::HostFunctionError,
+            format!("host function {unattached_label} answered a promise that cannot be awaited"),
+        )
+        .with_cause(err.reason)));
     }
 }
 
