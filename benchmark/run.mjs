@@ -16,7 +16,16 @@ import { buildReleaseBinary } from '../scripts/stage-packages.mjs'
 import { machineInfo } from './lib/machine.mjs'
 import { chartSvg, resultsMarkdown } from './lib/report.mjs'
 
-const allCases = ['raw-call', 'host-functions', 'provider-overhead', 'http', 'streaming', 'loading', 'footprint', 'vectors']
+const allCases = [
+  'raw-call',
+  'host-functions',
+  'provider-overhead',
+  'http',
+  'streaming',
+  'loading',
+  'footprint',
+  'vectors',
+]
 const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean' } }, allowPositionals: true })
 const selected = positionals.length ? positionals : allCases
 for (const name of selected) {

@@ -140,7 +140,7 @@ impl BindingExtismPlugin {
         let mut log = PluginLog::default();
         let has_logger = logger.is_some();
         if let Some(logger) = logger {
-            log.sink = Arc::new(JsLogger::new(logger)?);
+            log.sink = Arc::new(JsLogger::new(env, logger)?);
             // A logger given without a level hears `info` and up, or what MODELPORT_LOG says.
             log.level = LogLevel::of_log_crate().or(Some(LogLevel::Info));
         }

@@ -24,7 +24,13 @@ use napi::{Env, Error, Result, Status, check_status, sys};
 
 use crate::inline_poll::Answer;
 
-type Poller = ThreadsafeFunction<Arc<LocalTask>, (), (), Status, false, true>;
+type Poller = ThreadsafeFunction<JsJob, (), (), Status, false, true>;
+
+/// What the thread's poller does on the JS thread, in the order it was asked.
+enum JsJob {
+    Poll(Arc<LocalTask>),
+    Run(Box<dyn FnOnce(&Env) + Send>),
+}
 /// Turns a call's value into its JS value, on the JS thread.
 type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value> + Send>;
 type Work = Pin<Box<dyn Future<Output = Result<Settle>> + Send>>;
@@ -55,7 +61,7 @@ impl Wake for LocalTask {
             return;
         }
         let poller = self.poller.clone();
-        poller.call(self, ThreadsafeFunctionCallMode::NonBlocking);
+        poller.call(JsJob::Poll(self), ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
@@ -150,12 +156,17 @@ fn poller(env: &Env) -> Result<Arc<Poller>> {
         let noop: Function<(), ()> =
             env.create_function_from_closure("modelportPoll", |_| Ok(()))?;
         let poller: Poller = noop
-            .build_threadsafe_function::<Arc<LocalTask>>()
+            .build_threadsafe_function::<JsJob>()
             .weak::<true>()
             .build_callback(|ctx| {
-                if !poll(&ctx.value, ctx.env.raw()) {
-                    let poller = ctx.value.poller.clone();
-                    poller.call(ctx.value, ThreadsafeFunctionCallMode::NonBlocking);
+                match ctx.value {
+                    JsJob::Poll(task) => {
+                        if !poll(&task, ctx.env.raw()) {
+                            let poller = task.poller.clone();
+                            poller.call(JsJob::Poll(task), ThreadsafeFunctionCallMode::NonBlocking);
+                        }
+                    }
+                    JsJob::Run(job) => in_callback(ctx.env.raw(), || job(&ctx.env)),
                 }
                 Ok(())
             })?;
@@ -163,6 +174,26 @@ fn poller(env: &Env) -> Result<Arc<Poller>> {
         *slot = Some(poller.clone());
         Ok(poller)
     })
+}
+
+/// Runs jobs on one JS thread, in order with the wake-ups of the calls this module settles
+/// there: what a call queues before it ends arrives before its answer.
+#[derive(Clone)]
+pub struct JsQueue(Arc<Poller>);
+
+impl JsQueue {
+    /// The queue of `env`'s thread.
+    pub fn of(env: &Env) -> Result<Self> {
+        poller(env).map(Self)
+    }
+
+    /// Runs `job` on the queue's JS thread (dropped if Node is shutting down).
+    pub fn run(&self, job: impl FnOnce(&Env) + Send + 'static) {
+        self.0.call(
+            JsJob::Run(Box::new(job)),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
 }
 
 /// Like `inline_poll::answer`, but a call that must wait stays on the JS thread.
