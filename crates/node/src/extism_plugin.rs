@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use modelport_core::wasm::{
-    LogLevel, ModuleItem, PluginLog, RawHost, RawWasmPlugin, UserFunction, UserFunctions,
+    LogSink, ModuleItem, PluginLog, RawHost, RawWasmPlugin, UserFunction, UserFunctions,
 };
 use modelport_core::{ErrorCode, ModelportError};
 use napi::bindgen_prelude::{
@@ -137,24 +137,12 @@ impl BindingExtismPlugin {
             }
             _ => UserFunctions::none(),
         };
-        let mut log = PluginLog::default();
         let has_logger = logger.is_some();
-        if let Some(logger) = logger {
-            log.sink = Arc::new(JsLogger::new(env, logger)?);
-            // A logger given without a level hears `info` and up, or what MODELPORT_LOG says.
-            log.level = LogLevel::of_log_crate().or(Some(LogLevel::Info));
-        }
-        if let Some(level) = log_level {
-            log.level = match level.as_str() {
-                "silent" => None,
-                name => Some(LogLevel::from_name(name).ok_or_else(|| {
-                    to_napi(ModelportError::new(
-                        ErrorCode::ConfigInvalid,
-                        format!("logLevel must be trace, debug, info, warn, error or silent, not {name:?}"),
-                    ))
-                })?),
-            };
-        }
+        let sink = match logger {
+            Some(logger) => Some(Arc::new(JsLogger::new(env, logger)?) as Arc<dyn LogSink>),
+            None => None,
+        };
+        let log = napi_result(PluginLog::new(sink, log_level.as_deref()))?;
         let host = RawHost {
             functions: Some(functions),
             log,

@@ -95,6 +95,31 @@ impl Default for PluginLog {
     }
 }
 
+impl PluginLog {
+    /// Logging into `sink` (or the `log` crate) at the level named `level` (`trace` … `error`,
+    /// `silent` for none). Without a name: `MODELPORT_LOG`'s level, or `info` for a given sink.
+    pub fn new(sink: Option<Arc<dyn LogSink>>, level: Option<&str>) -> crate::Result<Self> {
+        let default = Self::default();
+        let level = match level {
+            Some("silent") => None,
+            Some(name) => Some(LogLevel::from_name(name).ok_or_else(|| {
+                crate::ModelportError::new(
+                    crate::ErrorCode::ConfigInvalid,
+                    format!(
+                        "logLevel must be trace, debug, info, warn, error or silent, not {name:?}"
+                    ),
+                )
+            })?),
+            None if sink.is_some() => default.level.or(Some(LogLevel::Info)),
+            None => default.level,
+        };
+        Ok(Self {
+            sink: sink.unwrap_or(default.sink),
+            level,
+        })
+    }
+}
+
 type HostResult = Result<(), extism::Error>;
 
 fn record(

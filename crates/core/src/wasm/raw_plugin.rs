@@ -1,10 +1,8 @@
 //! `RawWasmPlugin`: any Extism plugin, called by function name (the `ExtismPlugin` API).
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use extism::{CancelHandle, Function, Plugin};
