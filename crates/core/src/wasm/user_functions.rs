@@ -502,3 +502,81 @@ impl UserFunctions {
             .with_namespace(&function.namespace)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Bounds are only checked to be reached: these run on loaded 2-core machines.
+    const SLACK: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_wait_ends_with_the_answer_the_cancellation_or_the_deadline() {
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        answer.send(7).unwrap();
+        let open = CallLimits::new(CancellationToken::new(), None);
+        assert_eq!(open.wait(&answered), Ok(7));
+
+        // An answer that comes after the spin, from another thread.
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            answer.send(8).unwrap();
+        });
+        assert_eq!(open.wait(&answered), Ok(8));
+        late.join().unwrap();
+
+        let cancel = CancellationToken::new();
+        let cancelled = CallLimits::new(cancel.clone(), None);
+        let (_keep, never) = std::sync::mpsc::sync_channel::<i32>(1);
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            cancel.cancel();
+        });
+        let start = Instant::now();
+        assert_eq!(cancelled.wait(&never), Err(WaitEnd::Cancelled));
+        assert!(start.elapsed() < SLACK);
+        canceller.join().unwrap();
+
+        let deadline = CallLimits::new(
+            CancellationToken::new(),
+            Some(Instant::now() + Duration::from_millis(30)),
+        );
+        assert_eq!(deadline.wait(&never), Err(WaitEnd::TimedOut));
+
+        // A dropped sender (the answering side gone) ends the wait as cancelled.
+        let (gone, orphaned) = std::sync::mpsc::sync_channel::<i32>(1);
+        drop(gone);
+        assert_eq!(open.wait(&orphaned), Err(WaitEnd::Cancelled));
+    }
+
+    #[test]
+    fn block_on_ends_with_the_work_the_cancellation_or_the_deadline() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime.handle().clone();
+        let open = CallLimits::new(CancellationToken::new(), None);
+        assert_eq!(open.block_on(&handle, async { 5 }), Ok(5));
+
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let cancelled = CallLimits::new(cancel, None);
+        assert_eq!(
+            cancelled.block_on(&handle, std::future::pending::<()>()),
+            Err(WaitEnd::Cancelled)
+        );
+
+        let deadline = CallLimits::new(
+            CancellationToken::new(),
+            Some(Instant::now() + Duration::from_millis(30)),
+        );
+        let start = Instant::now();
+        assert_eq!(
+            deadline.block_on(&handle, std::future::pending::<()>()),
+            Err(WaitEnd::TimedOut)
+        );
+        assert!(start.elapsed() < SLACK);
+    }
+}
