@@ -347,3 +347,17 @@ test('getExports, getImports, isActive and reset', async (t) => {
   vars.callSync('note_then_read_var', 'y')
   t.deepEqual(seen, ['plugin value', 'plugin value', null])
 })
+
+test('memory.maxVarBytes bounds the vars a host function sets: over it the call fails, naming the budget', async (t) => {
+  const { functions } = hostFunctions({
+    note: (ctx: CallContext, offset: bigint) => ctx.setVariable('from_host', ctx.read(offset)!.text()),
+  })
+  const plugin = await load(functions, { memory: { maxVarBytes: 16 } })
+  t.is(text(plugin.callSync('note_then_read_var', 'fits')), 'fits')
+  const error = failureSync(t, () => plugin.callSync('note_then_read_var', 'x'.repeat(64)))
+  t.is(error?.code, 'HOST_FUNCTION_ERROR')
+  t.regex(error?.message ?? '', /var budget of 16 bytes/)
+  t.is((error?.cause as ModelportError | undefined)?.code, 'PLUGIN_LIMIT_EXCEEDED')
+  // The var kept its last value within the budget.
+  t.is(text(await plugin.call('note_then_read_var', 'ok')), 'ok')
+})
