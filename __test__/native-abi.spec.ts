@@ -15,7 +15,7 @@ import { failure, fixture, plugin, root } from './helpers'
 
 const PLUGINS = [
   { label: 'C (clang + cJSON)', file: fixture('openai_c'), takesTopP: false },
-  { label: "Debian's rustc", file: fixture('rustc_web/openai'), takesTopP: true },
+  { label: 'another rustc', file: fixture('second_rustc/openai'), takesTopP: true },
   { label: 'mimalloc allocator', file: fixture('openai_mimalloc'), takesTopP: true },
 ] as const
 
@@ -26,11 +26,11 @@ function rustcOf(file: string): string | undefined {
 
 test('the fixtures are what they claim: another rustc than the binding, C without Rust, mimalloc linked in', (t) => {
   const binding = rustcOf(join(root, 'modelport.linux-x64-gnu.node'))
-  const debian = rustcOf(fixture('rustc_web/openai'))
+  const second = rustcOf(fixture('second_rustc/openai'))
   t.truthy(binding)
-  t.truthy(debian)
-  t.not(debian, binding, `the plugin's rustc (${debian}) must differ from the binding's (${binding})`)
-  t.is(rustcOf(fixture('rustc_web/scripted')), debian)
+  t.truthy(second)
+  t.not(second, binding, `the plugin's rustc (${second}) must differ from the binding's (${binding})`)
+  t.is(rustcOf(fixture('second_rustc/scripted')), second)
   const c = readFileSync(fixture('openai_c')).toString('latin1')
   t.regex(c, /clang version/)
   t.is(rustcOf(fixture('openai_c')), undefined)
@@ -145,7 +145,7 @@ async function scripted(
 
 for (const [label, file] of [
   ['rustup', plugin('scripted')],
-  ["Debian's rustc", fixture('rustc_web/scripted')],
+  ['another rustc', fixture('second_rustc/scripted')],
 ] as const) {
   test(`scripted (${label}): a slow answer and a word-by-word stream through pending tasks`, async (t) => {
     const interval = 1500

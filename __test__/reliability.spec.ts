@@ -3,7 +3,7 @@
 // Wasm provider and a raw Wasm plugin, loaded once for the whole file) still answer. Case 8
 // (abort/segfault) needs a child process: panics.spec.ts. Deeper variants of cases 9, 14 and
 // 17–21 live in the feature specs (wasm-provider, config, lifecycle, streaming, openai).
-import { readFileSync, symlinkSync, mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { readFileSync, readdirSync, symlinkSync, mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
@@ -408,7 +408,7 @@ test.serial('10. a canary variable in the host environment is never visible to a
 
 // 11. Filesystem -----------------------------------------------------------------------------
 
-test('11. no access without a grant; `../` and symlinks cannot escape a grant; read-only grants are refused', async (t) => {
+test('11. no access without a grant; `../` and symlinks cannot escape a grant', async (t) => {
   const base = tempDir()
   const grant = join(base, 'grant')
   mkdirSync(grant)
@@ -439,14 +439,69 @@ test('11. no access without a grant; `../` and symlinks cannot escape a grant; r
   t.is(readFileSync(join(base, 'secret.txt'), 'utf8'), 'secret')
   t.is(decode(granted.callSync('write', 'new.txt')), 'ok', 'a writable grant is writable')
 
-  // Extism 1.30's read-only grants leak writable folder handles: refused, not given as writable.
-  const error = await failure(
-    t,
-    ExtismPlugin.load(wasm('files'), { wasi: true, allowedPaths: { [`ro:${grant}`]: '/data' }, cacheDir }),
-  )
-  t.is(error?.code, 'UNSUPPORTED')
-  t.is(error?.path, grant)
-  t.is(decode(granted.callSync('read', 'inside.txt')), 'inside')
+  await bystandersUnaffected(t)
+})
+
+test('11. a read-only grant (ro:) reads, and cannot write, create, truncate, rename or delete, through any handle', async (t) => {
+  const base = tempDir()
+  const grant = join(base, 'grant')
+  mkdirSync(join(grant, 'sub'), { recursive: true })
+  mkdirSync(join(grant, 'empty'))
+  writeFileSync(join(grant, 'inside.txt'), 'inside')
+  writeFileSync(join(grant, 'sub', 'note.txt'), 'note')
+  const before = () => ({
+    top: readdirSync(grant).sort(),
+    sub: readdirSync(join(grant, 'sub')).sort(),
+    inside: readFileSync(join(grant, 'inside.txt'), 'utf8'),
+  })
+  const untouched = before()
+
+  const plugin = await ExtismPlugin.load(wasm('files'), {
+    wasi: true,
+    allowedPaths: { [`ro:${grant}`]: '/data' },
+    cacheDir,
+  })
+  t.teardown(() => plugin.close())
+  t.is(decode(plugin.callSync('read', 'inside.txt')), 'inside')
+  t.is(decode(plugin.callSync('read', 'sub/note.txt')), 'note')
+  const attempts: Array<[string, string]> = [
+    ['write', 'new.txt'],
+    ['write', 'inside.txt'],
+    ['overwrite', 'inside.txt'],
+    ['truncate', 'inside.txt'],
+    ['set_size', 'inside.txt'],
+    // A folder opened through the grant (extism 1.30 handed it out writable), and the grant's own.
+    ['write_in_folder', 'sub'],
+    ['write_in_folder', '.'],
+    ['mkdir', 'made'],
+    ['symlink', 'inside.txt'],
+    ['unlink', 'inside.txt'],
+    ['unlink', 'sub/note.txt'],
+    ['rmdir', 'empty'],
+    ['rename', 'inside.txt'],
+    ['rename', 'sub'],
+  ]
+  for (const [action, path] of attempts)
+    t.regex(decode(plugin.callSync(action, path)), /^errno/, `${action} ${path}`)
+  t.deepEqual(before(), untouched, 'nothing in the grant changed')
+
+  // With a writable grant beside it (fd 3; the read-only one sorts after it, fd 4): nothing moves
+  // into or out of the read-only grant.
+  const writable = join(base, 'writable')
+  mkdirSync(writable)
+  writeFileSync(join(writable, 'mine.txt'), 'mine')
+  const both = await ExtismPlugin.load(wasm('files'), {
+    wasi: true,
+    allowedPaths: { [writable]: '/work', [`ro:${grant}`]: '/data' },
+    cacheDir,
+  })
+  t.teardown(() => both.close())
+  t.is(decode(both.callSync('read_second', 'inside.txt')), 'inside')
+  t.regex(decode(both.callSync('rename_into_second', 'mine.txt')), /^errno/)
+  t.regex(decode(both.callSync('rename_out_of_second', 'inside.txt')), /^errno/)
+  t.is(decode(both.callSync('write', 'made.txt')), 'ok', 'the writable grant stays writable')
+  t.deepEqual(readdirSync(writable).sort(), ['made.txt', 'mine.txt'])
+  t.deepEqual(before(), untouched)
   await bystandersUnaffected(t)
 })
 

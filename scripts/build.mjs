@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { buildWasm } from '../wasm/build.mjs'
+import { rustToolchain } from './rust-toolchain.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'modelport', 'target')
@@ -27,9 +28,15 @@ export const DTS_HEADER = [
   '',
 ].join('\n')
 
+/** The Rust toolchain that builds modelport (scripts/rust-toolchain.mjs); links to Debian's, when
+ * that is the one, live beside the target dir. */
+export function rust() {
+  return rustToolchain(`${targetDir}-rust-bin`)
+}
+
 export function hostTriple() {
   if (cachedHostTriple) return cachedHostTriple
-  const result = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
+  const result = spawnSync(rust().rustc, ['-vV'], { encoding: 'utf8' })
   cachedHostTriple = /^host: (\S+)$/m.exec(result.stdout ?? '')?.[1]
   if (!cachedHostTriple)
     throw new Error(`cannot read the Rust host triple from \`rustc -vV\` (is Rust installed?)`)
@@ -39,13 +46,15 @@ const dllPrefix = process.platform === 'win32' ? '' : 'lib'
 /** The file extension of a shared library (a native plugin) on this platform. */
 export const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
-/** Runs a command in the repo, inheriting stdio; throws on failure. */
+/** Runs a command in the repo, inheriting stdio, with modelport's Rust toolchain first on PATH
+ * (`rust: false`: the environment as it is); throws on failure. */
 export function run(command, args, options = {}) {
   const started = Date.now()
+  const toolchain = options.rust === false ? {} : rust().env
   const result = spawnSync(command, args, {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, CARGO_TARGET_DIR: targetDir, ...options.env },
+    env: { ...process.env, CARGO_TARGET_DIR: targetDir, ...toolchain, ...options.env },
     // npm and node_modules/.bin tools are .cmd files on Windows, which only a shell can start.
     shell: process.platform === 'win32',
   })

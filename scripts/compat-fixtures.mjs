@@ -1,32 +1,28 @@
 // Installs bubblewrap (for the sandboxed tool executor's tests), builds a Wasm plugin with Extism's
 // Rust PDK (wasm/rust/pdk_fixture, for wasm32 with -Zbuild-std: the rustup toolchain has no wasm32
-// target here) and the native plugins that
-// prove the C ABI holds across compilers (issue 17), for `npm test` on Linux (glibc): the openai and scripted plugins built by a second rustc (Debian's
-// `rustc-web`, another version than the rustup toolchain that builds modelport; where Debian's
-// is not available, e.g. on Ubuntu, rustup's beta), the openai plugin with mimalloc as its global
-// allocator, and an OpenAI-compatible plugin written in C (clang + cJSON). Installs the packages
-// it needs (clang, libcjson-dev, and rustc-web/cargo-web where the distribution has them) when they
-// are missing, with apt-get as root or through passwordless sudo. Each build is incremental.
+// target here) and the native plugins that prove the C ABI holds across compilers (issue 17), for
+// `npm test` on Linux (glibc): the openai and scripted plugins built by a second rustc (another
+// version than the one that builds modelport, scripts/rust-toolchain.mjs: rustup's toolchain when
+// modelport builds with Debian's rustc-web, else Debian's, else rustup's beta), the openai plugin
+// with mimalloc as its global allocator, and an OpenAI-compatible plugin written in C (clang +
+// cJSON). Installs the packages it needs (clang, libcjson-dev, rust-web-src, lld, bubblewrap)
+// when they are missing. Each build is incremental.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { dllExt, hostTriple, root, run, targetDir } from './build.mjs'
+import { aptHas, aptInstall } from './apt.mjs'
+import { dllExt, hostTriple, root, run, rust, targetDir } from './build.mjs'
+import { rustcVersion } from './rust-toolchain.mjs'
 
-/** Debian's second Rust toolchain (rustc-web / cargo-web), beside rustup's. */
-export const debianRustc = '/usr/bin/rustc'
+/** Debian's Rust (rustc-web / cargo-web), which has its library sources (rust-web-src). */
+const debianRustc = '/usr/bin/rustc'
 const debianCargo = '/usr/bin/cargo'
 const PACKAGES = ['clang', 'libcjson-dev', 'rustc-web', 'cargo-web', 'rust-web-src', 'lld', 'bubblewrap']
 
 /** Whether the platform's compat fixtures can be built here: Linux with glibc. */
 export function compatFixturesSupported() {
   return process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime)
-}
-
-function available(name) {
-  return /Candidate: (?!\(none\))/.test(
-    spawnSync('apt-cache', ['policy', name], { encoding: 'utf8' }).stdout ?? '',
-  )
 }
 
 function missingPackages() {
@@ -37,42 +33,51 @@ function missingPackages() {
     if (name === 'bubblewrap') return !has('/usr/bin/bwrap')
     if (name === 'lld') return !has('/usr/bin/wasm-ld')
     if (name === 'rust-web-src')
-      return !has('/usr/lib/rustlib/src/rust/library/Cargo.lock') && available(name)
-    // Debian's second Rust: only where the distribution has it (rustup's beta stands in elsewhere).
-    if (name === 'rustc-web') return !has(debianRustc) && available(name)
-    return !has(debianCargo) && available(name)
+      return !has('/usr/lib/rustlib/src/rust/library/Cargo.lock') && aptHas(name)
+    // Debian's Rust: only where the distribution has it (rustup's beta stands in elsewhere).
+    if (name === 'rustc-web') return !has(debianRustc) && aptHas(name)
+    return !has(debianCargo) && aptHas(name)
   })
 }
 
-function version(rustc) {
-  return spawnSync(rustc, ['--version'], { encoding: 'utf8' }).stdout?.trim()
+/** rustup's `tool` of `toolchain` (its default when none is named), as a path. */
+function rustupTool(tool, toolchain) {
+  const args = ['which', tool, ...(toolchain ? ['--toolchain', toolchain] : [])]
+  const result = spawnSync('rustup', args, { encoding: 'utf8' })
+  return result.status === 0 ? result.stdout.trim() : undefined
 }
 
-/** The second Rust toolchain: Debian's rustc-web, or rustup's beta. */
+/** A Rust toolchain of another version than the one that builds modelport: rustup's default,
+ * Debian's, or rustup's beta (installed here). */
 function secondRust() {
-  if (existsSync(debianRustc) && existsSync(debianCargo) && version(debianRustc) !== version('rustc'))
-    return { cargo: debianCargo, rustc: debianRustc }
-  console.log('\n▶ rustup toolchain install beta (no Debian rustc-web here)')
+  const main = rust().version
+  const candidates = [
+    { cargo: rustupTool('cargo'), rustc: rustupTool('rustc') },
+    { cargo: debianCargo, rustc: debianRustc },
+  ]
+  for (const candidate of candidates) {
+    if (!candidate.rustc || !existsSync(candidate.rustc) || !existsSync(candidate.cargo)) continue
+    const version = rustcVersion(candidate.rustc)
+    if (version && version !== main) return { ...candidate, version }
+  }
+  console.log('\n▶ rustup toolchain install beta (no second Rust here)')
   run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--target', hostTriple()])
-  const which = (tool) =>
-    spawnSync('rustup', ['which', tool, '--toolchain', 'beta'], { encoding: 'utf8' }).stdout.trim()
-  return { cargo: which('cargo'), rustc: which('rustc') }
+  const beta = { cargo: rustupTool('cargo', 'beta'), rustc: rustupTool('rustc', 'beta') }
+  return { ...beta, version: rustcVersion(beta.rustc) }
+}
+
+/** A Rust with its library sources, to build std for wasm32: Debian's (rust-web-src), or rustup's
+ * beta with its rust-src component. */
+function rustWithSources() {
+  if (existsSync('/usr/lib/rustlib/src/rust/library/Cargo.lock') && existsSync(debianCargo))
+    return { cargo: debianCargo, rustc: debianRustc, version: rustcVersion(debianRustc) }
+  run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--component', 'rust-src'])
+  const beta = { cargo: rustupTool('cargo', 'beta'), rustc: rustupTool('rustc', 'beta') }
+  return { ...beta, version: rustcVersion(beta.rustc) }
 }
 
 function ensurePackages() {
-  const missing = missingPackages()
-  if (missing.length === 0) return
-  const root = process.getuid?.() === 0
-  const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0
-  if (!root && !sudo)
-    throw new Error(
-      `the cross-compiler fixtures need the Debian packages ${missing.join(', ')}; install them ` +
-        `(apt-get install ${missing.join(' ')}) or run npm test as root`,
-    )
-  const apt = (args) => (root ? run('apt-get', args) : run('sudo', ['-n', 'apt-get', ...args]))
-  console.log(`\n▶ apt-get install ${missing.join(' ')}`)
-  apt(['update', '-qq'])
-  apt(['install', '-y', '-qq', '--no-install-recommends', ...missing])
+  aptInstall(missingPackages(), 'the cross-compiler fixtures and the sandbox tests')
 }
 
 const out = join(root, 'build', 'fixtures')
@@ -110,9 +115,9 @@ function buildC() {
 
 /** openai and scripted built by the second cargo and rustc, in a target dir of their own. */
 function buildWithSecondRust() {
-  const { cargo, rustc } = secondRust()
-  console.log(`\n▶ ${cargo} (${version(rustc)}): openai and scripted plugin fixtures`)
-  const dir = `${targetDir}-rustc-web`
+  const { cargo, rustc, version } = secondRust()
+  console.log(`\n▶ ${cargo} (rustc ${version}): openai and scripted plugin fixtures`)
+  const dir = `${targetDir}-rustc-${version}`
   run(
     cargo,
     ['build', '--locked', '-p', 'modelport-openai', '-p', 'modelport-scripted', '--target', hostTriple()],
@@ -121,11 +126,11 @@ function buildWithSecondRust() {
   for (const name of ['openai', 'scripted'])
     copy(
       join(dir, hostTriple(), 'debug', `lib${name}.${dllExt}`),
-      join(out, 'rustc_web', `${name}.${dllExt}`),
+      join(out, 'second_rustc', `${name}.${dllExt}`),
     )
 }
 
-/** openai with mimalloc as its global allocator (rustup's toolchain, its own target dir). */
+/** openai with mimalloc as its global allocator (modelport's toolchain, its own target dir). */
 function buildWithMimalloc() {
   console.log('\n▶ cargo: the openai plugin with mimalloc as its global allocator')
   const dir = `${targetDir}-mimalloc`
@@ -140,15 +145,14 @@ function buildWithMimalloc() {
   copy(join(dir, hostTriple(), 'debug', `libopenai.${dllExt}`), join(out, `openai_mimalloc.${dllExt}`))
 }
 
-/** The Rust-PDK Wasm plugin: the second Rust (a rustc with its library sources: Debian's
- * rust-web-src, or rustup's rust-src component) builds std for wasm32 itself, linked by wasm-ld. */
+/** The Rust-PDK Wasm plugin: a rustc with its library sources (Debian's rust-web-src, or
+ * rustup's rust-src component) builds std for wasm32 itself, linked by wasm-ld. */
 function buildRustPdkWasm() {
-  const { cargo, rustc } = secondRust()
-  if (rustc !== debianRustc) run('rustup', ['component', 'add', 'rust-src', '--toolchain', 'beta'])
+  const { cargo, rustc, version } = rustWithSources()
   const project = join(root, 'wasm', 'rust', 'pdk_fixture')
   const target = join(out, 'pdk_fixture.wasm')
   const dir = `${targetDir}-pdk`
-  console.log(`\n▶ ${cargo} (${version(rustc)}): the Rust-PDK Wasm plugin fixture (wasm32, -Zbuild-std)`)
+  console.log(`\n▶ ${cargo} (rustc ${version}): the Rust-PDK Wasm plugin fixture (wasm32, -Zbuild-std)`)
   run(
     cargo,
     [

@@ -25,7 +25,7 @@ export interface ExtismPluginOptions {
    * anything else fails the call with `HOST_NOT_ALLOWED` before a byte is sent. None by default.
    */
   allowedHosts?: string[]
-  /** Host folder → guest path (WASI only), writable by the plugin; read-only `ro:` grants are refused (UNSUPPORTED). */
+  /** Host folder → guest path (WASI only), writable by the plugin; prefix the host folder with `ro:` to grant it read-only. */
   allowedPaths?: Record<string, string>
   /** Longest a call may run, in ms (default 30000; 0 = no limit). */
   timeoutMs?: number

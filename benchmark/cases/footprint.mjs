@@ -4,6 +4,12 @@ import { statSync } from 'node:fs'
 
 import { modelport, rssMiB, wasmPlugin } from '../lib/env.mjs'
 
+/** `process.memoryUsage()` in MiB. */
+function memory() {
+  const usage = process.memoryUsage()
+  return Object.fromEntries(Object.entries(usage).map(([key, bytes]) => [key, bytes / 2 ** 20]))
+}
+
 /** A full GC, then a pause for memory the plugins free on other threads. */
 function settle() {
   globalThis.gc?.()
@@ -16,26 +22,34 @@ export async function run({ quick }) {
 
   const calls = quick ? 100_000 : 1_000_000
   const plugin = await ExtismPlugin.load(wasmPlugin('echo'))
-  const input = 'hello world'
-  for (let i = 0; i < 10_000; i++) plugin.callSync('echo', input)
-  await settle()
-  const start = rssMiB()
-  let failures = 0
-  let peak = start
-  for (let i = 0; i < calls; i++) {
-    if (plugin.callSync('echo', input).length !== input.length) failures++
-    if (i % 100_000 === 0) peak = Math.max(peak, rssMiB())
+  // The same input every call, then a new input string (and so a new output) every call: what
+  // grows is read apart (V8's heap, memory outside it that V8 accounts for, the rest: malloc).
+  for (const fresh of [false, true]) {
+    const inputOf = fresh ? (i) => `call ${i}` : () => 'hello world'
+    for (let i = 0; i < 10_000; i++) plugin.callSync('echo', inputOf(i))
+    await settle()
+    const start = memory()
+    let failures = 0
+    let peak = start.rss
+    for (let i = 0; i < calls; i++) {
+      const input = inputOf(i)
+      if (plugin.callSync('echo', input).length !== input.length) failures++
+      if (i % 100_000 === 0) peak = Math.max(peak, rssMiB())
+    }
+    await settle()
+    const end = memory()
+    if (failures) throw new Error(`${failures} of ${calls} raw calls failed`)
+    const what = fresh ? 'a new input string each' : 'one input, 11 B'
+    rows.push(
+      [`RSS before ${calls.toLocaleString('en')} raw calls (callSync echo, ${what})`, start.rss],
+      [`RSS growth over them`, end.rss - start.rss],
+      [`… of it V8's heap (heapTotal)`, end.heapTotal - start.heapTotal],
+      [`… memory V8 accounts outside its heap (external)`, end.external - start.external],
+      [`… the rest (native allocations: the binding, wasmtime, malloc's free lists)`, end.rss - start.rss - (end.heapTotal - start.heapTotal) - (end.external - start.external)],
+      [`peak RSS during them`, peak],
+    )
   }
-  await settle()
-  const end = rssMiB()
   plugin.close()
-  if (failures) throw new Error(`${failures} of ${calls} raw calls failed`)
-  rows.push(
-    [`RSS before ${calls.toLocaleString('en')} raw calls (callSync echo, 11 B)`, start],
-    [`RSS after them`, end],
-    [`RSS growth over them`, end - start],
-    [`peak RSS during them`, peak],
-  )
   await settle()
   const beforeProviders = rssMiB()
   const count = 50

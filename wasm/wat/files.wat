@@ -1,6 +1,8 @@
 ;; A WASI plugin that tries the host's filesystem and environment through the preopened folder
-;; (fd 3). Each export takes a path (relative to the grant) as input and answers "ok", the text
-;; read, or "errno N" (N as one byte value, printed in decimal) when WASI refused.
+;; (fd 3; with two grants, the second is fd 4: Extism preopens them in the order of their host
+;; paths, so `ro:…` after `/…`). Each export takes a path (relative to the grant) as input and
+;; answers "ok", the text read, or "errno N" (N as one byte value, printed in decimal) when WASI
+;; refused.
 (module
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
@@ -11,6 +13,14 @@
     (func $path_create_directory (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_symlink"
     (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file"
+    (func $path_unlink_file (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_remove_directory"
+    (func $path_remove_directory (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename"
+    (func $path_rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_size"
+    (func $fd_filestat_set_size (param i32 i64) (result i32)))
   (import "wasi_snapshot_preview1" "environ_sizes_get"
     (func $environ_sizes_get (param i32 i32) (result i32)))
   (import "extism:host/env" "input_length" (func $input_length (result i64)))
@@ -28,6 +38,7 @@
   (data (i32.const 96) "planted")
 
   (global $preopen i32 (i32.const 3))
+  (global $second_preopen i32 (i32.const 4))
   (global $follow i32 (i32.const 1))
   (global $creat_trunc i32 (i32.const 9))
   (global $directory i32 (i32.const 2))
@@ -78,9 +89,17 @@
     (local.get $errno))
 
   (func (export "read") (result i32)
+    (call $read_from (global.get $preopen)))
+
+  ;; Reads the input path of the second grant.
+  (func (export "read_second") (result i32)
+    (call $read_from (global.get $second_preopen)))
+
+  ;; Answers the text of the input path in the grant `dir`.
+  (func $read_from (param $dir i32) (result i32)
     (local $len i32) (local $errno i32) (local $fd i32)
     (local.set $len (call $input))
-    (local.set $errno (call $path_open (global.get $preopen) (global.get $follow)
+    (local.set $errno (call $path_open (local.get $dir) (global.get $follow)
       (i32.const 1024) (local.get $len) (i32.const 0) (global.get $rights_read) (i64.const 0)
       (i32.const 0) (i32.const 0)))
     (if (local.get $errno) (then (return (call $answer (local.get $errno)))))
@@ -128,6 +147,56 @@
     (if (local.get $errno) (then (return (call $answer (local.get $errno)))))
     (drop (call $fd_close (i32.load (i32.const 0))))
     (call $answer (i32.const 0)))
+
+  ;; Opens an existing file for writing, without creating or truncating it, and writes a line.
+  (func (export "overwrite") (result i32)
+    (local $len i32) (local $errno i32)
+    (local.set $len (call $input))
+    (local.set $errno (call $path_open (global.get $preopen) (global.get $follow)
+      (i32.const 1024) (local.get $len) (i32.const 0) (global.get $rights_write) (i64.const 0)
+      (i32.const 0) (i32.const 0)))
+    (if (local.get $errno) (then (return (call $answer (local.get $errno)))))
+    (call $answer (call $write_text (i32.load (i32.const 0)))))
+
+  ;; Opens the file for reading, then sets its size to 0 through that handle.
+  (func (export "set_size") (result i32)
+    (local $len i32) (local $errno i32) (local $fd i32)
+    (local.set $len (call $input))
+    (local.set $errno (call $path_open (global.get $preopen) (global.get $follow)
+      (i32.const 1024) (local.get $len) (i32.const 0) (global.get $rights_read) (i64.const 0)
+      (i32.const 0) (i32.const 0)))
+    (if (local.get $errno) (then (return (call $answer (local.get $errno)))))
+    (local.set $fd (i32.load (i32.const 0)))
+    (local.set $errno (call $fd_filestat_set_size (local.get $fd) (i64.const 0)))
+    (drop (call $fd_close (local.get $fd)))
+    (call $answer (local.get $errno)))
+
+  (func (export "unlink") (result i32)
+    (call $answer (call $path_unlink_file (global.get $preopen) (i32.const 1024) (call $input))))
+
+  (func (export "rmdir") (result i32)
+    (call $answer (call $path_remove_directory (global.get $preopen) (i32.const 1024) (call $input))))
+
+  ;; Renames the input path to "planted" in the same grant.
+  (func (export "rename") (result i32)
+    (local $len i32)
+    (local.set $len (call $input))
+    (call $answer (call $path_rename (global.get $preopen) (i32.const 1024) (local.get $len)
+      (global.get $preopen) (i32.const 96) (i32.const 7))))
+
+  ;; Moves the input path of the first grant to "planted" in the second.
+  (func (export "rename_into_second") (result i32)
+    (local $len i32)
+    (local.set $len (call $input))
+    (call $answer (call $path_rename (global.get $preopen) (i32.const 1024) (local.get $len)
+      (global.get $second_preopen) (i32.const 96) (i32.const 7))))
+
+  ;; Moves the input path of the second grant to "planted" in the first.
+  (func (export "rename_out_of_second") (result i32)
+    (local $len i32)
+    (local.set $len (call $input))
+    (call $answer (call $path_rename (global.get $second_preopen) (i32.const 1024) (local.get $len)
+      (global.get $preopen) (i32.const 96) (i32.const 7))))
 
   (func (export "mkdir") (result i32)
     (call $answer (call $path_create_directory (global.get $preopen) (i32.const 1024) (call $input))))

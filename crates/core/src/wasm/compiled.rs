@@ -7,7 +7,6 @@ use super::call_error::{load_error, startup_error};
 use super::limits::bound_limits;
 use super::module_cache::ModuleCache;
 use super::options::WasmOptions;
-use super::read_only_grant::refuse_read_only_grants;
 use super::startup::{DeferredStartup, defer_startup};
 use crate::error::{ErrorCode, ModelportError, Result};
 
@@ -63,7 +62,6 @@ impl CompiledWasm {
                 path,
             ));
         }
-        refuse_read_only_grants(&options.sandbox.allowed_paths)?;
         let (bytes, startup) = defer_startup(bytes).map_err(|err| located(err, path))?;
         let bounded =
             bound_limits(bytes, options.sandbox.max_pages).map_err(|err| located(err, path))?;

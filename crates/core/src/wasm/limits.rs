@@ -130,7 +130,7 @@ pub fn bound_limits(bytes: Vec<u8>, cap_pages: u32) -> Result<BoundedModule> {
                 if let Some((id, range)) = other.as_section() {
                     module.section(&RawSection {
                         id,
-                        data: &bytes[range],
+                        data: &bytes[range.start as usize..range.end as usize],
                     });
                 }
             }

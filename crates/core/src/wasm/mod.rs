@@ -20,7 +20,6 @@ mod plugin_log;
 mod pool;
 mod provider;
 mod raw_plugin;
-mod read_only_grant;
 mod sdk_plugin;
 mod startup;
 mod stream_parser;

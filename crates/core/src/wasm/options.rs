@@ -15,8 +15,8 @@ pub struct Sandbox {
     /// Hosts the plugin may reach through the host's HTTP functions (for a provider: besides its
     /// configured `base_url`); empty = none.
     pub allowed_hosts: Vec<String>,
-    /// Host directories granted to the plugin (WASI only): host path → guest path, writable. A
-    /// read-only grant (`ro:` prefix) is refused at load (see `read_only_grant`).
+    /// Host directories granted to the plugin (WASI only): host path → guest path, writable; a
+    /// host path prefixed `ro:` is read-only (extism ≥ 1.31's read-only WASI permissions).
     pub allowed_paths: BTreeMap<String, PathBuf>,
     /// Longest a call may run; `None` = no limit.
     pub timeout: Option<Duration>,

@@ -72,8 +72,10 @@ fn read_layout(bytes: &[u8]) -> Result<Layout<'_>> {
     let mut type_is_nullary = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(malformed)?;
-        if let Some(section) = payload.as_section() {
-            layout.sections.push(section);
+        if let Some((id, range)) = payload.as_section() {
+            layout
+                .sections
+                .push((id, range.start as usize..range.end as usize));
         }
         match payload {
             Payload::Version {
