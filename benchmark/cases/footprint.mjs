@@ -1,14 +1,10 @@
-// Case 6: footprint. RSS over 1,000,000 raw calls on one plugin; RSS after loading 50 Wasm
-// providers; the size of the release .node.
+// Case 6: footprint. RSS over 1,000,000 raw calls on one plugin (one input; fresh inputs; the
+// same loop in JS alone); RSS after loading 50 Wasm providers; the size of the release .node.
+import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
+import { join } from 'node:path'
 
-import { modelport, rssMiB, wasmPlugin } from '../lib/env.mjs'
-
-/** `process.memoryUsage()` in MiB. */
-function memory() {
-  const usage = process.memoryUsage()
-  return Object.fromEntries(Object.entries(usage).map(([key, bytes]) => [key, bytes / 2 ** 20]))
-}
+import { modelport, root, rssMiB, wasmPlugin } from '../lib/env.mjs'
 
 /** A full GC, then a pause for memory the plugins free on other threads. */
 function settle() {
@@ -17,39 +13,38 @@ function settle() {
 }
 
 export async function run({ quick }) {
-  const { ExtismPlugin, PluginRegistry } = modelport()
+  const { PluginRegistry } = modelport()
   const rows = []
 
   const calls = quick ? 100_000 : 1_000_000
-  const plugin = await ExtismPlugin.load(wasmPlugin('echo'))
-  // The same input every call, then a new input string (and so a new output) every call: what
-  // grows is read apart (V8's heap, memory outside it that V8 accounts for, the rest: malloc).
-  for (const fresh of [false, true]) {
-    const inputOf = fresh ? (i) => `call ${i}` : () => 'hello world'
-    for (let i = 0; i < 10_000; i++) plugin.callSync('echo', inputOf(i))
-    await settle()
-    const start = memory()
-    let failures = 0
-    let peak = start.rss
-    for (let i = 0; i < calls; i++) {
-      const input = inputOf(i)
-      if (plugin.callSync('echo', input).length !== input.length) failures++
-      if (i % 100_000 === 0) peak = Math.max(peak, rssMiB())
-    }
-    await settle()
-    const end = memory()
-    if (failures) throw new Error(`${failures} of ${calls} raw calls failed`)
-    const what = fresh ? 'a new input string each' : 'one input, 11 B'
+  // Each loop in a process of its own (benchmark/lib/call-loop-memory.mjs); what grows is read
+  // apart: V8's heap, memory outside it that V8 accounts for, the rest (native allocations).
+  const loops = [
+    ['same', 'callSync echo, one 11 B input'],
+    ['fresh', 'callSync echo, a new input string each call'],
+    ['js', 'the floor, JS alone: a new string and Buffer.from(it) each time'],
+  ]
+  const growth = {}
+  for (const [loop, what] of loops) {
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', join(root, 'benchmark', 'lib', 'call-loop-memory.mjs'), loop, String(calls)],
+      { encoding: 'utf8' },
+    )
+    if (child.status !== 0) throw new Error(`the ${loop} loop failed: ${child.stderr}`)
+    const { start, end, peak, failures } = JSON.parse(child.stdout)
+    if (failures) throw new Error(`${failures} of ${calls} calls failed in the ${loop} loop`)
+    growth[loop] = end.rss - start.rss
+    const heap = end.heapTotal - start.heapTotal
+    const external = end.external - start.external
     rows.push(
-      [`RSS before ${calls.toLocaleString('en')} raw calls (callSync echo, ${what})`, start.rss],
-      [`RSS growth over them`, end.rss - start.rss],
-      [`… of it V8's heap (heapTotal)`, end.heapTotal - start.heapTotal],
-      [`… memory V8 accounts outside its heap (external)`, end.external - start.external],
-      [`… the rest (native allocations: the binding, wasmtime, malloc's free lists)`, end.rss - start.rss - (end.heapTotal - start.heapTotal) - (end.external - start.external)],
-      [`peak RSS during them`, peak],
+      [`RSS growth over ${calls.toLocaleString('en')} calls (${what})`, end.rss - start.rss],
+      [`… of it V8's heap (heapTotal)`, heap],
+      [`… of it memory V8 accounts outside its heap (external)`, external],
+      [`… the rest (native: the binding, wasmtime, malloc)`, end.rss - start.rss - heap - external],
+      [`… peak RSS during them (from ${start.rss.toFixed(1)} before)`, peak],
     )
   }
-  plugin.close()
   await settle()
   const beforeProviders = rssMiB()
   const count = 50
@@ -79,8 +74,16 @@ export async function run({ quick }) {
   return {
     title: 'Footprint',
     method:
-      'One process: the raw calls first, then the providers. RSS read with process.memoryUsage.rss() after a full GC and a 300 ms pause.',
+      'Each loop of calls in a process of its own, then the providers in the case process. Memory read with process.memoryUsage() after a full GC and a 300 ms pause.',
     tables: [{ columns: ['measure', 'MiB'], rows }],
-    checks: [],
+    checks: [
+      {
+        name: `RSS growth over ${calls.toLocaleString('en')} raw calls with fresh inputs, beyond the same loop in JS alone`,
+        value: growth.fresh - growth.js,
+        unit: 'MiB',
+        target: '< 8 MiB',
+        met: growth.fresh - growth.js < 8,
+      },
+    ],
   }
 }
