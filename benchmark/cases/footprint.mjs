@@ -23,6 +23,7 @@ export async function run({ quick }) {
     ['same', 'callSync echo, one 11 B input'],
     ['fresh', 'callSync echo, a new input string each call'],
     ['js', 'the floor, JS alone: a new string and Buffer.from(it) each time'],
+    ['js-array', 'JS alone: a new string and a new Uint8Array copy of it each time'],
   ]
   const growth = {}
   for (const [loop, what] of loops) {

@@ -3,7 +3,8 @@
 // JSON. Its own process, so one loop's V8 heap growth does not hide the next one's.
 //   node --expose-gc call-loop-memory.mjs <loop> <calls>
 // Loops: `same` (callSync echo, one 11 B input), `fresh` (callSync echo, a new input string each
-// call), `js` (the floor: a new string and a Buffer of it each time, in JS alone).
+// call), `js` (the floor: a new string and a Buffer of it each time, in JS alone), `js-array`
+// (a new string and a new Uint8Array copy of it each time, as the binding answers, in JS alone).
 import { modelport, wasmPlugin } from './env.mjs'
 
 function memory() {
@@ -20,8 +21,14 @@ function settle() {
 const [loop, count] = process.argv.slice(2)
 const calls = Number(count)
 let call = (input) => Buffer.from(input)
+if (loop === 'js-array')
+  call = (input) => {
+    const bytes = new Uint8Array(input.length)
+    for (let i = 0; i < input.length; i++) bytes[i] = input.charCodeAt(i)
+    return bytes
+  }
 let plugin
-if (loop !== 'js') {
+if (!loop.startsWith('js')) {
   plugin = await modelport().ExtismPlugin.load(wasmPlugin('echo'))
   call = (input) => plugin.callSync('echo', input)
 }
