@@ -65,13 +65,14 @@ fn api_key_env(entry: &ProviderEntry, kind: PluginKind, declared: Option<&str>) 
         // A registered TypeScript plugin has no config entry and reads no variable.
         (None, PluginKind::Ts) => None,
         (None, PluginKind::Wasm) => {
-            if let Some(declared) = declared {
-                if !entry.config.contains_key("api_key") && std::env::var_os(declared).is_some() {
-                    log::warn!(
-                        "[{}] the plugin names {declared} as its API key variable; a Wasm plugin is given no environment variable its entry does not name: set api_key_env = \"{declared}\" to pass it",
-                        entry.name
-                    );
-                }
+            if let Some(declared) = declared
+                && !entry.config.contains_key("api_key")
+                && std::env::var_os(declared).is_some()
+            {
+                log::warn!(
+                    "[{}] the plugin names {declared} as its API key variable; a Wasm plugin is given no environment variable its entry does not name: set api_key_env = \"{declared}\" to pass it",
+                    entry.name
+                );
             }
             None
         }

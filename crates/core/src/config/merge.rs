@@ -11,13 +11,13 @@ pub fn merge_config(
     overrides: &Map<String, Value>,
 ) -> Map<String, Value> {
     let mut merged = static_config.clone();
-    if !merged.contains_key("api_key") && !overrides.contains_key("api_key") {
-        if let Some(key) = api_key_env
+    if !merged.contains_key("api_key")
+        && !overrides.contains_key("api_key")
+        && let Some(key) = api_key_env
             .filter(|name| !name.is_empty())
             .and_then(&read_env)
-        {
-            merged.insert("api_key".into(), Value::String(key));
-        }
+    {
+        merged.insert("api_key".into(), Value::String(key));
     }
     for (key, value) in overrides {
         merged.insert(key.clone(), value.clone());

@@ -133,16 +133,16 @@ impl HttpEngine {
         // What messages show of the URI: no user information, no secret query values.
         let uri = redacted_uri(&target);
         let request = host_from_uri(request)?;
-        if let Some(list) = &options.allowed {
-            if !list.allows_uri(&target) {
-                let origin = origin_of(&target).unwrap_or_else(|| uri.clone());
-                return Err(ModelportError::new(
-                    ErrorCode::HostNotAllowed,
-                    format!(
-                        "request to {origin} refused: not among the plugin's allowed destinations (base_url, allowed_hosts)"
-                    ),
-                ));
-            }
+        if let Some(list) = &options.allowed
+            && !list.allows_uri(&target)
+        {
+            let origin = origin_of(&target).unwrap_or_else(|| uri.clone());
+            return Err(ModelportError::new(
+                ErrorCode::HostNotAllowed,
+                format!(
+                    "request to {origin} refused: not among the plugin's allowed destinations (base_url, allowed_hosts)"
+                ),
+            ));
         }
         let client = self.client(options)?;
         let mut request = reqwest::Request::try_from(request).map_err(|err| {

@@ -59,14 +59,14 @@ pub fn precheck(path: &Path) -> Option<String> {
         return Some("an ELF file but not a shared library".into());
     }
     let machine = elf.u16(header, 18);
-    if let Some(host) = host_machine() {
-        if host != machine {
-            return Some(format!(
-                "built for {}, but this host is {}",
-                machine_name(machine),
-                std::env::consts::ARCH
-            ));
-        }
+    if let Some(host) = host_machine()
+        && host != machine
+    {
+        return Some(format!(
+            "built for {}, but this host is {}",
+            machine_name(machine),
+            std::env::consts::ARCH
+        ));
     }
     if read < elf.header_len() {
         return Some("a truncated ELF header".into());

@@ -217,13 +217,13 @@ impl WasmFactory {
         match config.get("base_url").and_then(Value::as_str) {
             Some(base_url) => list = list.with_base_url(base_url),
             None => {
-                if let Some(own) = &self.base_url {
-                    if !list.add_public_base_url(own) {
-                        log::warn!(
-                            "[{}] the plugin's own base_url {own} is not an https URL of a public host name: it is not reachable unless the entry sets base_url or allowed_hosts",
-                            self.plugin
-                        );
-                    }
+                if let Some(own) = &self.base_url
+                    && !list.add_public_base_url(own)
+                {
+                    log::warn!(
+                        "[{}] the plugin's own base_url {own} is not an https URL of a public host name: it is not reachable unless the entry sets base_url or allowed_hosts",
+                        self.plugin
+                    );
                 }
             }
         }

@@ -170,11 +170,11 @@ impl Interrupter {
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
-            if let Ok(host) = slot.host.get() {
-                if let Ok(mut host) = host.lock() {
-                    host.close_streams();
-                    host.set_chunk_sink(None);
-                }
+            if let Ok(host) = slot.host.get()
+                && let Ok(mut host) = host.lock()
+            {
+                host.close_streams();
+                host.set_chunk_sink(None);
             }
             if !self.discard.load(Ordering::Relaxed) {
                 self.pool

@@ -174,10 +174,10 @@ impl RawWasmPlugin {
         self.board.cancel(id);
         let mut calls = lock(&self.calls);
         calls.cancelled.insert(id);
-        if let Some((running, handle)) = &calls.running {
-            if *running == id {
-                let _ = handle.cancel();
-            }
+        if let Some((running, handle)) = &calls.running
+            && *running == id
+        {
+            let _ = handle.cancel();
         }
     }
 

@@ -149,10 +149,10 @@ impl GuestStreamParser {
 
 impl Drop for GuestStreamParser {
     fn drop(&mut self) {
-        if let Some(lease) = &self.lease {
-            if !self.closed {
-                lease.discard();
-            }
+        if let Some(lease) = &self.lease
+            && !self.closed
+        {
+            lease.discard();
         }
     }
 }
