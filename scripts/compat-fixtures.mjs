@@ -32,8 +32,7 @@ function missingPackages() {
     if (name === 'libcjson-dev') return !has('/usr/include/cjson/cJSON.h')
     if (name === 'bubblewrap') return !has('/usr/bin/bwrap')
     if (name === 'lld') return !has('/usr/bin/wasm-ld')
-    if (name === 'rust-web-src')
-      return !has('/usr/lib/rustlib/src/rust/library/Cargo.lock') && aptHas(name)
+    if (name === 'rust-web-src') return !has('/usr/lib/rustlib/src/rust/library/Cargo.lock') && aptHas(name)
     // Debian's Rust: only where the distribution has it (rustup's beta stands in elsewhere).
     if (name === 'rustc-web') return !has(debianRustc) && aptHas(name)
     return !has(debianCargo) && aptHas(name)
@@ -61,7 +60,13 @@ function secondRust() {
     if (version && version !== main) return { ...candidate, version }
   }
   console.log('\n▶ rustup toolchain install beta (no second Rust here)')
-  run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--target', hostTriple()])
+  return rustupBeta([])
+}
+
+/** rustup's beta toolchain with `components`, installed (or completed) here. */
+function rustupBeta(components) {
+  const extra = components.flatMap((component) => ['--component', component])
+  run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--target', hostTriple(), ...extra])
   const beta = { cargo: rustupTool('cargo', 'beta'), rustc: rustupTool('rustc', 'beta') }
   return { ...beta, version: rustcVersion(beta.rustc) }
 }
@@ -71,9 +76,7 @@ function secondRust() {
 function rustWithSources() {
   if (existsSync('/usr/lib/rustlib/src/rust/library/Cargo.lock') && existsSync(debianCargo))
     return { cargo: debianCargo, rustc: debianRustc, version: rustcVersion(debianRustc) }
-  run('rustup', ['toolchain', 'install', 'beta', '--profile', 'minimal', '--component', 'rust-src'])
-  const beta = { cargo: rustupTool('cargo', 'beta'), rustc: rustupTool('rustc', 'beta') }
-  return { ...beta, version: rustcVersion(beta.rustc) }
+  return rustupBeta(['rust-src'])
 }
 
 function ensurePackages() {
