@@ -7,7 +7,13 @@ import { modelport, nativePlugin, wasmPlugin } from '../lib/env.mjs'
 import { interleave, medianOf, timeCalls } from '../lib/stats.mjs'
 
 const messages = [{ role: 'user', content: 'hello there, how are you today?' }]
-const targetOverheadUs = 15
+// Per provider: 15 µs for native and TypeScript providers (issue 6); issue 19's 30 µs for the Wasm
+// one, whose guest parses and writes the JSON itself.
+const targetOverheadUs = {
+  'scripted (native)': 15,
+  'echo (Wasm)': 30,
+  'TS provider plugin (through Provider)': 15,
+}
 
 /** What a provider call does with JSON, in plain JS: the messages in QueryMT's wire shape out,
  * parsed back, an answer built from the last message, serialized and parsed into the response. */
@@ -128,17 +134,17 @@ export async function run({ quick }) {
           : `${name} chat() overhead over its generate() called directly`,
       value: overheadOf(name),
       unit: 'µs',
-      target: `< ${targetOverheadUs} µs`,
-      met: overheadOf(name) < targetOverheadUs,
+      target: `≤ ${targetOverheadUs[name]} µs`,
+      met: overheadOf(name) <= targetOverheadUs[name],
     })),
     chart: {
-      title: 'Provider chat() overhead over the plain-JS floor (µs, lower is better; target 15 µs)',
+      title: 'Provider chat() overhead over the plain-JS floor (µs, lower is better)',
       lowerIsBetter: true,
       bars: providers.map((name) => ({
         group: 'chat() overhead',
         label: name,
         value: overheadOf(name),
-        target: targetOverheadUs,
+        target: targetOverheadUs[name],
       })),
     },
   }

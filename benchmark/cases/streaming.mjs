@@ -6,6 +6,9 @@ import { interleave, medianOf, now, ratioOf } from '../lib/stats.mjs'
 
 const ours = ['modelport native', 'modelport Wasm', 'modelport Wasm (QueryMT)']
 const baseline = 'fetch + JSON.parse'
+// Chunks/s over fetch + eventsource-parser: 2× for the native plugin (issue 6), 0.5× for the Wasm
+// ones (issue 19), whose guests parse each line themselves.
+const targetOf = (name) => (name === 'modelport native' ? 2 : 0.5)
 
 export async function run({ quick }) {
   const chunks = quick ? 20_000 : 100_000
@@ -49,8 +52,8 @@ export async function run({ quick }) {
       name: `${name} chatStream chunks/s vs fetch + eventsource-parser`,
       value,
       unit: '×',
-      target: '≥ 2×',
-      met: value >= 2,
+      target: `≥ ${targetOf(name)}×`,
+      met: value >= targetOf(name),
     })),
     chart: {
       title: 'Streaming: chunks/s relative to fetch + eventsource-parser (×)',
@@ -58,7 +61,7 @@ export async function run({ quick }) {
         group: 'chatStream',
         label: name.replace('modelport ', ''),
         value,
-        target: 2,
+        target: targetOf(name),
       })),
     },
   }

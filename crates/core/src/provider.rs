@@ -72,10 +72,12 @@ impl Provider {
         }
     }
 
-    /// Whether its plugin's code runs outside the core (a TypeScript plugin in the Node
-    /// process), so every wait of a call starts on the caller's side.
-    pub fn is_external(&self) -> bool {
-        matches!(self.inner.backend, Backend::External(_))
+    /// Whether its calls are best polled on the caller's thread: a TypeScript plugin's code
+    /// runs there, and a Wasm plugin's calls run on their instances' own threads, so every
+    /// wait of such a call can be woken straight on the caller's thread, with no thread of the
+    /// async runtime in between.
+    pub fn polls_on_caller(&self) -> bool {
+        matches!(self.inner.backend, Backend::External(_) | Backend::Wasm(_))
     }
 
     /// The config name of the plugin behind it.

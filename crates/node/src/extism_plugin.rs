@@ -13,9 +13,7 @@ use napi::bindgen_prelude::{
 };
 use napi::{Either, Env};
 use napi_derive::napi;
-use tokio::sync::oneshot;
 
-use crate::call_thread::CallThread;
 use crate::call_token;
 use crate::error::{napi_result, to_napi};
 use crate::host_functions::{HostCallSlot, JsHostFunctions};
@@ -27,7 +25,6 @@ use crate::types::wasm_options::BindingWasmOptions;
 #[napi]
 pub struct BindingExtismPlugin {
     inner: Arc<RawWasmPlugin>,
-    calls: CallThread,
     /// The host call lent to the facade's `CallContext` while a host function runs.
     host_call: Arc<HostCallSlot>,
     /// Whether it has host functions (a `callSync` then must not wait for a running call).
@@ -156,7 +153,6 @@ impl BindingExtismPlugin {
             .map_err(join_error)?;
             Ok(BindingExtismPlugin {
                 inner: Arc::new(napi_result(plugin)?),
-                calls: CallThread::new("modelport-wasm-call"),
                 host_call,
                 has_functions,
                 calls_js: has_functions || has_logger,
@@ -222,19 +218,13 @@ impl BindingExtismPlugin {
                 plugin.cancel(id);
             })
         });
-        let (answer, output) = oneshot::channel();
-        let job = Box::new(move || {
-            let output = plugin.call_with(id, &name, &input, <[u8]>::to_vec);
+        let output = plugin.call_queued(id, name, input);
+        // Settled on the JS thread through its shared poller: no threadsafe function per call.
+        js_thread::answer_here(env, async move {
+            let output = output.await;
             if let Some(watcher) = watcher {
                 watcher.abort();
             }
-            let _ = answer.send(output);
-        });
-        self.calls.run(job).map_err(join_error)?;
-        // Settled on the JS thread through its shared poller: no threadsafe function per call.
-        js_thread::answer_here(env, async move {
-            // A job that panicked drops its sender.
-            let output = output.await.map_err(join_error)?;
             napi_result(output).map(Uint8Array::new)
         })
     }

@@ -2,8 +2,9 @@
 //! (TypeScript SDK plugins), each of whose waits — the call into the plugin, its promise — starts
 //! and ends on the JS thread, so handing the call to the async runtime would only add wake-ups of
 //! parked threads (about four per attempt, ~11 context switches), and each hop through a
-//! threadsafe function costs a turn of the event loop; and calls whose work runs on a thread of
-//! their own (a raw Extism plugin's `call`), which only need their answer settled here.
+//! threadsafe function costs a turn of the event loop; and calls whose work runs on threads of
+//! their own (a raw Extism plugin's `call`, a Wasm provider's calls on its instances' threads),
+//! which only need to be woken and settled here.
 //!
 //! Here a call's future is polled on the JS thread only: first inside the binding call, then
 //! whenever it is woken. A wake-up inside a callback marked with [`in_callback`] (JS handing the

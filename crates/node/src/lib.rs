@@ -2,7 +2,6 @@
 //! conversions and scheduling live here; every behaviour is in `modelport-core`.
 #![deny(clippy::all)]
 
-mod call_thread;
 mod call_token;
 mod chat_stream;
 mod error;

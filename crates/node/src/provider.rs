@@ -1,6 +1,7 @@
-//! `BindingProvider`: a provider as JS sees it. A call that must wait (HTTP, Wasm, timers) runs
-//! on the async runtime, off the JS thread, and returns a promise; one that completes at once
-//! returns its value (see `inline_poll`).
+//! `BindingProvider`: a provider as JS sees it. A call that must wait (HTTP, Wasm, timers)
+//! returns a promise: it runs on the async runtime, off the JS thread, or, when its waits end on
+//! threads of their own (TypeScript and Wasm plugins), is polled on the JS thread
+//! (`js_thread`); one that completes at once returns its value (see `inline_poll`).
 use modelport_core::Provider;
 use modelport_core::sdk::{CompletionRequest, SttRequest, TtsRequest, VoiceConfig};
 use napi::Env;
@@ -91,13 +92,12 @@ impl BindingProvider {
         let tools = napi_result(tools(tool_list))?;
         let options = napi_result(options.unwrap_or_default().into_core(system))?;
         let provider = self.inner.clone();
-        let external = provider.is_external();
+        let on_caller = provider.polls_on_caller();
         let work = async move {
             let response = provider.chat(&messages, tools.as_deref(), &options).await;
             Ok(BindingChatResponse::from(napi_result(response)?))
         };
-        // A JavaScript provider's waits all start on the JS thread: keep the call there.
-        if external {
+        if on_caller {
             answer_here(env, work)
         } else {
             answer(env, work)

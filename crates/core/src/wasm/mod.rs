@@ -4,14 +4,15 @@
 //! call (timeout, cancel) by bumping its engine's epoch, which would also stop every other
 //! instance sharing that engine. wasmtime's on-disk cache makes all but the first compilation
 //! of a module a cache load.
-mod blocking;
 mod call_error;
+mod call_thread;
 mod compiled;
 mod extism_http;
 mod factory;
 mod guest_error;
 mod host_functions;
 mod http_wire;
+mod instance_thread;
 mod limits;
 mod module_cache;
 mod module_info;
@@ -25,6 +26,7 @@ mod startup;
 mod stream_parser;
 mod user_functions;
 
+pub use call_thread::CallThread;
 pub use compiled::CompiledWasm;
 /// The values and value types of Wasm host function calls.
 pub use extism::{Val, ValType};

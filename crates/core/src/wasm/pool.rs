@@ -7,6 +7,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::call_error::{call_error, poisons_instance};
+use super::call_thread::{CallThread, Job};
 use super::compiled::CompiledWasm;
 use super::host_functions::{InstanceHost, SharedHost, init_logging, instance_functions};
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -14,6 +15,8 @@ use crate::error::{ErrorCode, ModelportError, Result};
 struct Slot {
     plugin: Plugin,
     host: UserData<InstanceHost>,
+    /// Where its calls from async code run.
+    thread: CallThread,
 }
 
 /// Instances of one provider. Concurrent calls spread over up to `max` instances; an instance
@@ -25,7 +28,7 @@ pub struct InstancePool {
     permits: Arc<Semaphore>,
 }
 
-/// One instance, borrowed from the pool until dropped. Blocking to call: use a blocking thread.
+/// One instance, borrowed from the pool until dropped. Blocking to call: use its [`Lease::thread`].
 pub struct Lease {
     slot: Option<Slot>,
     pool: Arc<InstancePool>,
@@ -58,7 +61,11 @@ impl InstancePool {
             .instantiate(functions)
             .map_err(|err| err.with_plugin(&self.shared.plugin))?;
         init_logging(&mut plugin).map_err(|err| err.with_plugin(&self.shared.plugin))?;
-        Ok(Slot { plugin, host })
+        Ok(Slot {
+            plugin,
+            host,
+            thread: CallThread::new(),
+        })
     }
 
     /// Waits for a free instance (building one if none is idle).
@@ -102,6 +109,14 @@ impl Lease {
             handle: self.slot().plugin.cancel_handle(),
             discard: self.discard.clone(),
         }
+    }
+
+    /// Where to queue blocking work with this instance: its own thread.
+    pub fn thread(&mut self) -> Result<std::sync::mpsc::Sender<Job>> {
+        self.slot().thread.queue().map_err(|err| {
+            ModelportError::new(ErrorCode::PluginError, "no thread for the plugin's calls")
+                .with_cause(err)
+        })
     }
 
     /// Runs `f` on its own host state.

@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use tokio_util::sync::CancellationToken;
 
-use super::blocking::on_blocking_thread;
 use super::factory::cfg_only;
 use super::host_functions::SharedHost;
 use super::http_wire::{SerializableRequest, SerializableResponse, guest_json};
+use super::instance_thread::on_instance_thread;
 use super::pool::{InstancePool, Lease};
 use super::stream_parser::GuestStreamParser;
 use crate::error::{ErrorCode, ModelportError, Result};
@@ -167,13 +167,13 @@ impl WasmProvider {
         }
     }
 
-    /// Runs `work` with `lease` on a blocking thread, interruptibly (see [`on_blocking_thread`]).
+    /// Runs `work` with `lease` on the instance's thread, interruptibly (see [`on_instance_thread`]).
     pub(crate) async fn on_instance<T, F>(&self, lease: Lease, work: F) -> Result<(Lease, T)>
     where
         F: FnOnce(&mut Lease, &CancellationToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        on_blocking_thread(lease, &self.host().shutdown, work)
+        on_instance_thread(lease, &self.host().shutdown, work)
             .await
             .map_err(|err| err.with_plugin(&self.host().plugin))
     }

@@ -1,13 +1,16 @@
 //! `RawWasmPlugin`: any Extism plugin, called by function name (the `ExtismPlugin` API).
 use std::collections::HashSet;
+use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use extism::{CancelHandle, Function, Plugin};
+use tokio::sync::oneshot;
 
 use super::call_error::{call_error, poisons_instance};
+use super::call_thread::CallThread;
 use super::compiled::CompiledWasm;
 use super::extism_http::{self, ExtismHttp};
 use super::module_cache::ModuleCache;
@@ -52,6 +55,8 @@ pub struct RawWasmPlugin {
     calls: Mutex<CallState>,
     next_call: AtomicU64,
     closed: AtomicBool,
+    /// Where its calls from async code run, one after another.
+    thread: CallThread,
 }
 
 #[derive(Default)]
@@ -112,6 +117,7 @@ impl RawWasmPlugin {
             calls: Mutex::new(CallState::default()),
             next_call: AtomicU64::new(1),
             closed: AtomicBool::new(false),
+            thread: CallThread::new(),
         })
     }
 
@@ -320,6 +326,28 @@ impl RawWasmPlugin {
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// Calls `function` with `input` on the plugin's own thread and copies the output out. The
+    /// call is queued now, behind the calls queued before it, not when the future is polled.
+    pub fn call_queued(
+        self: &Arc<Self>,
+        id: CallId,
+        function: String,
+        input: Vec<u8>,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send + 'static {
+        let (answer, output) = oneshot::channel();
+        let plugin = self.clone();
+        let queued = self.thread.run(Box::new(move || {
+            let _ = answer.send(plugin.call_with(id, &function, &input, <[u8]>::to_vec));
+        }));
+        let thread_failed =
+            || ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed");
+        async move {
+            queued.map_err(|err| thread_failed().with_cause(err))?;
+            // A call that panicked dropped its sender.
+            output.await.map_err(|_| thread_failed())?
         }
     }
 

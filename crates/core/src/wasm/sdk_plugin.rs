@@ -152,20 +152,9 @@ impl SdkTransport for WasmSdkTransport {
             done: false,
         };
         let export = op.export();
-        let outcome = tokio::task::spawn_blocking(move || {
-            plugin.call_with(id, export, &input, <[u8]>::to_vec)
-        })
-        .await
-        .map_err(|err| {
-            ModelportError::new(
-                ErrorCode::PluginError,
-                format!("the Wasm call's thread failed: {err}"),
-            )
-        });
+        let outcome = plugin.call_queued(id, export.to_string(), input).await;
         guard.done = true;
-        outcome?
-            .map(Some)
-            .map_err(|err| err.with_plugin(&self.name))
+        outcome.map(Some).map_err(|err| err.with_plugin(&self.name))
     }
 
     fn call_sync(&self, op: SdkOp, input: &[u8]) -> Result<Option<Vec<u8>>> {

@@ -1,4 +1,5 @@
-//! Running a leased instance's (blocking) Wasm calls off the async threads, interruptibly.
+//! Running a leased instance's (blocking) Wasm calls on its own thread, interruptibly.
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::pool::{Interrupter, Lease};
@@ -20,10 +21,10 @@ impl Drop for AbandonGuard {
     }
 }
 
-/// Runs `work` with `lease` on a blocking thread and gives the lease back. If the registry
-/// shuts down, or the returned future is dropped first (an abort or a deadline), the running
-/// Wasm call is interrupted, host functions stop waiting, and the instance is discarded.
-pub(crate) async fn on_blocking_thread<T, F>(
+/// Runs `work` with `lease` on the instance's own thread and gives the lease back. If the
+/// registry shuts down, or the returned future is dropped first (an abort or a deadline), the
+/// running Wasm call is interrupted, host functions stop waiting, and the instance is discarded.
+pub(crate) async fn on_instance_thread<T, F>(
     mut lease: Lease,
     shutdown: &CancellationToken,
     work: F,
@@ -38,18 +39,23 @@ where
         cancel: cancel.clone(),
         armed: true,
     };
-    let task = tokio::task::spawn_blocking(move || {
+    let thread = lease.thread()?;
+    let (answer, output) = oneshot::channel();
+    let job = Box::new(move || {
         let out = work(&mut lease, &cancel);
-        (lease, out)
+        let _ = answer.send((lease, out));
     });
+    thread.send(job).map_err(|_| thread_failed())?;
     let joined = tokio::select! {
         biased;
         _ = shutdown.cancelled() => return Err(ModelportError::aborted("the registry was closed")),
-        joined = task => joined,
+        joined = output => joined,
     };
     guard.armed = false;
-    joined.map_err(|err| {
-        ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed")
-            .with_cause(err)
-    })
+    // A job that panicked dropped its sender.
+    joined.map_err(|_| thread_failed())
+}
+
+fn thread_failed() -> ModelportError {
+    ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed")
 }

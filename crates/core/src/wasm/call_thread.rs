@@ -1,10 +1,10 @@
-//! `CallThread`: one thread per raw Extism plugin that runs its async calls in order.
+//! `CallThread`: a thread of one Wasm instance that runs its blocking calls in order.
 //!
-//! The plugin's calls run one at a time anyway (one instance), so one thread that waits on a
-//! channel is all they need; they queue in call order, hold no thread of the async runtime's
-//! blocking pool while they wait for the instance, and never run on the libuv thread pool,
-//! which Node needs for files and DNS. (Measured against the blocking pool, the round trip costs
-//! the same, ~90 µs on a 2-core VM: thread wake-ups, Extism's timer thread included.)
+//! An instance runs one call at a time, so one thread that waits on a channel is all its calls
+//! need: they queue in call order, hold no thread of the async runtime's blocking pool (whose
+//! idle threads sleep on a condition variable), and never run on the libuv thread pool, which
+//! Node needs for files and DNS. After each call the thread keeps looking for the next one for
+//! a moment before it sleeps (see [`SPIN`]).
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::OnceLock;
@@ -12,7 +12,8 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-type Job = Box<dyn FnOnce() + Send>;
+/// One blocking call to run on the thread.
+pub type Job = Box<dyn FnOnce() + Send>;
 
 /// How long the thread looks for the next job (yielding its core) before it sleeps: a loop of
 /// awaited calls then skips a sleep and a wake-up per call (measured on a 2-core VM: 150 → 35 µs
@@ -32,44 +33,51 @@ fn next_job(queue: &Receiver<Job>) -> Option<Job> {
     }
 }
 
-/// The thread starts with the first job: a plugin only ever called with `callSync` has none.
+/// The thread starts with the first job: an instance only ever called on the JS thread (raw
+/// `callSync`) has none. It ends once the `CallThread` is dropped and its queued jobs are done.
 pub struct CallThread {
-    name: &'static str,
     jobs: OnceLock<Sender<Job>>,
 }
 
+impl Default for CallThread {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CallThread {
-    pub fn new(name: &'static str) -> Self {
+    pub fn new() -> Self {
         Self {
-            name,
             jobs: OnceLock::new(),
         }
     }
 
-    fn start(&self) -> io::Result<Sender<Job>> {
+    fn start() -> io::Result<Sender<Job>> {
         let (jobs, queue) = channel::<Job>();
         thread::Builder::new()
-            .name(self.name.to_string())
+            .name("modelport-wasm-call".into())
             .spawn(move || {
-                // Ends when the `CallThread` is dropped and the queued jobs are done.
                 while let Some(job) = next_job(&queue) {
-                    // A panic ends that job only (its promise is settled by the deferred's drop).
+                    // A panic ends that job only (whoever waits for it sees its sender dropped).
                     let _ = panic::catch_unwind(AssertUnwindSafe(job));
                 }
             })?;
         Ok(jobs)
     }
 
-    /// Queues `job` behind the calls already queued, starting the thread on the first call.
+    /// Where to queue jobs behind the calls already queued; starts the thread on first use.
+    pub fn queue(&self) -> io::Result<Sender<Job>> {
+        if let Some(jobs) = self.jobs.get() {
+            return Ok(jobs.clone());
+        }
+        let started = Self::start()?;
+        Ok(self.jobs.get_or_init(|| started).clone())
+    }
+
+    /// Queues `job` behind the calls already queued.
     pub fn run(&self, job: Job) -> io::Result<()> {
-        let jobs = match self.jobs.get() {
-            Some(jobs) => jobs,
-            None => {
-                let started = self.start()?;
-                self.jobs.get_or_init(|| started)
-            }
-        };
-        jobs.send(job)
+        self.queue()?
+            .send(job)
             .map_err(|_| io::Error::other("the plugin's call thread has ended"))
     }
 }
