@@ -7,7 +7,35 @@ use super::pool::Lease;
 use super::provider::WasmProvider;
 use crate::error::{ErrorCode, ModelportError, Result};
 
-/// What `chat_stream_parser_parse` receives: one line, serialized straight from its bytes.
+/// The most bytes of lines one `chat_stream_parser_parse` call is given (a longer line goes
+/// alone): a read's worth of events per Wasm call, without building large guest inputs.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// `lines` (complete lines, each with its `\n`) cut into runs of whole lines of at most `max`
+/// bytes each (a longer line is a run of its own). QueryMT's host feeds its parser one line per
+/// call; its parsers (`parse_chunk`) go through every line of what they are given, and so do
+/// this repo's fixtures: a run of lines per call gives the same events for a fraction of the
+/// calls.
+fn line_batches(lines: &[u8], max: usize) -> impl Iterator<Item = &[u8]> {
+    let mut rest = lines;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = 0;
+        for line in crate::stream::lines_of(rest) {
+            if end > 0 && end + line.len() > max {
+                break;
+            }
+            end += line.len();
+        }
+        let (batch, after) = rest.split_at(end);
+        rest = after;
+        Some(batch)
+    })
+}
+
+/// What `chat_stream_parser_parse` receives: whole lines, serialized straight from their bytes.
 #[derive(Serialize)]
 struct ChunkInput<'a> {
     parser_id: i64,
@@ -87,18 +115,19 @@ impl GuestStreamParser {
             .ok_or_else(|| ModelportError::aborted("the stream parser's instance is gone"))
     }
 
-    /// Feeds `lines` one by one (`chat_stream_parser_parse`); returns their events.
+    /// Feeds `lines` to `chat_stream_parser_parse` in batches of whole lines (see
+    /// [`line_batches`]), all on the instance's thread in one hand-off; returns their events.
     pub(crate) async fn parse(
         &mut self,
         provider: &WasmProvider,
         lines: &[u8],
     ) -> Result<Vec<StreamChunk>> {
         let id = self.id;
-        let inputs = crate::stream::lines_of(lines)
-            .map(|line| {
+        let inputs = line_batches(lines, BATCH_BYTES)
+            .map(|batch| {
                 let input = ChunkInput {
                     parser_id: id,
-                    chunk: line,
+                    chunk: batch,
                 };
                 provider.guest_input("chat_stream_parser_parse", &input)
             })
@@ -154,5 +183,23 @@ impl Drop for GuestStreamParser {
         {
             lease.discard();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_batches;
+
+    #[test]
+    fn batches_hold_whole_lines_up_to_the_limit_and_a_longer_line_alone() {
+        let lines = b"aaa\nbb\ncccccccc\nd\n";
+        let batches: Vec<&[u8]> = line_batches(lines, 7).collect();
+        assert_eq!(
+            batches,
+            vec![&b"aaa\nbb\n"[..], &b"cccccccc\n"[..], &b"d\n"[..]]
+        );
+        let all: Vec<&[u8]> = line_batches(lines, 1 << 16).collect();
+        assert_eq!(all, vec![&lines[..]]);
+        assert_eq!(line_batches(b"", 8).count(), 0);
     }
 }
