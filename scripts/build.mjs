@@ -3,7 +3,7 @@
 // copies the plugin libraries to build/. Cargo artifacts go to a cache outside the clone
 // ($CARGO_TARGET_DIR, default ~/.cache/modelport/target), so a fresh clone rebuilds incrementally.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -110,12 +110,18 @@ export function napiBuild(args, outputDir = root) {
   }
 }
 
-/** Copies built libraries to build/<folder>/<name>.<ext> (stable names the configs use). */
+/** Copies built libraries to build/<folder>/<name>.<ext> (stable names the configs use). Each is
+ * written beside its destination and renamed over it: a process that has the old library loaded
+ * (a test or demo running during a rebuild) keeps its mapped file instead of seeing it truncated
+ * and rewritten in place, which ends that process with SIGBUS or SIGSEGV. */
 function copyLibraries(folder, sourceDir, names) {
   mkdirSync(join(root, 'build', folder), { recursive: true })
   for (const name of names) {
     const from = join(sourceDir, `${dllPrefix}${name}.${dllExt}`)
-    copyFileSync(from, join(root, 'build', folder, `${name}.${dllExt}`))
+    const to = join(root, 'build', folder, `${name}.${dllExt}`)
+    const partial = `${to}.${process.pid}.partial`
+    copyFileSync(from, partial)
+    renameSync(partial, to)
   }
 }
 
