@@ -50,7 +50,11 @@ function debianRust(linkDir) {
   return {
     version,
     rustc,
-    env: { PATH: `${linkDir}${delimiter}${process.env.PATH}`, RUSTC: rustc, RUSTDOC: join(DEBIAN_BIN, 'rustdoc') },
+    env: {
+      PATH: `${linkDir}${delimiter}${process.env.PATH}`,
+      RUSTC: rustc,
+      RUSTDOC: join(DEBIAN_BIN, 'rustdoc'),
+    },
   }
 }
 
