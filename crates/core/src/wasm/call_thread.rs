@@ -5,12 +5,17 @@
 //! idle threads sleep on a condition variable), and never run on the libuv thread pool, which
 //! Node needs for files and DNS. After each call the thread keeps looking for the next one for
 //! a moment before it sleeps (see [`SPIN`]).
+use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::error::{ErrorCode, ModelportError, Result};
 
 /// One blocking call to run on the thread.
 pub type Job = Box<dyn FnOnce() + Send>;
@@ -73,11 +78,27 @@ impl CallThread {
         let started = Self::start()?;
         Ok(self.jobs.get_or_init(|| started).clone())
     }
+}
 
-    /// Queues `job` behind the calls already queued.
-    pub fn run(&self, job: Job) -> io::Result<()> {
-        self.queue()?
-            .send(job)
+/// Runs `f` on the thread behind `queue` (from [`CallThread::queue`]), behind the jobs queued
+/// before it: it is queued now, not when the future is first polled. The future answers `f`'s
+/// value, or `PLUGIN_ERROR` if the thread could not take the job or `f` panicked.
+pub(crate) fn run_on<T: Send + 'static>(
+    queue: io::Result<Sender<Job>>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = Result<T>> + Send + 'static {
+    let (answer, output) = oneshot::channel();
+    let queued = queue.and_then(|queue| {
+        queue
+            .send(Box::new(move || {
+                let _ = answer.send(f());
+            }))
             .map_err(|_| io::Error::other("the plugin's call thread has ended"))
+    });
+    let failed = || ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed");
+    async move {
+        queued.map_err(|err| failed().with_cause(err))?;
+        // A job that panicked dropped its sender.
+        output.await.map_err(|_| failed())
     }
 }

@@ -1,9 +1,9 @@
 //! Running a leased instance's (blocking) Wasm calls on its own thread, interruptibly.
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use super::call_thread::run_on;
 use super::pool::{Interrupter, Lease};
-use crate::error::{ErrorCode, ModelportError, Result};
+use crate::error::{ModelportError, Result};
 
 /// Interrupts the call in flight when dropped while still armed.
 struct AbandonGuard {
@@ -39,23 +39,16 @@ where
         cancel: cancel.clone(),
         armed: true,
     };
-    let thread = lease.thread()?;
-    let (answer, output) = oneshot::channel();
-    let job = Box::new(move || {
+    let queue = lease.thread();
+    let output = run_on(queue, move || {
         let out = work(&mut lease, &cancel);
-        let _ = answer.send((lease, out));
+        (lease, out)
     });
-    thread.send(job).map_err(|_| thread_failed())?;
     let joined = tokio::select! {
         biased;
         _ = shutdown.cancelled() => return Err(ModelportError::aborted("the registry was closed")),
         joined = output => joined,
     };
     guard.armed = false;
-    // A job that panicked dropped its sender.
-    joined.map_err(|_| thread_failed())
-}
-
-fn thread_failed() -> ModelportError {
-    ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed")
+    joined
 }

@@ -112,11 +112,8 @@ impl Lease {
     }
 
     /// Where to queue blocking work with this instance: its own thread.
-    pub fn thread(&mut self) -> Result<std::sync::mpsc::Sender<Job>> {
-        self.slot().thread.queue().map_err(|err| {
-            ModelportError::new(ErrorCode::PluginError, "no thread for the plugin's calls")
-                .with_cause(err)
-        })
+    pub fn thread(&mut self) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+        self.slot().thread.queue()
     }
 
     /// Runs `f` on its own host state.

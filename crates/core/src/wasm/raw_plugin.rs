@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use extism::{CancelHandle, Function, Plugin};
-use tokio::sync::oneshot;
 
 use super::call_error::{call_error, poisons_instance};
-use super::call_thread::CallThread;
+use super::call_thread::{CallThread, run_on};
 use super::compiled::CompiledWasm;
 use super::extism_http::{self, ExtismHttp};
 use super::module_cache::ModuleCache;
@@ -337,18 +336,11 @@ impl RawWasmPlugin {
         function: String,
         input: Vec<u8>,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send + 'static {
-        let (answer, output) = oneshot::channel();
         let plugin = self.clone();
-        let queued = self.thread.run(Box::new(move || {
-            let _ = answer.send(plugin.call_with(id, &function, &input, <[u8]>::to_vec));
-        }));
-        let thread_failed =
-            || ModelportError::new(ErrorCode::PluginError, "the plugin call's thread failed");
-        async move {
-            queued.map_err(|err| thread_failed().with_cause(err))?;
-            // A call that panicked dropped its sender.
-            output.await.map_err(|_| thread_failed())?
-        }
+        let output = run_on(self.thread.queue(), move || {
+            plugin.call_with(id, &function, &input, <[u8]>::to_vec)
+        });
+        async move { output.await? }
     }
 
     /// Calls `function` with `input` and copies the output out. Blocking.
