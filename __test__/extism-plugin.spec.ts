@@ -156,3 +156,33 @@ test('a second process loads the module from the compiled cache', async (t) => {
   t.true(second.cached)
   t.is(second.out, first.out)
 })
+
+test("enableWasiOutput sends the plugin's WASI stdout and stderr to the process's; without it they are discarded", async (t) => {
+  const cacheDir = tempDir()
+  // A child process, whose own stdout and stderr are the ones the plugin writes to.
+  const run = (enableWasiOutput: boolean) => {
+    const script = `
+      const { ExtismPlugin } = require('modelport')
+      ExtismPlugin.load(${JSON.stringify(wasm('files'))}, { wasi: true, enableWasiOutput: ${enableWasiOutput}, cacheDir: ${JSON.stringify(cacheDir)} })
+        .then(async (p) => {
+          const answer = Buffer.from(await p.call('print', 'printed by the plugin\\n')).toString()
+          process.stdout.write('answer: ' + answer + '\\n')
+          await p.close()
+        })`
+    return new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve({ stdout, stderr }),
+      ),
+    )
+  }
+  const shown = await run(true)
+  t.is(shown.stdout, 'printed by the plugin\nanswer: ok\n')
+  t.is(shown.stderr, 'printed by the plugin\n')
+  const discarded = await run(false)
+  t.is(discarded.stdout, 'answer: ok\n')
+  t.is(discarded.stderr, '')
+
+  const error = await failure(t, load('files', { enableWasiOutput: true }))
+  t.is(error?.code, 'CONFIG_INVALID')
+  t.regex(error?.message ?? '', /needs WASI/)
+})

@@ -1,13 +1,14 @@
 // Host functions for raw Extism plugins, the `@extism/extism` way: a plugin built with the
 // AssemblyScript PDK (wasm/as/host_functions.ts) imports `extism:host/user` functions, and these
 // tests give them as JavaScript functions.
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 
 import test from 'ava'
 import { CallContext, ExtismPlugin, type HostFunction, ModelportError } from 'modelport'
 
-import { failure, failureSync, SLACK_MS, tempDir, timed, WASM_TIMEOUT_MS, wasm } from './helpers'
+import { failure, failureSync, root, SLACK_MS, tempDir, timed, WASM_TIMEOUT_MS, wasm } from './helpers'
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
 const fixture = wasm('host_functions')
@@ -268,6 +269,37 @@ test('logger and logLevel: plugin log records reach the logger at or above the l
   t.is(text(throwing.callSync('log_levels', 'x')), 'logged')
   const bad = await failure(t, load(functions, { logLevel: 'loud' as 'info' }))
   t.is(bad?.code, 'CONFIG_INVALID')
+})
+
+test("without a logger, plugin log records go to stderr at MODELPORT_LOG's level, and nowhere without it", async (t) => {
+  const script = `
+    const { ExtismPlugin } = require('modelport')
+    const functions = { 'extism:host/user': {
+      transform: (ctx, offset) => offset, add_i32: (ctx, a, b) => a + b, add_i64: (ctx, a, b) => a + b,
+      halve: (ctx, x) => x / 2, note: (ctx, offset) => {},
+    } }
+    ExtismPlugin.load(${JSON.stringify(fixture)}, { functions, cacheDir: ${JSON.stringify(tempDir())} })
+      .then(async (p) => {
+        console.log(Buffer.from(await p.call('log_levels', 'by default')).toString())
+        await p.close()
+      })`
+  const run = (env: NodeJS.ProcessEnv) =>
+    new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['-e', script],
+        { cwd: root, encoding: 'utf8', env: { ...process.env, MODELPORT_LOG: undefined, ...env } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve({ stdout, stderr })),
+      ),
+    )
+  const warned = await run({ MODELPORT_LOG: 'warn' })
+  t.is(warned.stdout, 'logged\n')
+  t.regex(warned.stderr, /warn: by default/)
+  t.regex(warned.stderr, /error: by default/)
+  t.notRegex(warned.stderr, /(info|debug): by default/)
+  const unset = await run({})
+  t.is(unset.stdout, 'logged\n')
+  t.notRegex(unset.stderr, /by default/)
 })
 
 test('the Extism manifest form: one module by path or data, its sha256 checked before compiling', async (t) => {

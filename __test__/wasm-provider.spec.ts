@@ -223,6 +223,43 @@ test('a redirect from an allowed host to a denied one is refused', async (t) => 
   t.is(server.requests.length, 0)
 })
 
+test("a Wasm provider's Extism http_request (every PDK's http::request) reaches listed hosts only, each redirect hop checked", async (t) => {
+  const seen: string[] = []
+  const server = createServer((req, res) => {
+    seen.push(req.url ?? '')
+    if (req.url === '/hop') {
+      res.writeHead(302, { location: `http://localhost:${port}/secret` })
+      res.end()
+    } else res.end(`body of ${req.url}`)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const port = (server.address() as { port: number }).port
+  const entry = (name: string, url: string) => ({
+    name,
+    path: wasmProvider('echo_provider'),
+    config: { model: 'echo', fetch: url },
+    allowed_hosts: [`http://127.0.0.1:${port}`],
+  })
+  const registry = await PluginRegistry.fromConfig({
+    providers: [
+      entry('listed', `http://127.0.0.1:${port}/data`),
+      entry('unlisted', `http://localhost:${port}/denied`),
+      entry('redirected', `http://127.0.0.1:${port}/hop`),
+    ],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const chat = async (name: string) =>
+    (await registry.builder(name).build()).chat([{ role: 'user', content: 'x' }])
+  t.is((await chat('listed')).text, 'body of /data')
+  t.is((await failure(t, chat('unlisted')))?.code, 'HOST_NOT_ALLOWED')
+  const redirected = await failure(t, chat('redirected'))
+  t.is(redirected?.code, 'HOST_NOT_ALLOWED')
+  t.regex(redirected?.message ?? '', /redirect to http:\/\/localhost:\d+ refused/)
+  t.deepEqual(seen, ['/data', '/hop'])
+})
+
 test.serial('the plugin sees only the environment variables its entry declares', async (t) => {
   process.env['MODELPORT_CANARY'] = 'canary-secret-1234'
   process.env['DECLARED_FOR_PLUGIN'] = 'visible-value'

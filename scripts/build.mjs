@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { buildWasm } from '../wasm/build.mjs'
+import { preparePatchedCrates } from './patched-crates.mjs'
 import { rustToolchain } from './rust-toolchain.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -29,8 +30,10 @@ export const DTS_HEADER = [
 ].join('\n')
 
 /** The Rust toolchain that builds modelport (scripts/rust-toolchain.mjs); links to Debian's, when
- * that is the one, live beside the target dir. */
+ * that is the one, live beside the target dir. Asking for it also makes the patched crates'
+ * sources (scripts/patched-crates.mjs), which every cargo command in the workspace needs. */
 export function rust() {
+  preparePatchedCrates()
   return rustToolchain(`${targetDir}-rust-bin`)
 }
 

@@ -42,6 +42,11 @@ export interface ExtismPluginOptions {
   }
   /** Give the plugin WASI (default false). */
   wasi?: boolean
+  /**
+   * The plugin's WASI stdout and stderr go to this process's stdout and stderr (default false:
+   * discarded). Needs `wasi: true` (else `CONFIG_INVALID`).
+   */
+  enableWasiOutput?: boolean
   /** Compiled-module cache folder (default `$MODELPORT_CACHE_DIR` or the user cache folder). */
   cacheDir?: string
   /**

@@ -1,10 +1,13 @@
 // A QueryMT v1 provider that needs no network: `chat` answers with the last user message's text.
 // The benchmarks measure the host's per-call overhead with it (parse the request, answer, return).
-// It logs each chat through `qmt_log` when the host's `init_logging` level allows info, and with
-// `count_configs` answers how many configs its `from_config` accepted (derived providers' cost).
+// It logs each chat through `qmt_log` when the host's `init_logging` level allows info, with
+// `count_configs` answers how many configs its `from_config` accepted (derived providers' cost),
+// and with `fetch` (a URL) answers that URL's body, fetched through Extism's standard
+// `http_request` (what every PDK's `http::request` calls) under the provider's allow-list.
 import './abort'
 
 import { Host, Memory } from '@extism/as-pdk'
+import { http_request, length } from '@extism/as-pdk/lib/env'
 
 import { JSON } from 'assemblyscript-json/assembly'
 
@@ -13,7 +16,7 @@ import { textOf } from './lib/openai'
 
 const SCHEMA =
   '{"type":"object","properties":{"model":{"type":"string"},"system":{"type":"array","items":{"type":"string"}},' +
-  '"count_configs":{"type":"boolean"}},"additionalProperties":false}'
+  '"count_configs":{"type":"boolean"},"fetch":{"type":"string"}},"additionalProperties":false}'
 
 /** How many configs `from_config` has accepted in this instance. */
 let configs: i32 = 0
@@ -75,6 +78,13 @@ export function chat(): i32 {
     const count = cfg.getBool('count_configs')
     if (count !== null && count.valueOf()) {
       return output('{"text":"configs=' + configs.toString() + '","finish_reason":"Stop"}')
+    }
+    const url = cfg.getString('fetch')
+    if (url !== null) {
+      const request = Memory.allocateString('{"url":' + quote(url.valueOf()) + ',"method":"GET"}')
+      const response = http_request(request.offset, 0)
+      const body = response == 0 ? '' : new Memory(response, length(response)).toString()
+      return output('{"text":' + quote(body) + ',"finish_reason":"Stop"}')
     }
   }
   const messages = input.getArr('messages')

@@ -72,6 +72,15 @@
     (call $output_set (local.get $out) (i64.extend_i32_u (local.get $len)))
     (i32.const 0))
 
+  ;; Writes the input to the plugin's WASI stdout (fd 1), then its stderr (fd 2); "ok" or "errno N".
+  (func (export "print") (result i32)
+    (local $errno i32)
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (call $input))
+    (local.set $errno (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+    (if (local.get $errno) (then (return (call $answer (local.get $errno)))))
+    (call $answer (call $fd_write (i32.const 2) (i32.const 16) (i32.const 1) (i32.const 8))))
+
   ;; "ok" when errno is 0, else "errno N".
   (func $answer (param $errno i32) (result i32)
     (if (i32.eqz (local.get $errno)) (then (return (call $output (i32.const 32) (i32.const 2)))))

@@ -165,6 +165,34 @@ fn one_instance_timing_out_does_not_stop_another() {
     }
 }
 
+/// Extism's timer (patched: patches/extism-1.41.0-timer.patch) sleeps until the earliest deadline
+/// it knows; a call with a nearer deadline must wake it, not wait for the far one.
+#[test]
+fn a_short_timeout_fires_while_a_long_one_is_pending() {
+    let (_long_cache, long) = load(sandboxed(Sandbox {
+        timeout: Some(Duration::from_secs(120)),
+        ..Sandbox::default()
+    }));
+    let long = Arc::new(long);
+    let id = long.new_call();
+    let runner = {
+        let long = long.clone();
+        std::thread::spawn(move || long.call_with(id, "spin", b"", |_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    // Calls that end well leave no deadline behind that could hold the short one up either.
+    let (_cache, short) = load(short_timeout());
+    for _ in 0..100 {
+        assert_eq!(short.call("echo", b"x").unwrap(), b"x");
+    }
+    let started = Instant::now();
+    let err = short.call("spin", b"").unwrap_err();
+    assert_eq!(err.code, ErrorCode::PluginTimeout, "{err}");
+    assert!(started.elapsed() < SLACK, "{:?}", started.elapsed());
+    long.cancel(id);
+    assert_eq!(runner.join().unwrap().unwrap_err().code, ErrorCode::Aborted);
+}
+
 #[test]
 fn the_second_load_is_served_from_the_cache() {
     let cache_dir = tempfile::tempdir().unwrap();

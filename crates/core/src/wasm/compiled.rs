@@ -16,6 +16,7 @@ pub struct CompiledWasm {
     manifest: Manifest,
     startup: DeferredStartup,
     wasi: bool,
+    wasi_output: bool,
     cache: ModuleCache,
     path: Option<PathBuf>,
     compiled_from_cache: bool,
@@ -56,6 +57,15 @@ impl CompiledWasm {
         cache: ModuleCache,
         path: Option<&Path>,
     ) -> Result<(Self, Plugin)> {
+        if options.wasi_output && !options.sandbox.wasi {
+            return Err(located(
+                ModelportError::new(
+                    ErrorCode::ConfigInvalid,
+                    "WASI output (enableWasiOutput) needs WASI (wasi: true)",
+                ),
+                path,
+            ));
+        }
         if let Some(reason) = precheck(&bytes) {
             return Err(located(
                 ModelportError::new(ErrorCode::PluginLoadFailed, reason),
@@ -81,6 +91,7 @@ impl CompiledWasm {
             manifest,
             startup,
             wasi: options.sandbox.wasi,
+            wasi_output: options.wasi_output,
             cache,
             path: path.map(Path::to_path_buf),
             compiled_from_cache,
@@ -95,6 +106,7 @@ impl CompiledWasm {
         let path = self.path.as_deref();
         let mut plugin = PluginBuilder::new(self.manifest.clone())
             .with_wasi(self.wasi)
+            .with_wasi_output(self.wasi_output)
             .with_cache_config(self.cache.config_file())
             .with_functions(functions)
             .build()

@@ -67,4 +67,7 @@ pub struct WasmOptions {
     pub max_var_bytes: Option<u64>,
     /// The sha256 (hex) the module's bytes must have, as an Extism manifest's `hash`.
     pub module_sha256: Option<String>,
+    /// Whether the plugin's WASI stdout and stderr go to the process's own (else they are
+    /// discarded); needs `sandbox.wasi`.
+    pub wasi_output: bool,
 }

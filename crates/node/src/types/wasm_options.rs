@@ -14,7 +14,7 @@ pub struct BindingWasmOptions {
     pub config: Option<HashMap<String, String>>,
     /// Hosts reachable through modelport's HTTP host functions (none by default).
     pub allowed_hosts: Option<Vec<String>>,
-    /// Host folder → guest path (WASI only), writable by the plugin; `ro:` grants are refused.
+    /// Host folder → guest path (WASI only), writable by the plugin; a host folder prefixed `ro:` is read-only.
     pub allowed_paths: Option<HashMap<String, String>>,
     /// Longest a call may run, in ms (default 30000; 0 = no limit).
     pub timeout_ms: Option<u32>,
@@ -30,6 +30,8 @@ pub struct BindingWasmOptions {
     pub max_var_bytes: Option<f64>,
     /// The sha256 (hex) the module must have (an Extism manifest's `hash`), checked before compiling.
     pub sha256: Option<String>,
+    /// The plugin's WASI stdout and stderr go to this process's (default false: discarded); needs `wasi`.
+    pub enable_wasi_output: Option<bool>,
 }
 
 impl BindingWasmOptions {
@@ -54,6 +56,7 @@ impl BindingWasmOptions {
             max_http_response_bytes: self.max_http_response_bytes.map(|n| n as u64),
             max_var_bytes: self.max_var_bytes.map(|n| n as u64),
             module_sha256: self.sha256,
+            wasi_output: self.enable_wasi_output.unwrap_or(false),
         };
         let cache = match self.cache_dir {
             Some(dir) => ModuleCache::at(dir)?,
