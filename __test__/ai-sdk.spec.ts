@@ -1,0 +1,167 @@
+// `modelport/ai-sdk` driven by the real AI SDK (`ai` 6): generateText, streamText with a tool over
+// two steps, embedMany, abort and errors, against the native and the Wasm openai plugins on the
+// embedded OpenAI-compatible server.
+import test, { type ExecutionContext } from 'ava'
+import { APICallError, embedMany, generateText, stepCountIs, streamText, tool, jsonSchema } from 'ai'
+import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
+import { createModelport } from 'modelport/ai-sdk'
+import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
+
+import { openaiEntry, tempDir, wasmProvider } from './helpers'
+
+// The AI SDK logs each warning to the console; these tests read them from the results instead.
+;(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false
+
+const runtimes: Array<[string, (url: string) => ProviderEntry]> = [
+  ['native', (url) => openaiEntry(url)],
+  [
+    'Wasm',
+    (url) => ({
+      name: 'openai',
+      path: wasmProvider('openai_v2'),
+      config: { base_url: url, model: 'mock-gpt-1' },
+    }),
+  ],
+]
+
+async function setup(
+  t: ExecutionContext,
+  entry: (url: string) => ProviderEntry,
+  options: MockOpenAIOptions = {},
+) {
+  const mock = await startMockOpenAI(options)
+  t.teardown(() => mock.close())
+  const registry = await PluginRegistry.fromConfig({ providers: [entry(mock.url)], cache_dir: tempDir() })
+  t.teardown(() => registry.close())
+  return { mock, modelport: createModelport({ registry }) }
+}
+
+function lastBody(mock: MockOpenAI): Record<string, unknown> {
+  return mock.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)?.body as Record<
+    string,
+    unknown
+  >
+}
+
+const weather = tool({
+  description: 'Weather for a city',
+  inputSchema: jsonSchema<{ city: string }>({
+    type: 'object',
+    properties: { city: { type: 'string' } },
+    required: ['city'],
+  }),
+  execute: async ({ city }) => `rainy in ${city}`,
+})
+
+for (const [runtime, entry] of runtimes) {
+  test(`${runtime}: generateText answers with text, usage and finish reason; settings reach the request, an unsupported one is a warning`, async (t) => {
+    const { mock, modelport } = await setup(t, entry)
+    const result = await generateText({
+      model: modelport('openai:mock-gpt-1'),
+      system: 'be brief',
+      prompt: 'hello there',
+      temperature: 0.25,
+      maxOutputTokens: 50,
+      topK: 3,
+    })
+    t.is(result.text, 'Echo: hello there')
+    t.is(result.finishReason, 'stop')
+    t.true((result.usage.inputTokens ?? 0) > 0)
+    t.true((result.usage.outputTokens ?? 0) > 0)
+    const body = lastBody(mock)
+    t.is(body['temperature'], 0.25)
+    t.is(body['max_tokens'], 50)
+    t.is(body['top_k'], undefined)
+    t.deepEqual(result.warnings, [
+      { type: 'unsupported', feature: 'topK', details: "the plugin's config has no key for it" },
+    ])
+  })
+
+  test(`${runtime}: streamText with a tool runs two steps: the tool call streams in, its result goes back`, async (t) => {
+    const { mock, modelport } = await setup(t, entry)
+    const result = streamText({
+      model: modelport('openai'),
+      prompt: 'use get_weather city=Oslo',
+      tools: { get_weather: weather },
+      stopWhen: stepCountIs(2),
+    })
+    const kinds: string[] = []
+    for await (const part of result.fullStream) kinds.push(part.type)
+    t.is(await result.text, 'Tool result received: rainy in Oslo')
+    const steps = await result.steps
+    t.is(steps.length, 2)
+    t.deepEqual(
+      steps[0]!.toolCalls.map((c) => [c.toolName, c.input]),
+      [['get_weather', { city: 'Oslo' }]],
+    )
+    t.is(steps[0]!.finishReason, 'tool-calls')
+    t.is(steps[1]!.finishReason, 'stop')
+    for (const kind of [
+      'tool-input-start',
+      'tool-input-delta',
+      'tool-input-end',
+      'tool-call',
+      'tool-result',
+      'text-delta',
+      'finish',
+    ])
+      t.true(kinds.includes(kind), kind)
+    t.true(kinds.indexOf('tool-input-start') < kinds.indexOf('tool-call'))
+    // The second request carried the assistant's tool call and the tool's answer.
+    const messages = lastBody(mock)['messages'] as Array<{
+      role: string
+      content?: unknown
+      tool_calls?: unknown[]
+    }>
+    t.deepEqual(
+      messages.map((m) => m.role),
+      ['user', 'assistant', 'tool'],
+    )
+    t.is(messages[1]!.tool_calls?.length, 1)
+  })
+
+  test(`${runtime}: embedMany splits by maxEmbeddingsPerCall and keeps the order`, async (t) => {
+    const mock = await startMockOpenAI()
+    t.teardown(() => mock.close())
+    const registry = await PluginRegistry.fromConfig({ providers: [entry(mock.url)], cache_dir: tempDir() })
+    t.teardown(() => registry.close())
+    const modelport = createModelport({ registry, maxEmbeddingsPerCall: 2 })
+    const values = ['a', 'b', 'c', 'd', 'e']
+    const { embeddings } = await embedMany({
+      model: modelport.embeddingModel('openai'),
+      values,
+      maxParallelCalls: 1,
+    })
+    const direct = await (await registry.builder('openai').build()).embed(values)
+    t.deepEqual(
+      embeddings,
+      direct.map((v) => Array.from(v)),
+    )
+    t.is(mock.requests.filter((r) => r.path.endsWith('/embeddings')).length, 3 + 1)
+  })
+
+  test(`${runtime}: an aborted generateText rejects with ABORTED as the cause, and a 401 is an APICallError carrying AUTH`, async (t) => {
+    const { modelport } = await setup(t, entry, { latencyMs: 60_000 })
+    const controller = new AbortController()
+    const pending = generateText({
+      model: modelport('openai'),
+      prompt: 'slow',
+      abortSignal: controller.signal,
+      maxRetries: 0,
+    })
+    setTimeout(() => controller.abort(), 50)
+    const aborted = await t.throwsAsync(pending)
+    const abortCause = APICallError.isInstance(aborted) ? aborted.cause : aborted
+    t.true(abortCause instanceof ModelportError)
+    t.is((abortCause as ModelportError).code, 'ABORTED')
+
+    const { mock: failing, modelport: denied } = await setup(t, entry)
+    failing.failNext({ status: 401 })
+    const error = await t.throwsAsync(generateText({ model: denied('openai'), prompt: 'x', maxRetries: 0 }))
+    t.true(APICallError.isInstance(error))
+    t.is((error as APICallError).statusCode, 401)
+    t.true((error as APICallError).cause instanceof ModelportError)
+    t.is(((error as APICallError).cause as ModelportError).code, 'AUTH')
+    t.is(failing.requests.length, 1)
+  })
+}
