@@ -2,7 +2,7 @@
 // two steps, embedMany, abort and errors, against the native and the Wasm openai plugins on the
 // embedded OpenAI-compatible server.
 import test, { type ExecutionContext } from 'ava'
-import { APICallError, embedMany, generateText, stepCountIs, streamText, tool, jsonSchema } from 'ai'
+import { APICallError, embedMany, generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai'
 import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
 import { createModelport } from 'modelport/ai-sdk'
 import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
@@ -165,3 +165,90 @@ for (const [runtime, entry] of runtimes) {
     t.is(failing.requests.length, 1)
   })
 }
+
+test('native: every per-call setting, image files (bytes and URL), PDFs and a JSON schema reach the request; assistant turns and tool results map back', async (t) => {
+  const { mock, modelport } = await setup(t, runtimes[0]![1])
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])
+  const result = await generateText({
+    model: modelport('openai:mock-gpt-1'),
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image', image: png, mediaType: 'image/png' },
+          { type: 'image', image: new URL('https://example.com/cat.jpg') },
+          { type: 'file', data: new Uint8Array([37, 80, 68, 70]), mediaType: 'application/pdf' },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'get_weather', input: { city: 'Oslo' } }],
+      },
+      {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: 'c1',
+            toolName: 'get_weather',
+            output: { type: 'json', value: { sky: 'grey' } },
+          },
+        ],
+      },
+      { role: 'user', content: 'and now?' },
+    ],
+    topP: 0.5,
+    stopSequences: ['END'],
+    seed: 7,
+    headers: { 'x-trace': 'abc' },
+    maxRetries: 0,
+    providerOptions: { modelport: { parameters: { reasoning_effort: 'low' } } },
+  })
+  t.is(result.text, 'Echo: and now?')
+  t.deepEqual(result.warnings, [])
+  const request = mock.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!
+  t.is(request.headers['x-trace'], 'abc')
+  const body = request.body as Record<string, unknown>
+  t.is(body['top_p'], 0.5)
+  t.deepEqual(body['stop'], ['END'])
+  t.is(body['seed'], 7)
+  t.is(body['reasoning_effort'], 'low')
+  const [user, assistant, toolMessage] = body['messages'] as Array<Record<string, unknown>>
+  t.deepEqual(user!['content'], [
+    { type: 'text', text: 'look' },
+    { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.from(png).toString('base64')}` } },
+    { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+    {
+      type: 'file',
+      file: { file_data: `data:application/pdf;base64,${Buffer.from('%PDF').toString('base64')}` },
+    },
+  ])
+  t.deepEqual(
+    (assistant!['tool_calls'] as Array<{ id: string; function: { name: string; arguments: string } }>).map(
+      (c) => [c.id, c.function.name, JSON.parse(c.function.arguments)],
+    ),
+    [['c1', 'get_weather', { city: 'Oslo' }]],
+  )
+  t.is(toolMessage!['tool_call_id'], 'c1')
+  t.is(toolMessage!['content'], '{"sky":"grey"}')
+
+  const json = await setup(t, runtimes[0]![1], { reply: () => '{"a":1}' })
+  const structured = await generateText({
+    model: json.modelport('openai'),
+    prompt: 'give json',
+    maxRetries: 0,
+    output: Output.object({
+      schema: jsonSchema<{ a: number }>({ type: 'object', properties: { a: { type: 'number' } } }),
+      name: 'thing',
+    }),
+  })
+  t.deepEqual(structured.output, { a: 1 })
+  const format = lastBody(json.mock)['response_format'] as {
+    type: string
+    json_schema?: { name?: string; schema?: unknown }
+  }
+  t.is(format.type, 'json_schema')
+  t.is(format.json_schema?.name, 'thing')
+  t.deepEqual(format.json_schema?.schema, { type: 'object', properties: { a: { type: 'number' } } })
+})
