@@ -252,3 +252,14 @@ test('native: every per-call setting, image files (bytes and URL), PDFs and a JS
   t.is(format.json_schema?.name, 'thing')
   t.deepEqual(format.json_schema?.schema, { type: 'object', properties: { a: { type: 'number' } } })
 })
+
+test('an unknown provider or a malformed model id fails as an AI SDK error carrying the ModelportError', async (t) => {
+  const { modelport } = await setup(t, runtimes[0]![1])
+  const unknown = await t.throwsAsync(
+    generateText({ model: modelport('nope:model'), prompt: 'x', maxRetries: 0 }),
+  )
+  t.true(APICallError.isInstance(unknown))
+  t.is(((unknown as APICallError).cause as ModelportError).code, 'PLUGIN_NOT_FOUND')
+  const malformed = t.throws(() => modelport(':model'))
+  t.is((malformed as ModelportError).code, 'INVALID_REQUEST')
+})

@@ -11,6 +11,8 @@ export class ModelportEmbeddingModel implements EmbeddingModelV3 {
   readonly maxEmbeddingsPerCall: number
   readonly supportsParallelCalls = true
   readonly #provider: () => Promise<Provider>
+  /** The provider's config name. */
+  readonly #name: string
 
   /** @internal Made by `createModelport`. */
   constructor(
@@ -19,6 +21,7 @@ export class ModelportEmbeddingModel implements EmbeddingModelV3 {
     build: () => Promise<Provider>,
     maxEmbeddingsPerCall: number,
   ) {
+    this.#name = provider
     this.provider = `modelport.${provider}`
     this.modelId = modelId
     this.#provider = build
@@ -26,15 +29,15 @@ export class ModelportEmbeddingModel implements EmbeddingModelV3 {
   }
 
   async doEmbed(options: EmbeddingModelV3CallOptions): Promise<EmbeddingModelV3Result> {
-    const provider = await this.#provider()
     try {
+      const provider = await this.#provider()
       const vectors = await provider.embed(
         options.values,
         options.abortSignal ? { signal: options.abortSignal } : {},
       )
       return { embeddings: vectors.map((vector) => Array.from(vector)), warnings: [] }
     } catch (error) {
-      throw toAISDKError(error, provider.plugin)
+      throw toAISDKError(error, this.#name)
     }
   }
 }

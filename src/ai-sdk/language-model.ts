@@ -29,9 +29,12 @@ export class ModelportLanguageModel implements LanguageModelV3 {
   /** Image URLs go to the plugin as URLs; the AI SDK downloads every other file. */
   readonly supportedUrls = { 'image/*': [/^https?:\/\//i] }
   readonly #source: ModelSource
+  /** The provider's config name. */
+  readonly #name: string
 
   /** @internal Made by `createModelport`. */
   constructor(provider: string, modelId: string, source: ModelSource) {
+    this.#name = provider
     this.provider = `modelport.${provider}`
     this.modelId = modelId
     this.#source = source
@@ -46,28 +49,31 @@ export class ModelportLanguageModel implements LanguageModelV3 {
   }
 
   async doGenerate(options: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
-    const { provider, messages, chat, warnings } = await this.#prepare(options)
-    let response
     try {
-      response = await provider.chat(messages, chat)
+      const { provider, messages, chat, warnings } = await this.#prepare(options)
+      const response = await provider.chat(messages, chat)
+      const content: LanguageModelV3Content[] = []
+      if (response.thinking) content.push({ type: 'reasoning', text: response.thinking })
+      if (response.text) content.push({ type: 'text', text: response.text })
+      for (const call of response.toolCalls)
+        content.push({ type: 'tool-call', toolCallId: call.id, toolName: call.name, input: call.arguments })
+      return {
+        content,
+        finishReason: finishReasonOf(response.finishReason),
+        usage: usageOf(response.usage),
+        warnings,
+      }
     } catch (error) {
-      throw toAISDKError(error, provider.plugin)
-    }
-    const content: LanguageModelV3Content[] = []
-    if (response.thinking) content.push({ type: 'reasoning', text: response.thinking })
-    if (response.text) content.push({ type: 'text', text: response.text })
-    for (const call of response.toolCalls)
-      content.push({ type: 'tool-call', toolCallId: call.id, toolName: call.name, input: call.arguments })
-    return {
-      content,
-      finishReason: finishReasonOf(response.finishReason),
-      usage: usageOf(response.usage),
-      warnings,
+      throw toAISDKError(error, this.#name)
     }
   }
 
   async doStream(options: LanguageModelV3CallOptions): Promise<LanguageModelV3StreamResult> {
-    const { provider, messages, chat, warnings } = await this.#prepare(options)
-    return { stream: toStreamParts(provider.chatStream(messages, chat), warnings, provider.plugin) }
+    try {
+      const { provider, messages, chat, warnings } = await this.#prepare(options)
+      return { stream: toStreamParts(provider.chatStream(messages, chat), warnings, this.#name) }
+    } catch (error) {
+      throw toAISDKError(error, this.#name)
+    }
   }
 }
