@@ -451,12 +451,23 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       if (!inputs) throw new HttpError(400, "'input' must be a string or an array of strings")
       const dimensions =
         typeof json['dimensions'] === 'number' ? json['dimensions'] : (options.embeddingDimensions ?? 8)
+      // OpenAI's two encodings: numbers, or the little-endian float32 bytes in base64 (what the
+      // official clients ask for by default).
+      const encoding = json['encoding_format'] ?? 'float'
+      if (encoding !== 'float' && encoding !== 'base64')
+        throw new HttpError(400, "'encoding_format' must be 'float' or 'base64'")
+      const encode = (vector: number[]) => {
+        if (encoding === 'float') return vector
+        const bytes = Buffer.alloc(vector.length * 4)
+        vector.forEach((value, i) => bytes.writeFloatLE(value, i * 4))
+        return bytes.toString('base64')
+      }
       return send(res, 200, {
         object: 'list',
         data: inputs.map((text, index) => ({
           object: 'embedding',
           index,
-          embedding: mockEmbedding(text, dimensions),
+          embedding: encode(mockEmbedding(text, dimensions)),
         })),
         model: json['model'],
         usage: {
