@@ -11,7 +11,7 @@ test("embeddings honour encoding_format: base64 (the openai client's default) is
   const expected = ['alpha', 'beta'].map((text) => Array.from(new Float32Array(mockEmbedding(text, 6))))
 
   const byDefault = await client.embeddings.create({ model: 'mock-embed-1', input: ['alpha', 'beta'] })
-  t.is((mock.requests.at(-1)?.body as { encoding_format?: string }).encoding_format, 'base64')
+  t.is((mock.requests.at(-1)!.body as { encoding_format?: string }).encoding_format, 'base64')
   t.deepEqual(
     byDefault.data.map((d) => d.embedding),
     expected,
