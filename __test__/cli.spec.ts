@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { startMockOpenAI } from 'modelport/testing'
 
-import { fixture, plugin, root, tempDir, tempFile } from './helpers'
+import { eventually, fixture, plugin, root, tempDir, tempFile } from './helpers'
 
 const cli = join(root, 'dist', 'src', 'cli.js')
 
@@ -318,4 +318,37 @@ config = { dims = 128 }
   const wrong = await inDir(['query', 'local', 'notes', 'x'])
   t.is(wrong.status, 1)
   t.regex(wrong.stderr, /PLUGIN_NOT_FOUND: plugin 'local': its type is embedder, not vector-backend/)
+})
+
+test('modelport serve: an OpenAI-compatible gateway that finishes requests in flight on SIGTERM, then exits 0', async (t) => {
+  const mock = await startMockOpenAI({ latencyMs: 1500 })
+  t.teardown(() => mock.close())
+  const child = spawn(process.execPath, [cli, '--config', config(mock.url), 'serve', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.teardown(() => child.kill('SIGKILL'))
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  t.true(await eventually(() => /serving (\S+)\n/.test(stdout)), stdout)
+  const url = /serving (\S+)\n/.exec(stdout)![1]!
+  const models = (await (await fetch(`${url}/models`)).json()) as { data: Array<{ id: string }> }
+  t.true(models.data.some((m) => m.id === 'openai:mock-gpt-1'))
+  // A chat the upstream answers only after 1.5 s; SIGTERM arrives while it is in flight.
+  const pending = fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openai', messages: [{ role: 'user', content: 'drain me' }] }),
+  })
+  t.true(await eventually(() => mock.requests.some((r) => r.path.endsWith('/chat/completions'))))
+  child.kill('SIGTERM')
+  const answer = await pending
+  t.is(answer.status, 200)
+  t.is(
+    ((await answer.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message
+      .content,
+    'Echo: drain me',
+  )
+  t.is(await exited, 0)
+  t.regex(stdout, /SIGTERM: finishing requests in flight/)
 })

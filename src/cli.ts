@@ -5,6 +5,7 @@ import { extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { ModelportError } from './errors'
+import { serve } from './gateway'
 import { PluginRegistry } from './registry'
 import { sandboxedToolExecutor } from './sdk/tool-executor'
 import type {
@@ -38,6 +39,10 @@ commands:
   transcribe <name> FILE    speech to text  [--language L] [--prompt P] [--mime-type T] [--model M]
   speak <name> "text"       text to speech, written to -o FILE (format from its extension)
                             [-o out.mp3] [--voice V] [--format F] [--model M]
+  serve                     an OpenAI-compatible gateway over every provider (modelport/gateway)
+                            [--host 127.0.0.1] [--port 8080]; API keys: MODELPORT_GATEWAY_API_KEYS
+                            (comma-separated; without keys only a loopback host); SIGTERM or
+                            SIGINT stops accepting, lets requests in flight finish, then exits
 
 options:
   --config FILE   config file (.toml, .json, .yaml, .yml); default ./plugins.toml
@@ -200,6 +205,8 @@ async function main(argv: string[]): Promise<number> {
       meta: { type: 'string' },
       filter: { type: 'string' },
       top: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -454,6 +461,24 @@ async function main(argv: string[]): Promise<number> {
         await writeFile(output, speech.audio)
         const summary = { file: output, bytes: speech.audio.length, mimeType: speech.mimeType }
         print(options, summary, () => `wrote ${output} (${speech.audio.length} bytes, ${speech.mimeType})`)
+        return 0
+      }
+      case 'serve': {
+        const port = values.port === undefined ? 8080 : Number(values.port)
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new ModelportError({
+            code: 'INVALID_REQUEST',
+            message: `--port ${values.port}: not a port number`,
+          })
+        const stop = new Promise<string>((resolve) => {
+          process.once('SIGTERM', () => resolve('SIGTERM'))
+          process.once('SIGINT', () => resolve('SIGINT'))
+        })
+        const gateway = await serve({ registry, host: values.host ?? '127.0.0.1', port })
+        process.stdout.write(`modelport: serving ${gateway.url}/v1\n`)
+        const signal = await stop
+        process.stdout.write(`modelport: ${signal}: finishing requests in flight\n`)
+        await gateway.close()
         return 0
       }
       default:
