@@ -38,6 +38,14 @@ export interface Gateway {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+const ROUTES = new Set([
+  'GET /models',
+  'POST /chat/completions',
+  'POST /embeddings',
+  'POST /completions',
+  'GET /healthz',
+  'GET /metrics',
+])
 const FINISH: Record<FinishReason, string> = {
   stop: 'stop',
   length: 'length',
@@ -111,7 +119,8 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics()
   const providers = new Map<string, Promise<Provider>>()
   let inFlight = 0
-  let created = Math.floor(Date.now() / 1000)
+  /** When the gateway started: the `created` of the models it lists. */
+  const startedAt = Math.floor(Date.now() / 1000)
   let sequence = 0
 
   const providerFor = (model: unknown) => {
@@ -140,7 +149,7 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
     const provider = await providerFor(body['model'])
     const model = String(body['model'])
     const id = `chatcmpl-${Date.now().toString(36)}${(++sequence).toString(36)}`
-    created = Math.floor(Date.now() / 1000)
+    const created = Math.floor(Date.now() / 1000)
     if (!stream) {
       const answer: ChatResponse = await provider.chat(messages, { ...settings, signal })
       if (answer.usage) {
@@ -293,8 +302,14 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
     for (const plugin of registry.list()) {
       const listed = await registry.listModels(plugin.name, { signal }).catch(() => [] as string[])
       for (const model of listed)
-        data.push({ id: `${plugin.name}:${model}`, object: 'model', created, owned_by: plugin.name })
-      if (listed.length === 0) data.push({ id: plugin.name, object: 'model', created, owned_by: plugin.name })
+        data.push({
+          id: `${plugin.name}:${model}`,
+          object: 'model',
+          created: startedAt,
+          owned_by: plugin.name,
+        })
+      if (listed.length === 0)
+        data.push({ id: plugin.name, object: 'model', created: startedAt, owned_by: plugin.name })
     }
     send(res, 200, { object: 'list', data })
   }
@@ -302,7 +317,9 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint()
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v1(?=\/)/, '')
-    const route = `${req.method} ${path}`
+    // Metrics label only known routes: a label per arbitrary path would grow without bound.
+    const known = `${req.method} ${path}`
+    const route = ROUTES.has(known) ? known : 'other'
     const controller = new AbortController()
     // A client that goes away aborts the upstream call.
     res.on('close', () => {
@@ -319,12 +336,12 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
       else if (!res.writableEnded) res.end()
     }
     ;(async () => {
-      if (route === 'GET /healthz') {
+      if (known === 'GET /healthz') {
         const health = await registry.health()
         const ok = Object.values(health).every((h) => h.healthy)
         return send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unhealthy', plugins: health })
       }
-      if (route === 'GET /metrics') return send(res, 200, metrics.render())
+      if (known === 'GET /metrics') return send(res, 200, metrics.render())
       if (!authorized(req))
         throw new GatewayError(
           401,
@@ -337,9 +354,9 @@ export async function serve(options: GatewayOptions): Promise<Gateway> {
         })
       inFlight++
       try {
-        if (route === 'GET /models') return await models(res, controller.signal)
+        if (known === 'GET /models') return await models(res, controller.signal)
         if (req.method !== 'POST' || !['/chat/completions', '/embeddings', '/completions'].includes(path))
-          throw new GatewayError(404, `no route ${route}`, 'not_found')
+          throw new GatewayError(404, `no route ${known}`, 'not_found')
         const body = await readJson(req, maxBody)
         if (path === '/chat/completions') return await chat(body, res, controller.signal)
         if (path === '/embeddings') return await embeddings(body, res, controller.signal)
