@@ -15,7 +15,7 @@ function responseFormat(format: ResponseFormat | undefined): BindingResponseForm
 }
 
 /** The per-call settings the binding takes (besides the abort token). */
-const CALL_SETTINGS = [
+export const CALL_SETTINGS = [
   'timeoutMs',
   'maxRetries',
   'toolChoice',

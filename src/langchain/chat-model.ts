@@ -12,6 +12,7 @@ import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs'
 import type { Runnable } from '@langchain/core/runnables'
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling'
 
+import { CALL_SETTINGS } from '../call-options'
 import type { Provider } from '../provider'
 import type { PluginRegistry } from '../registry'
 import type { ChatOptions, ToolChoice, ToolDefinition } from '../types'
@@ -88,19 +89,8 @@ export class ChatModelport extends BaseChatModel<ChatModelportCallOptions, AIMes
   #chatOptions(options: this['ParsedCallOptions']): ChatOptions {
     const { tools, tool_choice, signal, ...rest } = options
     const settings: ChatOptions = {}
-    for (const key of [
-      'temperature',
-      'maxOutputTokens',
-      'topP',
-      'topK',
-      'stopSequences',
-      'seed',
-      'responseFormat',
-      'headers',
-      'parameters',
-      'timeoutMs',
-      'maxRetries',
-    ] as const) {
+    for (const key of CALL_SETTINGS) {
+      if (key === 'toolChoice') continue // from `tool_choice`, below
       const value =
         (rest as ChatOptions)[key] ?? this.#defaults?.[key as keyof ChatModelportInput['defaults']]
       if (value !== undefined) (settings as Record<string, unknown>)[key] = value
