@@ -7,22 +7,12 @@ import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
 import { createModelport } from 'modelport/ai-sdk'
 import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
 
-import { openaiEntry, tempDir, wasmProvider } from './helpers'
+import { openaiRuntimes, tempDir } from './helpers'
 
 // The AI SDK logs each warning to the console; these tests read them from the results instead.
 ;(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false
 
-const runtimes: Array<[string, (url: string) => ProviderEntry]> = [
-  ['native', (url) => openaiEntry(url)],
-  [
-    'Wasm',
-    (url) => ({
-      name: 'openai',
-      path: wasmProvider('openai_v2'),
-      config: { base_url: url, model: 'mock-gpt-1' },
-    }),
-  ],
-]
+const runtimes = openaiRuntimes
 
 async function setup(
   t: ExecutionContext,

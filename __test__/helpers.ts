@@ -70,6 +70,19 @@ export function openaiEntry(url: string, config: Record<string, unknown> = {}): 
   return { name: 'openai', path: plugin('openai'), config: { base_url: url, model: 'mock-gpt-1', ...config } }
 }
 
+/** The openai provider entry in each runtime it has: the native plugin and the Wasm (v2) one. */
+export const openaiRuntimes: Array<[string, (url: string) => ProviderEntry]> = [
+  ['native', (url) => openaiEntry(url)],
+  [
+    'Wasm',
+    (url) => ({
+      name: 'openai',
+      path: wasmProvider('openai_v2'),
+      config: { base_url: url, model: 'mock-gpt-1' },
+    }),
+  ],
+]
+
 /** Asserts that `work` rejects with a `ModelportError`, and returns it. */
 export function failure(
   t: ExecutionContext,

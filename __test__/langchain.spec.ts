@@ -13,19 +13,9 @@ import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
 import { ChatModelport, ModelportEmbeddings } from 'modelport/langchain'
 import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
 
-import { openaiEntry, tempDir, wasmProvider } from './helpers'
+import { openaiRuntimes, tempDir } from './helpers'
 
-const runtimes: Array<[string, (url: string) => ProviderEntry]> = [
-  ['native', (url) => openaiEntry(url)],
-  [
-    'Wasm',
-    (url) => ({
-      name: 'openai',
-      path: wasmProvider('openai_v2'),
-      config: { base_url: url, model: 'mock-gpt-1' },
-    }),
-  ],
-]
+const runtimes = openaiRuntimes
 
 async function setup(t: ExecutionContext, entry: (url: string) => ProviderEntry) {
   const mock = await startMockOpenAI()
