@@ -351,4 +351,16 @@ test('modelport serve: an OpenAI-compatible gateway that finishes requests in fl
   )
   t.is(await exited, 0)
   t.regex(stdout, /SIGTERM: finishing requests in flight/)
+
+  const bad = await modelport([
+    'serve',
+    '--config',
+    config(mock.url),
+    '--port',
+    '0',
+    '--max-concurrent-requests',
+    '0',
+  ])
+  t.is(bad.status, 1)
+  t.regex(bad.stderr, /modelport: INVALID_REQUEST: --max-concurrent-requests 0: not a positive whole number/)
 })

@@ -25,6 +25,7 @@ const allCases = [
   'loading',
   'footprint',
   'vectors',
+  'gateway',
 ]
 const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean' } }, allowPositionals: true })
 const selected = positionals.length ? positionals : allCases

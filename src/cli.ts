@@ -40,7 +40,8 @@ commands:
   speak <name> "text"       text to speech, written to -o FILE (format from its extension)
                             [-o out.mp3] [--voice V] [--format F] [--model M]
   serve                     an OpenAI-compatible gateway over every provider (modelport/gateway)
-                            [--host 127.0.0.1] [--port 8080]; API keys: MODELPORT_GATEWAY_API_KEYS
+                            [--host 127.0.0.1] [--port 8080] [--max-concurrent-requests 256]
+                            [--max-body-bytes 10485760]; API keys: MODELPORT_GATEWAY_API_KEYS
                             (comma-separated; without keys only a loopback host); SIGTERM or
                             SIGINT stops accepting, lets requests in flight finish, then exits
 
@@ -207,6 +208,8 @@ async function main(argv: string[]): Promise<number> {
       top: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
+      'max-concurrent-requests': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -474,7 +477,26 @@ async function main(argv: string[]): Promise<number> {
           process.once('SIGTERM', () => resolve('SIGTERM'))
           process.once('SIGINT', () => resolve('SIGINT'))
         })
-        const gateway = await serve({ registry, host: values.host ?? '127.0.0.1', port })
+        const limit = (flag: 'max-concurrent-requests' | 'max-body-bytes') => {
+          const text = values[flag]
+          if (text === undefined) return undefined
+          const value = Number(text)
+          if (!Number.isSafeInteger(value) || value < 1)
+            throw new ModelportError({
+              code: 'INVALID_REQUEST',
+              message: `--${flag} ${text}: not a positive whole number`,
+            })
+          return value
+        }
+        const maxConcurrentRequests = limit('max-concurrent-requests')
+        const maxBodyBytes = limit('max-body-bytes')
+        const gateway = await serve({
+          registry,
+          host: values.host ?? '127.0.0.1',
+          port,
+          ...(maxConcurrentRequests === undefined ? {} : { maxConcurrentRequests }),
+          ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+        })
         process.stdout.write(`modelport: serving ${gateway.url}/v1\n`)
         const signal = await stop
         process.stdout.write(`modelport: ${signal}: finishing requests in flight\n`)

@@ -4,11 +4,10 @@
 // A chat whose last user message is `stream <n>` is answered, when streamed, with n
 // chat.completion.chunk events of one character each (then a stop chunk and [DONE]), sent in
 // pieces of up to 5,000 events.
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 import { require, root } from './env.mjs'
+import { announce, startListening } from './processes.mjs'
 
 const eventsPerPiece = 5000
 const streams = new Map()
@@ -38,31 +37,13 @@ async function serve() {
   })
   // The server records every request; a benchmark sends hundreds of thousands.
   setInterval(() => server.requests.splice(0), 1000).unref()
-  console.log(JSON.stringify({ port: new URL(server.url).port }))
-  process.on('disconnect', () => process.exit(0))
+  announce(Number(new URL(server.url).port))
 }
 
-/** Starts the server process; resolves to its base URL and a `stop()`. */
+/** Starts the server process; resolves to its base URL, pid, CPU time and a `stop()`. */
 export async function startServer() {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  })
-  const [line] = await Promise.race([
-    (async () => {
-      for await (const line of createInterface({ input: child.stdout })) return [line]
-      return ['']
-    })(),
-    new Promise((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`benchmark server exited (${code})`))),
-    ),
-  ])
-  const { port } = JSON.parse(line)
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    stop: () => {
-      child.kill()
-    },
-  }
+  const server = await startListening(process.execPath, [fileURLToPath(import.meta.url)])
+  return { ...server, baseUrl: `http://127.0.0.1:${server.port}/v1` }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await serve()

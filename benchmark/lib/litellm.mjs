@@ -1,0 +1,99 @@
+// LiteLLM's proxy, the usual OpenAI-compatible gateway, as the gateway case's baseline: installed
+// from PyPI (pinned) into the benchmark's own virtualenv (build/bench-venv), run with its defaults
+// (one uvicorn worker) in front of the same upstream as modelport's gateway.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+import { root } from './env.mjs'
+import { cpuSecondsOf } from './processes.mjs'
+
+// Newer releases need a `litellm-proxy` package that PyPI here lacks.
+const requirement = 'litellm[proxy]==1.77.7'
+const venv = join(root, 'build', 'bench-venv')
+const stamp = join(venv, 'modelport-requirement.txt')
+const bin = (name) => join(venv, process.platform === 'win32' ? 'Scripts' : 'bin', name)
+
+function check(result, what) {
+  if (result.error) throw result.error
+  if (result.status !== 0) throw new Error(`${what} failed with exit code ${result.status}`)
+}
+
+/** Makes the virtualenv with LiteLLM's proxy in it, unless it is there already. */
+export function installLiteLLM() {
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === requirement) return
+  console.log(`  installing ${requirement} into build/bench-venv`)
+  const python = process.env.PYTHON ?? (process.platform === 'win32' ? 'python' : 'python3')
+  check(spawnSync(python, ['-m', 'venv', '--clear', venv], { stdio: 'inherit' }), 'python -m venv')
+  check(
+    spawnSync(bin('pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], {
+      stdio: 'inherit',
+    }),
+    `pip install ${requirement}`,
+  )
+  writeFileSync(stamp, requirement)
+}
+
+async function freePort() {
+  const server = createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Starts the proxy with one model, `gpt-4o-mini`, served by `upstream` (a base URL ending in /v1). */
+export async function startLiteLLM(upstream) {
+  installLiteLLM()
+  const dir = mkdtempSync(join(tmpdir(), 'modelport-litellm-'))
+  const config = join(dir, 'config.yaml')
+  writeFileSync(
+    config,
+    [
+      'model_list:',
+      '  - model_name: gpt-4o-mini',
+      '    litellm_params:',
+      '      model: openai/gpt-4o-mini',
+      `      api_base: ${upstream}`,
+      '      api_key: sk-benchmark',
+      '',
+    ].join('\n'),
+  )
+  const port = await freePort()
+  const log = join(dir, 'litellm.log')
+  const output = openSync(log, 'w')
+  const child = spawn(bin('litellm'), ['--config', config, '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: dir,
+    stdio: ['ignore', output, output],
+    // The model cost map from the package, not fetched from GitHub (there is no network here).
+    env: { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: 'True' },
+  })
+  let exited = null
+  child.once('exit', (code, signal) => (exited = code ?? signal))
+  const baseUrl = `http://127.0.0.1:${port}/v1`
+  const deadline = Date.now() + 180_000
+  for (;;) {
+    if (exited !== null)
+      throw new Error(`LiteLLM's proxy exited (${exited}) before it was ready:\n${readFileSync(log, 'utf8')}`)
+    const ok = await fetch(`http://127.0.0.1:${port}/health/liveliness`).then(
+      (response) => response.ok,
+      () => false,
+    )
+    if (ok) break
+    if (Date.now() > deadline) {
+      child.kill()
+      throw new Error(`LiteLLM's proxy was not ready in 180 s:\n${readFileSync(log, 'utf8')}`)
+    }
+    await sleep(250)
+  }
+  return {
+    port,
+    pid: child.pid,
+    baseUrl,
+    cpuSeconds: () => cpuSecondsOf(child.pid),
+    stop: () => child.kill(),
+  }
+}
