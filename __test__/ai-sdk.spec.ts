@@ -1,13 +1,19 @@
-// `modelport/ai-sdk` driven by the real AI SDK (`ai` 6): generateText, streamText with a tool over
-// two steps, embedMany, abort and errors, against the native and the Wasm openai plugins on the
-// embedded OpenAI-compatible server.
+// `modelport/ai-sdk` driven by the real AI SDK: generateText, streamText with a tool over two steps,
+// embedMany, abort and errors, against the native and the Wasm openai plugins on the embedded
+// OpenAI-compatible server. The `ai` package is the repo's (6) unless MODELPORT_AI_SDK names another
+// copy: scripts/ai-sdk-next.mjs runs this file on Node 22 with `ai` 7.
 import test, { type ExecutionContext } from 'ava'
-import { APICallError, embedMany, generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai'
+import type * as AISDK from 'ai'
 import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
 import { createModelport } from 'modelport/ai-sdk'
 import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
 
+import { reasoningProvider } from './fixtures/sdk/reasoning-provider'
 import { openaiRuntimes, tempDir } from './helpers'
+
+const ai = require(process.env['MODELPORT_AI_SDK'] ?? 'ai') as typeof AISDK
+const { APICallError, embedMany, generateText, jsonSchema, Output, stepCountIs, streamText, tool } = ai
+type APICallError = AISDK.APICallError
 
 // The AI SDK logs each warning to the console; these tests read them from the results instead.
 ;(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false
@@ -252,4 +258,35 @@ test('an unknown provider or a malformed model id fails as an AI SDK error carry
   t.is(((unknown as APICallError).cause as ModelportError).code, 'PLUGIN_NOT_FOUND')
   const malformed = t.throws(() => modelport(':model'))
   t.is((malformed as ModelportError).code, 'INVALID_REQUEST')
+})
+
+test('a TypeScript provider that streams reasoning: reasoning-start/delta/end come before the text, with reasoning tokens; a setting it cannot take is a warning', async (t) => {
+  const registry = await PluginRegistry.fromConfig({ providers: [], cache_dir: tempDir() })
+  t.teardown(() => registry.close())
+  const thinker = reasoningProvider()
+  await registry.register(thinker.pluginExport)
+  const modelport = createModelport({ registry })
+  // A TypeScript provider takes temperature but not topP: topP becomes a warning.
+  const result = streamText({ model: modelport('thinker'), prompt: 'why?', temperature: 0.5, topP: 0.9 })
+  const kinds: string[] = []
+  for await (const part of result.fullStream)
+    if (/^(reasoning|text)-(start|delta|end)$/.test(part.type) && kinds.at(-1) !== part.type)
+      kinds.push(part.type)
+  t.deepEqual(kinds, [
+    'reasoning-start',
+    'reasoning-delta',
+    'reasoning-end',
+    'text-start',
+    'text-delta',
+    'text-end',
+  ])
+  t.is(await result.reasoningText, 'Let me think. Done thinking.')
+  t.is(await result.text, 'Answer: why?')
+  const usage = await result.usage
+  t.is(usage.outputTokens, 4)
+  t.is(usage.outputTokenDetails.reasoningTokens, 2)
+  t.deepEqual(await result.warnings, [
+    { type: 'unsupported', feature: 'topP', details: "the plugin's config has no key for it" },
+  ])
+  t.is(thinker.requests.at(-1)?.temperature, 0.5)
 })

@@ -1,7 +1,10 @@
 // `modelport/gateway` driven by the official `openai` client (6.x): models, chat, streams with
 // usage, tool calls, embeddings (base64 by default, and float), completions, auth, an upstream
-// 429 passed through, and the refusal to listen beyond loopback without keys.
+// 429 passed through, and the refusal to listen beyond loopback without keys. The AI SDK's own
+// OpenAI-compatible provider (`@ai-sdk/openai-compatible`) through the gateway too.
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import test, { type ExecutionContext } from 'ava'
+import { APICallError, embedMany, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai'
 import { type ModelportError, PluginRegistry } from 'modelport'
 import { type GatewayOptions, serve } from 'modelport/gateway'
 import { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions } from 'modelport/testing'
@@ -251,4 +254,62 @@ test('a client that disconnects mid-stream aborts the upstream call', async (t) 
   controller.abort()
   // The gateway closes its upstream connection although the upstream never finished.
   t.true(await eventually(() => mock.openConnections() === 0))
+})
+
+test('the AI SDK’s @ai-sdk/openai-compatible through the gateway: generateText, streamText with a tool over two steps, embedMany, a 401', async (t) => {
+  const { gateway, mock } = await setup(t, { apiKeys: ['sk-gateway'] })
+  const compatible = createOpenAICompatible({
+    name: 'modelport-gateway',
+    baseURL: `${gateway.url}/v1`,
+    apiKey: 'sk-gateway',
+    includeUsage: true,
+  })
+  const answer = await generateText({
+    model: compatible.chatModel('openai:mock-gpt-1'),
+    prompt: 'hello compatible',
+    temperature: 0.2,
+  })
+  t.is(answer.text, 'Echo: hello compatible')
+  t.is(answer.finishReason, 'stop')
+  t.true((answer.usage.outputTokens ?? 0) > 0)
+  t.is((upstreamChats(mock).at(-1)!.body as Record<string, unknown>)['temperature'], 0.2)
+
+  const asked: string[] = []
+  const result = streamText({
+    model: compatible.chatModel('openai'),
+    prompt: 'get_weather city=Oslo',
+    tools: {
+      get_weather: tool({
+        description: 'Weather for a city',
+        inputSchema: jsonSchema<{ city: string }>({
+          type: 'object',
+          properties: { city: { type: 'string' } },
+          required: ['city'],
+        }),
+        execute: async ({ city }) => {
+          asked.push(city)
+          return 'rainy'
+        },
+      }),
+    },
+    stopWhen: stepCountIs(2),
+  })
+  t.is(await result.text, 'Tool result received: rainy')
+  t.deepEqual(asked, ['Oslo'])
+  t.is((await result.steps).length, 2)
+  t.true(((await result.totalUsage).outputTokens ?? 0) > 0)
+
+  const { embeddings } = await embedMany({
+    model: compatible.textEmbeddingModel('openai'),
+    values: ['a', 'b', 'c'],
+  })
+  t.is(embeddings.length, 3)
+  t.true(embeddings.every((vector) => vector.length > 0))
+
+  const wrong = createOpenAICompatible({ name: 'wrong', baseURL: `${gateway.url}/v1`, apiKey: 'sk-wrong' })
+  const denied = await t.throwsAsync(
+    generateText({ model: wrong.chatModel('openai'), prompt: 'x', maxRetries: 0 }),
+  )
+  t.true(APICallError.isInstance(denied))
+  t.is((denied as APICallError).statusCode, 401)
 })

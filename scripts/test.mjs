@@ -1,5 +1,5 @@
 // `npm test`: builds everything (incrementally), then runs every test: cargo tests, the SDK
-// crate's publish dry run, ava, and the registry install test (release packages from a local npm registry under Node 20/22/24;
+// crate's publish dry run, ava (and its AI SDK tests again on Node 22 with `ai` 7), and the registry install test (release packages from a local npm registry under Node 20/22/24;
 // scripts/install-test.mjs).
 //
 // `npm test -- --artifacts DIR` (CI): test the release binary in DIR (a `napi build --release`
@@ -11,6 +11,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { build, hostTriple, run, workspaceSelection } from './build.mjs'
+import { canRunAISDKNext, runAISDKNext } from './ai-sdk-next.mjs'
 import { buildCompatFixtures } from './compat-fixtures.mjs'
 
 const { values } = parseArgs({ options: { artifacts: { type: 'string' } } })
@@ -54,6 +55,10 @@ try {
         '!__test__/extism-rust-pdk.spec.ts',
       ]
   run('node_modules/.bin/ava', avaFiles, { timed: true, env })
+  if (canRunAISDKNext) {
+    console.log('\n▶ ava: the AI SDK tests on Node 22 with ai 7 (scripts/ai-sdk-next.mjs)')
+    runAISDKNext(env)
+  }
   if (process.platform === 'win32') {
     // The install test drives npm and a registry through POSIX shells and paths; on Windows the
     // CI test job covers the release binary through ava above.

@@ -6,7 +6,7 @@ import { callBinding, callBindingSync, errorFromJson } from './errors'
 import { binding } from './native-binding'
 import { Provider } from './provider'
 import { loadEntries } from './sdk/entries'
-import { providerAdapter } from './sdk/provider-adapter'
+import { providerAdapter, TS_PROVIDER_SCHEMA } from './sdk/provider-adapter'
 import { type RegisteredPluginInfo, RegisteredPlugins, type RegisterOptions } from './sdk/registered'
 import type {
   BasePlugin,
@@ -89,6 +89,7 @@ export class PluginRegistry {
           name,
           manifest.name,
           manifest.version ?? null,
+          TS_PROVIDER_SCHEMA,
           adapter.generate,
           adapter.streamStart,
           adapter.streamNext,

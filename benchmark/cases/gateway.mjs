@@ -102,7 +102,10 @@ async function loadFor(server, once, seconds, concurrency) {
     Array.from({ length: concurrency }, async () => {
       while (now() < deadline) {
         const t = now()
-        units += (await once()) ?? 1
+        // Awaited before the sum: `units += await …` would read `units` before the await and
+        // lose what the other requests in flight added meanwhile.
+        const done = (await once()) ?? 1
+        units += done
         latencies.push((now() - t) / 1e6)
       }
     }),

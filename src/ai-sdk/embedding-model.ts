@@ -10,9 +10,11 @@ export class ModelportEmbeddingModel implements EmbeddingModelV3 {
   readonly modelId: string
   readonly maxEmbeddingsPerCall: number
   readonly supportsParallelCalls = true
-  readonly #provider: () => Promise<Provider>
+  // Plain (TypeScript) private fields, not `#` ones: the AI SDK 7 calls a v3 model's methods
+  // through a Proxy, on which a `#` field cannot be read.
+  private readonly build: () => Promise<Provider>
   /** The provider's config name. */
-  readonly #name: string
+  private readonly configName: string
 
   /** @internal Made by `createModelport`. */
   constructor(
@@ -21,23 +23,23 @@ export class ModelportEmbeddingModel implements EmbeddingModelV3 {
     build: () => Promise<Provider>,
     maxEmbeddingsPerCall: number,
   ) {
-    this.#name = provider
+    this.configName = provider
     this.provider = `modelport.${provider}`
     this.modelId = modelId
-    this.#provider = build
+    this.build = build
     this.maxEmbeddingsPerCall = maxEmbeddingsPerCall
   }
 
   async doEmbed(options: EmbeddingModelV3CallOptions): Promise<EmbeddingModelV3Result> {
     try {
-      const provider = await this.#provider()
+      const provider = await this.build()
       const vectors = await provider.embed(
         options.values,
         options.abortSignal ? { signal: options.abortSignal } : {},
       )
       return { embeddings: vectors.map((vector) => Array.from(vector)), warnings: [] }
     } catch (error) {
-      throw toAISDKError(error, this.#name)
+      throw toAISDKError(error, this.configName)
     }
   }
 }

@@ -28,29 +28,31 @@ export class ModelportLanguageModel implements LanguageModelV3 {
   readonly modelId: string
   /** Image URLs go to the plugin as URLs; the AI SDK downloads every other file. */
   readonly supportedUrls = { 'image/*': [/^https?:\/\//i] }
-  readonly #source: ModelSource
+  // Plain (TypeScript) private fields, not `#` ones: the AI SDK 7 calls a v3 model's methods
+  // through a Proxy, on which a `#` field cannot be read.
+  private readonly source: ModelSource
   /** The provider's config name. */
-  readonly #name: string
+  private readonly configName: string
 
   /** @internal Made by `createModelport`. */
   constructor(provider: string, modelId: string, source: ModelSource) {
-    this.#name = provider
+    this.configName = provider
     this.provider = `modelport.${provider}`
     this.modelId = modelId
-    this.#source = source
+    this.source = source
   }
 
-  async #prepare(options: LanguageModelV3CallOptions) {
+  private async prepare(options: LanguageModelV3CallOptions) {
     const warnings: SharedV3Warning[] = []
-    const provider = await this.#source.provider()
+    const provider = await this.source.provider()
     const messages: Message[] = toMessages(options.prompt, warnings)
-    const chat = toChatOptions(options, this.#source.schema(), warnings)
+    const chat = toChatOptions(options, this.source.schema(), warnings)
     return { provider, messages, chat, warnings }
   }
 
   async doGenerate(options: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
     try {
-      const { provider, messages, chat, warnings } = await this.#prepare(options)
+      const { provider, messages, chat, warnings } = await this.prepare(options)
       const response = await provider.chat(messages, chat)
       const content: LanguageModelV3Content[] = []
       if (response.thinking) content.push({ type: 'reasoning', text: response.thinking })
@@ -64,16 +66,16 @@ export class ModelportLanguageModel implements LanguageModelV3 {
         warnings,
       }
     } catch (error) {
-      throw toAISDKError(error, this.#name)
+      throw toAISDKError(error, this.configName)
     }
   }
 
   async doStream(options: LanguageModelV3CallOptions): Promise<LanguageModelV3StreamResult> {
     try {
-      const { provider, messages, chat, warnings } = await this.#prepare(options)
-      return { stream: toStreamParts(provider.chatStream(messages, chat), warnings, this.#name) }
+      const { provider, messages, chat, warnings } = await this.prepare(options)
+      return { stream: toStreamParts(provider.chatStream(messages, chat), warnings, this.configName) }
     } catch (error) {
-      throw toAISDKError(error, this.#name)
+      throw toAISDKError(error, this.configName)
     }
   }
 }

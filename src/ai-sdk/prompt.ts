@@ -14,12 +14,19 @@ function base64Of(data: Uint8Array | string): string {
   return typeof data === 'string' ? data : Buffer.from(data).toString('base64')
 }
 
+/** Whether a media type is an image's: `image/png`, or `image` alone, which the AI SDK 7 gives a
+ * URL part whose subtype it does not know. */
+function isImage(mediaType: string | undefined): boolean {
+  const type = mediaType?.toLowerCase() ?? ''
+  return type === 'image' || type.startsWith('image/')
+}
+
 /** A file part as a modelport part: images (bytes or URL), PDFs and audio (bytes). */
 function filePart(part: LanguageModelV3FilePart, warnings: SharedV3Warning[]): Part | undefined {
   const data: LanguageModelV3DataContent = part.data
   const type = part.mediaType.toLowerCase()
   if (data instanceof URL) {
-    if (type.startsWith('image/')) return { type: 'imageUrl', url: data.href }
+    if (isImage(type)) return { type: 'imageUrl', url: data.href }
     warnings.push({
       type: 'unsupported',
       feature: `file URL (${part.mediaType})`,
@@ -27,7 +34,7 @@ function filePart(part: LanguageModelV3FilePart, warnings: SharedV3Warning[]): P
     })
     return undefined
   }
-  if (type.startsWith('image/')) return { type: 'image', mimeType: part.mediaType, data: base64Of(data) }
+  if (isImage(type)) return { type: 'image', mimeType: part.mediaType, data: base64Of(data) }
   if (type === 'application/pdf') return { type: 'pdf', data: base64Of(data) }
   if (type.startsWith('audio/')) return { type: 'audio', mimeType: part.mediaType, data: base64Of(data) }
   if (type.startsWith('text/')) {
@@ -59,12 +66,9 @@ function toolResult(part: LanguageModelV3ToolResultPart): { content: string | Pa
       return {
         content: output.value.flatMap((item): Part[] => {
           if (item.type === 'text') return [{ type: 'text', text: item.text }]
-          if (
-            item.type === 'image-data' ||
-            (item.type === 'file-data' && item.mediaType.startsWith('image/'))
-          )
+          if (item.type === 'image-data' || (item.type === 'file-data' && isImage(item.mediaType)))
             return [{ type: 'image', mimeType: item.mediaType, data: item.data }]
-          if (item.type === 'image-url' || (item.type === 'file-url' && item.mediaType?.startsWith('image/')))
+          if (item.type === 'image-url' || (item.type === 'file-url' && isImage(item.mediaType)))
             return [{ type: 'imageUrl', url: item.url }]
           // Anything else (file ids, custom parts) as its JSON text.
           return [{ type: 'text', text: JSON.stringify(item) }]

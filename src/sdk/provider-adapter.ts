@@ -130,8 +130,18 @@ function messagesOf(input: WireChatInput): Message[] {
   return messages
 }
 
-/** The settings seed 004's `ModelRequest` has a field for; any other is `UNSUPPORTED`. */
-const TAKEN = new Set(['system', 'max_output_tokens', 'temperature', 'response_format'])
+/** The settings seed 004's `ModelRequest` has a field for (any other is `UNSUPPORTED`), as the
+ * JSON Schema the registry reports for a TypeScript provider (`configSchema(name)`). */
+export const TS_PROVIDER_SCHEMA = {
+  type: 'object',
+  properties: {
+    system: { type: 'array', items: { type: 'string' } },
+    max_output_tokens: { type: 'integer', minimum: 1 },
+    temperature: { type: 'number' },
+    response_format: { type: 'object' },
+  },
+}
+const TAKEN = new Set(Object.keys(TS_PROVIDER_SCHEMA.properties))
 
 function requestOf(input: WireChatInput): ModelRequest {
   const params = input.params ?? {}

@@ -14,7 +14,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-async fn answer(request: Request<Incoming>, body: Bytes) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    request: Request<Incoming>,
+    body: Bytes,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     // Read the whole request body, as the gateway must before it can parse it.
     let _ = request.into_body().collect().await;
     Ok(Response::builder()
@@ -26,17 +29,28 @@ async fn answer(request: Request<Incoming>, body: Bytes) -> Result<Response<Full
 #[tokio::main]
 async fn main() {
     let mut text = Vec::new();
-    std::io::stdin().read_to_end(&mut text).expect("the answer on stdin");
+    std::io::stdin()
+        .read_to_end(&mut text)
+        .expect("the answer on stdin");
     let body = Bytes::from(text);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    println!("{{\"port\":{}}}", listener.local_addr().expect("local address").port());
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    println!(
+        "{{\"port\":{}}}",
+        listener.local_addr().expect("local address").port()
+    );
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let body = body.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| answer(request, body.clone()));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -223,6 +223,7 @@ impl LoadedPlugin {
         name: &str,
         provider_name: &str,
         version: Option<String>,
+        schema: ConfigSchema,
         provider: Arc<dyn ExternalProvider>,
     ) -> Self {
         Self {
@@ -238,7 +239,7 @@ impl LoadedPlugin {
                 host_http: false,
                 compiled_from_cache: None,
             },
-            schema: ConfigSchema::compile(r#"{"type":"object"}"#).expect("a valid schema"),
+            schema,
             static_config: Map::new(),
             http: HttpOptions::default(),
             retry: RetryPolicy::default(),

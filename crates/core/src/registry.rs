@@ -228,6 +228,10 @@ impl Registry {
 
     /// A loaded plugin's config JSON Schema.
     pub fn config_schema(&self, name: &str) -> Result<Value> {
+        // A registered (TypeScript) provider is loaded without a config entry.
+        if let Some(plugin) = self.loaded(name) {
+            return Ok(plugin.schema().schema().clone());
+        }
         self.entry(name)?;
         let plugin = self.loaded(name).ok_or_else(|| {
             ModelportError::new(

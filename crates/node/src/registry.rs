@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use modelport_core::config::ConfigSchema;
 use modelport_core::{LoadReport, LoadedPlugin, PluginInfo, PluginKind, Registry, RegistryConfig};
 use napi::Env;
 use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, JsValue};
@@ -127,7 +128,8 @@ impl BindingRegistry {
         self.inner.names()
     }
 
-    /// Adds a TypeScript provider plugin (already initialised by the facade) as `name`: its
+    /// Adds a TypeScript provider plugin (already initialised by the facade) as `name`, with the
+    /// JSON Schema of the settings it takes (what `configSchema(name)` answers): its
     /// providers are built with `build(name)` and served with the core's retries, timeouts,
     /// abort and streams, each attempt calling the given functions. Answers the function
     /// `generate` reports each attempt's outcome to: `settle(callId, json, failed)`.
@@ -139,6 +141,7 @@ impl BindingRegistry {
         name: String,
         provider_name: String,
         version: Option<String>,
+        #[napi(ts_arg_type = "Record<string, unknown>")] config_schema: Value,
         #[napi(ts_arg_type = "(call: [number, string]) => void")] generate: Function<
             '_,
             (u32, String),
@@ -150,6 +153,7 @@ impl BindingRegistry {
         stream_next: StreamNextFn,
         #[napi(ts_arg_type = "(callId: number) => void")] abort: AbortFn,
     ) -> napi::Result<SettleFn<'env>> {
+        let schema = napi_result(ConfigSchema::from_value(config_schema))?;
         let generate_here = generate.create_ref()?;
         // SAFETY: the same function, typed for the threadsafe calls.
         let generate = unsafe { GenerateFn::from_napi_value(env.raw(), generate.raw()) }?;
@@ -170,7 +174,7 @@ impl BindingRegistry {
             }
             Ok(())
         })?;
-        let plugin = LoadedPlugin::external(&name, &provider_name, version, provider);
+        let plugin = LoadedPlugin::external(&name, &provider_name, version, schema, provider);
         napi_result(self.inner.register_external(plugin))?;
         Ok(settle)
     }
