@@ -1,6 +1,7 @@
 // `npm test`: builds everything (incrementally), then runs every test: cargo tests, the SDK
-// crate's publish dry run, ava (and its AI SDK tests again on Node 22 with `ai` 7), and the registry install test (release packages from a local npm registry under Node 20/22/24;
-// scripts/install-test.mjs).
+// crate's publish dry run, ava (and its AI SDK tests again on Node 22 with `ai` 7;
+// scripts/ai-sdk-next.mjs), and the registry install test (release packages from a local npm
+// registry under Node 20/22/24; scripts/install-test.mjs).
 //
 // `npm test -- --artifacts DIR` (CI): test the release binary in DIR (a `napi build --release`
 // output) instead of building one: ava loads it through MODELPORT_BINDING_PATH, and the install
