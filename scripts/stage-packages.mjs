@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { DTS_HEADER, hostTriple, napiBuild, root } from './build.mjs'
+import { cargoFor, DTS_HEADER, hostTriple, napiBuild, root } from './build.mjs'
 import { packedFiles } from './package-contents.mjs'
 
 export const stageDir = join(root, 'build', 'packages')
@@ -26,6 +26,7 @@ export const platformPackagesDir = join(mainPackageDir, 'npm')
  * generated loader and type definitions of the debug build are left alone. */
 export function buildReleaseBinary(outputDir, triple = hostTriple()) {
   mkdirSync(outputDir, { recursive: true })
+  const cargo = cargoFor(triple)
   napiBuild(
     [
       '--platform',
@@ -43,8 +44,10 @@ export function buildReleaseBinary(outputDir, triple = hostTriple()) {
       'binding.d.ts',
       '--dts-header',
       DTS_HEADER,
+      ...(cargo.cargoArgs.length ? ['--', ...cargo.cargoArgs] : []),
     ],
     outputDir,
+    cargo.env,
   )
   const binary = readdirSync(outputDir).find((name) => name.endsWith('.node'))
   if (!binary) throw new Error(`napi build --release left no .node file in ${outputDir}`)
