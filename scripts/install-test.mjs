@@ -363,7 +363,10 @@ async function main() {
         wasm: join(root, 'wasm', 'build', 'openai_v2.wasm'),
       }),
     }
-    const nodes = [process.execPath, ...(platform === 'linux-x64-gnu' ? OTHER_NODES.map(nodeBinary) : [])]
+    const nodes = [
+      process.execPath,
+      ...(platform === 'linux-x64-gnu' ? OTHER_NODES.map((version) => nodeBinary(version)) : []),
+    ]
     step(
       `the installed package under Node ${nodes.length > 1 ? '20, 22 and 24' : process.version} (CommonJS require and ESM import)`,
     )
