@@ -26,7 +26,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join, relative } from 'node:path'
 import { createRequire } from 'node:module'
@@ -34,6 +33,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { root } from './build.mjs'
+import { freePort } from './free-port.mjs'
 import { nodeBinary } from './cached-packages.mjs'
 import { mainPackageFiles, packedFiles, platformPackageFiles } from './package-contents.mjs'
 import { mainPackageDir, stageHostPackages, stagePackages } from './stage-packages.mjs'
@@ -110,14 +110,6 @@ function userEnvironment(npmrc, work) {
     ),
   )
   return { ...env, PATH: pathWithoutRust(work), npm_config_userconfig: npmrc }
-}
-
-async function freePort() {
-  const server = createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /** Starts verdaccio on loopback with its storage in `dir`, no uplinks (nothing is fetched from the

@@ -3,11 +3,11 @@
 // (one uvicorn worker) in front of the same upstream as modelport's gateway.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+import { freePort } from '../../scripts/free-port.mjs'
 import { root } from './env.mjs'
 import { cpuSecondsOf } from './processes.mjs'
 
@@ -35,14 +35,6 @@ export function installLiteLLM() {
     `pip install ${requirement}`,
   )
   writeFileSync(stamp, requirement)
-}
-
-async function freePort() {
-  const server = createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /** Starts the proxy with one model, `gpt-4o-mini`, served by `upstream` (a base URL ending in /v1). */
