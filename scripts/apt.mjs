@@ -11,6 +11,12 @@ export function aptHas(name) {
   )
 }
 
+/** Whether the Debian package `name` is installed. */
+export function aptInstalled(name) {
+  const status = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout ?? ''
+  return status.includes('install ok installed')
+}
+
 /** Installs the packages `missing` names; `why` says what needs them when it cannot. */
 export function aptInstall(missing, why) {
   if (missing.length === 0) return

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 
-import { aptHas, aptInstall } from './apt.mjs'
+import { aptHas, aptInstall, aptInstalled } from './apt.mjs'
 
 export const CROSS_TARGETS = {
   'aarch64-unknown-linux-gnu': {
@@ -53,10 +53,7 @@ export function tripleOf(platform) {
 
 /** Installs the Debian packages a cross build of `triple` needs. */
 export function installCrossTools(triple) {
-  const missing = crossTarget(triple).packages.filter((name) => {
-    const status = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout ?? ''
-    return !status.includes('install ok installed')
-  })
+  const missing = crossTarget(triple).packages.filter((name) => !aptInstalled(name))
   for (const name of missing)
     if (!aptHas(name)) throw new Error(`a cross build for ${triple} needs the Debian package ${name}`)
   aptInstall(missing, `a cross build for ${triple}`)
