@@ -323,9 +323,11 @@ config = { dims = 128 }
 test('modelport serve: an OpenAI-compatible gateway that finishes requests in flight on SIGTERM, then exits 0', async (t) => {
   const mock = await startMockOpenAI({ latencyMs: 1500 })
   t.teardown(() => mock.close())
-  const child = spawn(process.execPath, [cli, '--config', config(mock.url), 'serve', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [cli, '--config', config(mock.url), 'serve', '--port', '0', '--max-body-bytes', '2048'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   t.teardown(() => child.kill('SIGKILL'))
   let stdout = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -334,6 +336,12 @@ test('modelport serve: an OpenAI-compatible gateway that finishes requests in fl
   const url = /serving (\S+)\n/.exec(stdout)![1]!
   const models = (await (await fetch(`${url}/models`)).json()) as { data: Array<{ id: string }> }
   t.true(models.data.some((m) => m.id === 'openai:mock-gpt-1'))
+  const tooBig = await fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openai', messages: [{ role: 'user', content: 'x'.repeat(4096) }] }),
+  })
+  t.is(tooBig.status, 413)
   // A chat the upstream answers only after 1.5 s; SIGTERM arrives while it is in flight.
   const pending = fetch(`${url}/chat/completions`, {
     method: 'POST',
