@@ -3,7 +3,10 @@
 // tests give them as JavaScript functions.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 
 import test from 'ava'
 import { CallContext, ExtismPlugin, type HostFunction, ModelportError } from 'modelport'
@@ -392,4 +395,23 @@ test('memory.maxVarBytes bounds the vars a host function sets: over it the call 
   t.is((error?.cause as ModelportError | undefined)?.code, 'PLUGIN_LIMIT_EXCEEDED')
   // The var kept its last value within the budget.
   t.is(text(await plugin.call('note_then_read_var', 'ok')), 'ok')
+})
+
+test('host functions reach plugin memory from a worker thread, wherever its stack lies', async (t) => {
+  // Plugins whose call threads have ended leave those threads' stacks in the C library's cache,
+  // above the worker's stack mapped after them: the worker's plugin then runs its call on a stack
+  // above the worker's own. Memory access that entered the plugin from the worker's thread failed
+  // there (wasmtime bounds Wasm's stack by the thread that runs the call).
+  const { functions } = hostFunctions()
+  const earlier = await Promise.all(Array.from({ length: 8 }, () => load(functions)))
+  await Promise.all(earlier.map((plugin) => plugin.call('transform_input', 'x')))
+  for (const plugin of earlier) plugin.close()
+
+  const worker = new Worker(join(root, '__test__', 'children', 'host-functions-worker.mjs'), {
+    workerData: { fixture, cacheDir: tempDir() },
+  })
+  const [answer] = (await once(worker, 'message')) as [unknown]
+  t.deepEqual(answer, { viaCall: 'FROM A WORKER (13 bytes)', viaCallSync: 'INLINE (6 bytes)' })
+  const [exitCode] = (await once(worker, 'exit')) as [number]
+  t.is(exitCode, 0)
 })

@@ -232,19 +232,21 @@ impl BindingExtismPlugin {
     /// The running host function's plugin memory block at `offset` (a copy), or `null`.
     #[napi]
     pub fn host_read(&self, offset: BigInt) -> napi::Result<Option<Uint8Array>> {
-        napi_result(self.host_call.with(|call| {
-            Ok(call
-                .read(offset_of(offset))
-                .map(|bytes| Uint8Array::new(bytes.to_vec())))
-        }))
+        let offset = offset_of(offset);
+        napi_result(
+            self.host_call
+                .with(move |call| Ok(call.read(offset).map(<[u8]>::to_vec))),
+        )
+        .map(|bytes| bytes.map(Uint8Array::new))
     }
 
     /// Copies `bytes` into a new block of the running host function's plugin; its offset.
     #[napi(ts_return_type = "bigint")]
     pub fn host_store(&self, bytes: Uint8Array) -> napi::Result<i64n> {
+        let bytes = bytes.to_vec();
         napi_result(
             self.host_call
-                .with(|call| call.store(&bytes))
+                .with(move |call| call.store(&bytes))
                 .map(|o| i64n(o as i64)),
         )
     }
@@ -255,7 +257,7 @@ impl BindingExtismPlugin {
         let length = offset_of(length);
         napi_result(
             self.host_call
-                .with(|call| call.alloc(length))
+                .with(move |call| call.alloc(length))
                 .map(|o| i64n(o as i64)),
         )
     }
@@ -266,7 +268,7 @@ impl BindingExtismPlugin {
         let offset = offset_of(offset);
         napi_result(
             self.host_call
-                .with(|call| Ok(call.length(offset)))
+                .with(move |call| Ok(call.length(offset)))
                 .map(|n| i64n(n as i64)),
         )
     }
@@ -276,20 +278,22 @@ impl BindingExtismPlugin {
     pub fn host_get_var(&self, name: String) -> napi::Result<Option<Uint8Array>> {
         napi_result(
             self.host_call
-                .with(|call| Ok(call.var(&name).map(|value| Uint8Array::new(value.to_vec())))),
+                .with(move |call| Ok(call.var(&name).map(<[u8]>::to_vec))),
         )
+        .map(|value| value.map(Uint8Array::new))
     }
 
     /// Sets the plugin's var `name`.
     #[napi]
     pub fn host_set_var(&self, name: String, value: Uint8Array) -> napi::Result<()> {
-        napi_result(self.host_call.with(|call| call.set_var(&name, &value)))
+        let value = value.to_vec();
+        napi_result(self.host_call.with(move |call| call.set_var(&name, &value)))
     }
 
     /// Removes the plugin's var `name`.
     #[napi]
     pub fn host_delete_var(&self, name: String) -> napi::Result<()> {
-        napi_result(self.host_call.with(|call| {
+        napi_result(self.host_call.with(move |call| {
             call.delete_var(&name);
             Ok(())
         }))
@@ -298,7 +302,7 @@ impl BindingExtismPlugin {
     /// Fails the running call with `message` once the plugin's function returns.
     #[napi]
     pub fn host_set_error(&self, message: String) -> napi::Result<()> {
-        napi_result(self.host_call.with(|call| call.set_error(&message)))
+        napi_result(self.host_call.with(move |call| call.set_error(&message)))
     }
 
     /// The module's exports, as WebAssembly's `ModuleExportDescriptor`s.

@@ -4,8 +4,13 @@
 //! A call made on the JS thread (`callSync`, inside `js_thread::in_callback`) calls it inline; a
 //! call on the plugin's call thread hands it to the JS thread and waits (bounded by the call's
 //! timeout and cancellation) for its value or its promise's. While it runs, the plugin's
-//! [`HostCallSlot`] lends the facade's `CallContext` the call's `HostCall`.
-use std::sync::mpsc::{SyncSender, sync_channel};
+//! [`HostCallSlot`] gives the facade's `CallContext` the call's `HostCall`: inline, directly; from
+//! the JS thread while the call thread waits, by sending each access to the call thread, which runs
+//! it and answers. The plugin's memory is only ever entered from the thread that runs its call:
+//! its kernel's functions are Wasm, and wasmtime bounds a Wasm stack by the entering thread's
+//! stack, so entering from another thread fails whenever that thread's stack lies below it (a Node
+//! worker thread can be anywhere).
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use modelport_core::wasm::{HostCall, UserFunctionHost, Val, ValType};
@@ -23,45 +28,83 @@ use crate::js_thread;
 pub type DispatchFn = FunctionRef<FnArgs<(f64, u32, Array<'static>)>, Unknown<'static>>;
 type Runner = ThreadsafeFunction<HostJob, (), (), Status, false, true>;
 
-/// The `HostCall` of the host function running now, lent to the JS thread.
-#[derive(Default)]
-pub struct HostCallSlot {
-    current: Mutex<Option<LentCall>>,
+/// Work for a call thread waiting on its host function: one access to its `HostCall`.
+type Access = Box<dyn for<'call> FnOnce(&mut HostCall<'call>) + Send>;
+
+/// What a call thread waiting on its host function receives.
+enum Message {
+    /// The function's values (or its failure): the wait ends.
+    Answer(Result<Vec<Val>>),
+    /// The function's `CallContext` reaching the plugin: run it, keep waiting.
+    Access(Access),
 }
 
-struct LentCall(*mut HostCall<'static>);
-// SAFETY: the pointer is only dereferenced under the slot's lock, and the lending thread takes
-// it back (under the same lock) before the `HostCall` it points to ends.
-unsafe impl Send for LentCall {}
+/// The `HostCall` of the host function running now, for its `CallContext`.
+#[derive(Default)]
+pub struct HostCallSlot {
+    current: Mutex<Option<Lent>>,
+}
+
+enum Lent {
+    /// The call runs on this (the JS) thread, inside the function.
+    Here(*mut HostCall<'static>),
+    /// The call's thread waits for the function; accesses are sent to it.
+    Waiting(Sender<Message>),
+}
+// SAFETY: `Here`'s pointer is only dereferenced under the slot's lock, on the thread that lent it,
+// which takes it back (under the same lock) before the `HostCall` it points to ends.
+unsafe impl Send for Lent {}
+
+fn outside_its_function() -> ModelportError {
+    ModelportError::new(
+        ErrorCode::Unsupported,
+        "this CallContext is used outside its host function (after it returned or its promise settled)",
+    )
+}
 
 impl HostCallSlot {
-    /// Runs `f` with the lent call, or fails if no host function is running.
-    pub fn with<R>(&self, f: impl FnOnce(&mut HostCall<'static>) -> Result<R>) -> Result<R> {
-        let mut current = self.lock();
-        match current.as_mut() {
-            // SAFETY: see `LentCall`: valid while it is in the slot, and the lock is held.
-            Some(LentCall(call)) => f(unsafe { &mut **call }),
-            None => Err(ModelportError::new(
-                ErrorCode::Unsupported,
-                "this CallContext is used outside its host function (after it returned or its promise settled)",
-            )),
-        }
+    /// Runs `f` with the running call, on the thread that runs the call, or fails if no host
+    /// function is running.
+    pub fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut HostCall<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let waiting = {
+            let mut current = self.lock();
+            match current.as_mut() {
+                // SAFETY: see `Lent`: valid while it is in the slot, and the lock is held.
+                Some(Lent::Here(call)) => return f(unsafe { &mut **call }),
+                Some(Lent::Waiting(sender)) => sender.clone(),
+                None => return Err(outside_its_function()),
+            }
+        };
+        // Not under the lock: the call thread takes it to end the function.
+        let (reply, answer) = sync_channel(1);
+        let access: Access = Box::new(move |call| {
+            let _ = reply.send(f(call));
+        });
+        waiting
+            .send(Message::Access(access))
+            .map_err(|_| outside_its_function())?;
+        // A call thread that stops waiting drops the access unrun, and with it `reply`.
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(outside_its_function()))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<LentCall>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Lent>> {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Lends `call` for as long as `f` runs.
-    fn lend<R>(&self, call: &mut HostCall<'_>, f: impl FnOnce() -> R) -> R {
+    /// Lends `lent` for as long as `f` runs.
+    fn lend<R>(&self, lent: Lent, f: impl FnOnce() -> R) -> R {
         struct TakeBack<'a>(&'a HostCallSlot);
         impl Drop for TakeBack<'_> {
             fn drop(&mut self) {
                 *self.0.lock() = None;
             }
         }
-        let erased = (call as *mut HostCall<'_>).cast::<HostCall<'static>>();
-        *self.lock() = Some(LentCall(erased));
+        *self.lock() = Some(lent);
         let _take_back = TakeBack(self);
         f()
     }
@@ -73,7 +116,7 @@ struct HostJob {
     index: usize,
     args: Vec<Val>,
     results: Vec<ValType>,
-    reply: SyncSender<Result<Vec<Val>>>,
+    reply: Sender<Message>,
 }
 
 /// The JavaScript host functions of one plugin.
@@ -112,11 +155,13 @@ impl JsHostFunctions {
                     &job.args,
                 ) {
                     Ok(Answer::Now(value)) => {
-                        let _ = job.reply.send(values_of(value, &job.results, label));
+                        let _ =
+                            job.reply
+                                .send(Message::Answer(values_of(value, &job.results, label)));
                     }
                     Ok(Answer::Later(promise)) => await_answer(promise, job, label.clone()),
                     Err(error) => {
-                        let _ = job.reply.send(Err(error));
+                        let _ = job.reply.send(Message::Answer(Err(error)));
                     }
                 }
                 Ok(())
@@ -189,22 +234,24 @@ fn await_answer(promise: PromiseRaw<'_, Unknown<'_>>, job: HostJob, label: Strin
     let results = job.results;
     let attached = promise
         .then(move |ctx: CallbackContext<Unknown>| {
-            let _ = job.reply.send(values_of(ctx.value, &results, &label));
+            let _ = job
+                .reply
+                .send(Message::Answer(values_of(ctx.value, &results, &label)));
             Ok(())
         })
         .and_then(|next| {
             next.catch(move |ctx: CallbackContext<Unknown>| {
                 let error = napi::Error::from_unknown_without_coercion(ctx.value);
-                let _ = reply.send(Err(threw(&failed_label, error)));
+                let _ = reply.send(Message::Answer(Err(threw(&failed_label, error))));
                 Ok(())
             })
         });
     if let Err(err) = attached {
-        let _ = unattached.send(Err(ModelportError::new(
+        let _ = unattached.send(Message::Answer(Err(ModelportError::new(
             ErrorCode::HostFunctionError,
             format!("host function {unattached_label} answered a promise that cannot be awaited"),
         )
-        .with_cause(err.reason)));
+        .with_cause(err.reason))));
     }
 }
 
@@ -286,7 +333,8 @@ impl UserFunctionHost for JsHostFunctions {
         // On the JS thread (`callSync`): run it here, synchronously.
         if let Some(env) = js_thread::env_here() {
             let call_id = call.call_id();
-            return self.slot.lend(call, || {
+            let here = Lent::Here((call as *mut HostCall<'_>).cast::<HostCall<'static>>());
+            return self.slot.lend(here, || {
                 match invoke(&env, &self.dispatch, label, call_id, index, args)? {
                     Answer::Now(value) => values_of(value, results, label),
                     Answer::Later(promise) => {
@@ -302,30 +350,38 @@ impl UserFunctionHost for JsHostFunctions {
                 }
             });
         }
-        let (reply, answer) = sync_channel(1);
+        let (reply, messages) = channel();
         let job = HostJob {
             call_id: call.call_id(),
             index,
             args: args.to_vec(),
             results: results.to_vec(),
-            reply,
+            reply: reply.clone(),
         };
-        let limits = call.limits();
-        let waited = self.slot.lend(call, || {
+        self.slot.lend(Lent::Waiting(reply), || {
             match self
                 .runner
                 .call(job, ThreadsafeFunctionCallMode::NonBlocking)
             {
-                Status::Ok => Ok(limits.wait(&answer)),
+                Status::Ok => serve_until_answered(call, &messages),
                 status => Err(ModelportError::new(
                     ErrorCode::Aborted,
                     format!("host function {label} cannot run: Node is shutting down ({status})"),
                 )),
             }
-        })?;
-        match waited {
-            Ok(values) => values,
-            Err(end) => Err(call.wait_error(end)),
+        })
+    }
+}
+
+/// Waits (on the call's thread) for the host function's answer, running the accesses its
+/// `CallContext` sends meanwhile.
+fn serve_until_answered(call: &mut HostCall<'_>, messages: &Receiver<Message>) -> Result<Vec<Val>> {
+    let limits = call.limits();
+    loop {
+        match limits.wait(messages) {
+            Ok(Message::Answer(values)) => return values,
+            Ok(Message::Access(access)) => access(call),
+            Err(end) => return Err(call.wait_error(end)),
         }
     }
 }
