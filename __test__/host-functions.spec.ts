@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import test from 'ava'
 import { CallContext, ExtismPlugin, type HostFunction, ModelportError } from 'modelport'
 
-import { failure, failureSync, root, SLACK_MS, tempDir, timed, WASM_TIMEOUT_MS, wasm } from './helpers'
+import { failure, failureSync, root, SLACK_MS, SLOW_PATH_MS, tempDir, timed, WASM_TIMEOUT_MS, wasm } from './helpers'
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
 const fixture = wasm('host_functions')
@@ -168,19 +168,31 @@ test('setError in a host function fails the call with its message; a context use
 })
 
 test('an async call waiting on a host function is aborted by its signal, and times out with the plugin', async (t) => {
-  const { functions } = hostFunctions({ transform: () => new Promise(() => {}) })
-  const plugin = await load(functions, { timeoutMs: WASM_TIMEOUT_MS })
+  let entered: (() => void) | undefined
+  const inHostFunction = new Promise<void>((resolve) => (entered = resolve))
+  const { functions } = hostFunctions({
+    transform: () => {
+      entered!()
+      return new Promise(() => {})
+    },
+  })
+  // The abort comes once the call waits in its host function (an ordering, not a delay), on a
+  // plugin whose timeout is far away: only the signal can end that call.
+  const abortable = await load(functions, { timeoutMs: SLOW_PATH_MS })
   const controller = new AbortController()
-  const pending = plugin.call('transform_input', 'x', { signal: controller.signal })
-  setTimeout(() => controller.abort(), 50)
+  const pending = abortable.call('transform_input', 'x', { signal: controller.signal })
+  await inHostFunction
+  controller.abort()
   const [aborted, abortMs] = await timed(() => failure(t, pending))
   t.is(aborted?.code, 'ABORTED')
   t.true(abortMs < SLACK_MS)
+  const plugin = await load(functions, { timeoutMs: WASM_TIMEOUT_MS })
   const [timedOut, timeoutMs] = await timed(() => failure(t, plugin.call('transform_input', 'x')))
   t.is(timedOut?.code, 'PLUGIN_TIMEOUT')
   t.regex(timedOut?.message ?? '', /extism:host\/user::transform/)
   t.true(timeoutMs < WASM_TIMEOUT_MS + SLACK_MS)
-  // The plugin still serves calls whose host functions answer.
+  // Both plugins still serve calls whose host functions answer.
+  t.is(text(await abortable.call('numbers')), '42 1099511627777 2.5')
   t.is(text(await plugin.call('numbers')), '42 1099511627777 2.5')
 })
 
