@@ -9,6 +9,13 @@ export const root = resolve(__dirname, '..')
 export const ext = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
 /**
+ * How much slower than this machine the tests' CPU is: 1, or what `npm run test:target` sets in
+ * MODELPORT_TEST_TIME_SCALE for a target run under emulation (qemu-user runs Node 10–50× slower).
+ * Every wait and bound below is multiplied by it.
+ */
+export const TIME_SCALE = Number(process.env['MODELPORT_TEST_TIME_SCALE'] ?? 1)
+
+/**
  * The slack a timing bound gets. Tests run on loaded 2-core machines (ava runs files in parallel
  * next to CPU-heavy tests; CI starts while the machine is still busy; `npm run test:stress` adds
  * two CPU burners: there an abort once took 4.7 s to land), so an upper bound in a test only
@@ -17,14 +24,18 @@ export const ext = process.platform === 'win32' ? 'dll' : process.platform === '
  * Tests that time something run serially within their file (`test.serial`), so that no other
  * test of the file blocks the event loop (`callSync`) or compiles beside them.
  */
-export const SLACK_MS = 10_000
+export const SLACK_MS = 10_000 * TIME_SCALE
 
 /** How far away the slow path of a timing test is (an upstream's latency, a retry's wait). */
-export const SLOW_PATH_MS = 60_000
+export const SLOW_PATH_MS = 60_000 * TIME_SCALE
 
 /** A timeout short enough to keep tests quick, long enough that a healthy Wasm call (micro- to
  * milliseconds of work) never reaches it while its thread waits for a busy CPU. */
-export const WASM_TIMEOUT_MS = 1000
+export const WASM_TIMEOUT_MS = 1000 * TIME_SCALE
+
+/** A provider's `timeout_ms` default (30 s), stretched by `TIME_SCALE`: for tests whose calls take
+ * seconds natively (long streams, large bodies) and must not reach it under emulation. */
+export const PLUGIN_TIMEOUT_MS = 30_000 * TIME_SCALE
 
 /** Runs `work` and returns its result with the wall time it took, in milliseconds. */
 export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
@@ -34,7 +45,7 @@ export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Waits until `check()` holds; false if it still does not after `ms` (a wait, not a bound). */
-export async function eventually(check: () => boolean, ms = 20_000): Promise<boolean> {
+export async function eventually(check: () => boolean, ms = 20_000 * TIME_SCALE): Promise<boolean> {
   const until = Date.now() + ms
   while (!check()) {
     if (Date.now() > until) return false

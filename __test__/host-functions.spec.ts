@@ -11,7 +11,17 @@ import { Worker } from 'node:worker_threads'
 import test from 'ava'
 import { CallContext, ExtismPlugin, type HostFunction, ModelportError } from 'modelport'
 
-import { failure, failureSync, root, SLACK_MS, SLOW_PATH_MS, tempDir, timed, WASM_TIMEOUT_MS, wasm } from './helpers'
+import {
+  failure,
+  failureSync,
+  root,
+  SLACK_MS,
+  SLOW_PATH_MS,
+  tempDir,
+  timed,
+  WASM_TIMEOUT_MS,
+  wasm,
+} from './helpers'
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
 const fixture = wasm('host_functions')

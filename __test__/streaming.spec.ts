@@ -20,6 +20,7 @@ import {
   eventually,
   failure,
   plugin,
+  PLUGIN_TIMEOUT_MS,
   root,
   SLACK_MS,
   SLOW_PATH_MS,
@@ -35,7 +36,13 @@ const cacheDir = tempDir()
 function entry(kind: Kind, url: string, host: Partial<ProviderEntry> = {}): ProviderEntry {
   const path =
     kind === 'native' ? plugin('openai') : wasmProvider(kind === 'wasm v2' ? 'openai_v2' : 'openai_v1')
-  return { name: 'p', path, config: { base_url: url, model: 'mock-gpt-1' }, ...host }
+  return {
+    name: 'p',
+    path,
+    config: { base_url: url, model: 'mock-gpt-1' },
+    ...(kind === 'native' ? {} : { timeout_ms: PLUGIN_TIMEOUT_MS }),
+    ...host,
+  }
 }
 
 async function setup(

@@ -10,6 +10,7 @@ import {
   eventually,
   failure,
   openaiEntry,
+  PLUGIN_TIMEOUT_MS,
   root,
   SLACK_MS,
   SLOW_PATH_MS,
@@ -341,7 +342,12 @@ test('one call cannot hold more than 16 HTTP streams open: PLUGIN_LIMIT_EXCEEDED
   const server = await mock(t)
   const registry = await PluginRegistry.fromConfig({
     providers: [
-      { name: 'hoarder', path: wasmProvider('stream_hoarder_v1'), config: { base_url: server.url } },
+      {
+        name: 'hoarder',
+        path: wasmProvider('stream_hoarder_v1'),
+        config: { base_url: server.url },
+        timeout_ms: PLUGIN_TIMEOUT_MS,
+      },
     ],
     cache_dir: tempDir(),
   })
@@ -397,8 +403,9 @@ test('a response too large for the guest is RESPONSE_TOO_LARGE before it is copi
         server.url,
         wasmProvider('openai_v2'),
         tempDir(),
+        String(PLUGIN_TIMEOUT_MS),
       ],
-      { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 20 },
+      { encoding: 'utf8', timeout: 4 * PLUGIN_TIMEOUT_MS, maxBuffer: 1 << 20 },
       (error, stdout, stderr) => resolve({ status: error ? 1 : 0, stdout, stderr }),
     ),
   )

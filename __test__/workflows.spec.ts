@@ -36,12 +36,15 @@ test('CI builds and tests every napi target, and publishes with provenance on ta
     const next = ci.slice(start + 1).search(/\n {2}[a-z-]+:\n/)
     return ci.slice(start, next < 0 ? undefined : start + 1 + next)
   }
-  const build = job('build')
+  const build = job('build') + job('build-linux')
   const tests = job('test') + job('test-musl')
   for (const target of napi.targets) {
-    t.true(build.includes(`target: ${target}`), `build job builds ${target}`)
+    t.regex(build, new RegExp(`(target: |- )${target}\\n`), `a build job builds ${target}`)
     t.true(tests.includes(target), `a test job runs ${target}`)
   }
+  // Linux binaries come from the scripts run on this repo's machine kind (Debian 12).
+  t.regex(job('build-linux'), /container: debian:bookworm/)
+  t.regex(job('build-linux'), /npm run build:release -- --target \$\{\{ matrix\.target \}\}/)
   t.regex(tests, /node: \['20', '22', '24'\]/)
   const publish = job('publish')
   t.regex(publish, /startsWith\(github\.ref, 'refs\/tags\/v'\)/)

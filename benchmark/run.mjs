@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { build, buildReleasePlugins, root } from '../scripts/build.mjs'
-import { buildReleaseBinary } from '../scripts/stage-packages.mjs'
+import { buildReleaseBinary } from '../scripts/build.mjs'
 import { machineInfo } from './lib/machine.mjs'
 import { chartSvg, resultsMarkdown } from './lib/report.mjs'
 

@@ -5,12 +5,12 @@
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { buildWasm } from '../wasm/build.mjs'
-import { crossBuild, installCrossTools } from './cross-targets.mjs'
+import { crossBuild, installCrossTools, isCrossTarget } from './cross-targets.mjs'
 import { preparePatchedCrates } from './patched-crates.mjs'
 import { rustToolchain } from './rust-toolchain.mjs'
 
@@ -52,14 +52,17 @@ const dllPrefix = process.platform === 'win32' ? '' : 'lib'
 export const dllExt = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so'
 
 /** Runs a command in the repo, inheriting stdio, with modelport's Rust toolchain first on PATH
- * (`rust: false`: the environment as it is); throws on failure. */
+ * (`rust: false`: the environment as it is), `env` over it and the folders in `path` before it;
+ * throws on failure. */
 export function run(command, args, options = {}) {
   const started = Date.now()
   const toolchain = options.rust === false ? {} : rust().env
+  const env = { ...process.env, CARGO_TARGET_DIR: targetDir, ...toolchain, ...options.env }
+  if (options.path?.length) env.PATH = [...options.path, env.PATH].join(delimiter)
   const result = spawnSync(command, args, {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, CARGO_TARGET_DIR: targetDir, ...toolchain, ...options.env },
+    env,
     // npm and node_modules/.bin tools are .cmd files on Windows, which only a shell can start.
     shell: process.platform === 'win32',
   })
@@ -103,9 +106,9 @@ const NAPI_LEFTOVER = /^\.(napi-rs-filesystem-.*|.+\.tmp)$/
 
 /** Runs `napi build` with `args`, then removes what it left behind in the repo and in
  * `outputDir`, so a build leaves the clone as clean as it found it. */
-export function napiBuild(args, outputDir = root, env = {}) {
+export function napiBuild(args, outputDir = root, { env = {}, path = [] } = {}) {
   try {
-    run(bin('napi'), ['build', ...args], { timed: true, env })
+    run(bin('napi'), ['build', ...args], { timed: true, env, path })
   } finally {
     for (const dir of new Set([root, outputDir])) {
       for (const name of readdirSync(dir)) {
@@ -155,11 +158,13 @@ export const fixturePlugins = [
  * build's artifacts are not rebuilt with a cross build's settings). `env` goes to `run`.
  */
 export function cargoFor(triple = hostTriple()) {
-  if (triple === hostTriple()) return { triple, env: {}, cargoArgs: [], targetDir }
+  // Another target of the same toolchain (rustup's std for it: macOS x64 on arm64, Windows arm64).
+  if (triple === hostTriple() || !isCrossTarget(triple))
+    return { triple, env: {}, napiArgs: [], cargoArgs: [], path: [], targetDir }
   installCrossTools(triple)
   const cross = crossBuild(triple)
   const dir = `${targetDir}-${triple}`
-  return { triple, env: { ...cross.env, CARGO_TARGET_DIR: dir }, cargoArgs: cross.cargoArgs, targetDir: dir }
+  return { ...cross, triple, env: { ...cross.env, CARGO_TARGET_DIR: dir }, targetDir: dir }
 }
 
 /** The folder of a target's native libraries (plugins/, fixtures/): build/ for this machine,
@@ -180,6 +185,7 @@ export function build({ target } = {}) {
   napiBuild(
     [
       '--platform',
+      ...cargo.napiArgs,
       '--target',
       cargo.triple,
       '--manifest-path',
@@ -201,7 +207,7 @@ export function build({ target } = {}) {
       ...cargo.cargoArgs,
     ],
     root,
-    cargo.env,
+    cargo,
   )
   const outputs = join(cargo.targetDir, cargo.triple, 'debug')
   const libraries = relative(join(root, 'build'), nativeBuildDir(cargo.triple))
@@ -212,6 +218,46 @@ export function build({ target } = {}) {
   buildWasm()
 
   buildFacade()
+}
+
+/** Builds the Node binding in the release profile (LTO, one codegen unit, stripped symbols: see
+ * the workspace Cargo.toml) for `triple`, into `outputDir`, the way `cargoFor` builds for it;
+ * returns the .node file's path. With `loader`, napi's loader (binding.js) is written too, else
+ * the debug build's is left alone. `npm run build:release -- --target <triple>` runs it into the
+ * repo's root, loader included (the workflow's build job). */
+export function buildReleaseBinary(outputDir, triple = hostTriple(), { loader = false } = {}) {
+  mkdirSync(outputDir, { recursive: true })
+  const started = Date.now()
+  const cargo = cargoFor(triple)
+  napiBuild(
+    [
+      '--platform',
+      '--release',
+      ...cargo.napiArgs,
+      '--target',
+      triple,
+      '--manifest-path',
+      'crates/node/Cargo.toml',
+      '--package-json-path',
+      'package.json',
+      '--output-dir',
+      outputDir,
+      ...(loader ? ['--js', 'binding.js'] : ['--no-js']),
+      '--dts',
+      'binding.d.ts',
+      '--dts-header',
+      DTS_HEADER,
+      ...(cargo.cargoArgs.length ? ['--', ...cargo.cargoArgs] : []),
+    ],
+    outputDir,
+    cargo,
+  )
+  // The one napi just wrote (the folder may hold other targets' binaries).
+  const binary = readdirSync(outputDir).find(
+    (name) => name.endsWith('.node') && statSync(join(outputDir, name)).mtimeMs >= started - 2000,
+  )
+  if (!binary) throw new Error(`napi build --release left no new .node file in ${outputDir}`)
+  return join(outputDir, binary)
 }
 
 /** Builds the shipped plugins in the release profile into build/release/plugins (what the
@@ -232,8 +278,12 @@ export function buildFacade() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    const { values } = parseArgs({ options: { facade: { type: 'boolean' }, target: { type: 'string' } } })
+    const { values } = parseArgs({
+      options: { facade: { type: 'boolean' }, release: { type: 'boolean' }, target: { type: 'string' } },
+    })
     if (values.facade) buildFacade()
+    else if (values.release)
+      console.log(`built ${relative(root, buildReleaseBinary(root, values.target, { loader: true }))}`)
     else build({ target: values.target })
   } catch (error) {
     console.error(`build failed: ${error.message}`)

