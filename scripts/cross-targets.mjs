@@ -49,7 +49,14 @@ export const CROSS_TARGETS = {
     /** PyPI's musl builds of Node (scripts/cached-packages.mjs): no 20 newer than 20.18.0 there. */
     nodes: ['20.18.0', '22.20.0', '24.19.0'],
     node: (version) => muslNodeBinary(version),
-    env: {},
+    env: {
+      // numkong (usearch's SIMD kernels) probes each x86 ISA with GCC-style flags; zig's clang 19
+      // wants `-mevex512` beside `-mavx512*` for 512-bit vectors, else the Skylake/Ice Lake probes
+      // fail while the AMX ones pass and their kernels do not compile. With it every probe and
+      // kernel compiles as with GCC (chosen at run time by the CPU, as on glibc).
+      CFLAGS_x86_64_unknown_linux_musl: '-mevex512',
+      CXXFLAGS_x86_64_unknown_linux_musl: '-mevex512',
+    },
   },
 }
 
