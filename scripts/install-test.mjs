@@ -52,7 +52,7 @@ const libraryExtension = process.platform === 'darwin' ? 'dylib' : 'so'
 
 /**
  * The platform under test and how to run its Node: this machine's (the running Node), or a cross
- * target's under emulation. `binDir`, when set, holds a `node` link to that Node, put first on the
+ * target's (scripts/cross-targets.mjs; under qemu-user for another CPU). `binDir`, when set, holds a `node` link to that Node, put first on the
  * user's PATH so that npm and the installed CLI (`#!/usr/bin/env node`) run on it too.
  */
 function platformUnderTest(cross, work) {
@@ -73,6 +73,27 @@ function platformUnderTest(cross, work) {
   mkdirSync(binDir, { recursive: true })
   symlinkSync(node, join(binDir, 'node'))
   return { platform: cross, triple, node, otherNodes, binDir, env: runEnvironment(triple) }
+}
+
+function step(text) {
+  console.log(`\n▶ ${text}`)
+}
+
+/** Runs a command to completion; returns { status, stdout, stderr } (never throws on exit codes). */
+function exec(command, args, { cwd, env }) {
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 })
+  if (result.error) throw result.error
+  return result
+}
+
+function mustExec(command, args, options) {
+  const result = exec(command, args, options)
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`,
+    )
+  }
+  return result.stdout
 }
 
 /** Whether `name` is a Rust tool (cargo, rustc, rustup, rustdoc, rustfmt, clippy and their kin). */
