@@ -58,6 +58,16 @@ export const CROSS_TARGETS = {
       CXXFLAGS_x86_64_unknown_linux_musl: '-mevex512',
     },
   },
+  // Built the same way (the workflow builds it with these scripts); not built or run here yet: no
+  // `nodes` (PyPI's arm64 musl Node would run under qemu with an arm64 musl loader).
+  'aarch64-unknown-linux-musl': {
+    platform: 'linux-arm64-musl',
+    packages: ['rust-web-src', 'python3-venv'],
+    zig: true,
+    timeScale: 10,
+    nodes: [],
+    env: {},
+  },
 }
 
 /** Whether `triple` is one of the cross targets built here. */
@@ -150,6 +160,7 @@ export function runEnvironment(triple) {
 /** The Node binaries (20, 22, 24) that run `triple`'s code here, fetched when missing. */
 export function targetNodes(triple) {
   const target = crossTarget(triple)
+  if (target.nodes.length === 0) throw new Error(`${triple} is built here, not run: no Node for it yet`)
   return target.nodes.map((version) => target.node(version))
 }
 
