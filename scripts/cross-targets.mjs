@@ -50,12 +50,14 @@ export const CROSS_TARGETS = {
     nodes: ['20.18.0', '22.20.0', '24.19.0'],
     node: (version) => muslNodeBinary(version),
     env: {
-      // numkong (usearch's SIMD kernels) probes each x86 ISA with GCC-style flags; zig's clang 19
-      // wants `-mevex512` beside `-mavx512*` for 512-bit vectors, else the Skylake/Ice Lake probes
-      // fail while the AMX ones pass and their kernels do not compile. With it every probe and
-      // kernel compiles as with GCC (chosen at run time by the CPU, as on glibc).
-      CFLAGS_x86_64_unknown_linux_musl: '-mevex512',
-      CXXFLAGS_x86_64_unknown_linux_musl: '-mevex512',
+      // numkong (usearch's SIMD kernels) under zig's clang 19: its ISA probes use GCC-style flags,
+      // and clang wants `-mevex512` beside `-mavx512*` for 512-bit vectors (else the Skylake/Ice
+      // Lake probes fail while the AMX ones pass, and those kernels do not compile); its Haswell
+      // kernels' clang target list lacks `popcnt`, which they use. So the C code is compiled with
+      // both: it needs an x86-64-v2 CPU (POPCNT, 2008 on), which every CPU Node 20 supports has
+      // in practice; the kernels are chosen at run time by the CPU, as on glibc.
+      CFLAGS_x86_64_unknown_linux_musl: '-mevex512 -mpopcnt',
+      CXXFLAGS_x86_64_unknown_linux_musl: '-mevex512 -mpopcnt',
     },
   },
   // Built the same way (the workflow builds it with these scripts); not built or run here yet: no
