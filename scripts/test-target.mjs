@@ -6,7 +6,8 @@
 //   npm run test:target -- linux-arm64-gnu                      the suite below, then the install test
 //   npm run test:target -- linux-arm64-gnu __test__/panics.spec.ts
 //   npm run test:target -- linux-arm64-gnu --install            the registry install test alone
-//     (scripts/install-test.mjs --platform: the release binary, npm and the checks on that CPU)
+//     (scripts/install-test.mjs --platform: the release binary, npm and the checks on that CPU;
+//     `--artifacts DIR`: a release binary built before, by `npm run build:release -- --target T`)
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -29,11 +30,16 @@ const SUITE = [
 ]
 
 /** The registry install test for `platform` (its own release build, then npm under emulation). */
-function installTest(platform) {
+function installTest(platform, artifacts) {
   const started = Date.now()
   const result = spawnSync(
     process.execPath,
-    [join(root, 'scripts', 'install-test.mjs'), '--platform', platform],
+    [
+      join(root, 'scripts', 'install-test.mjs'),
+      '--platform',
+      platform,
+      ...(artifacts ? ['--artifacts', artifacts] : []),
+    ],
     {
       cwd: root,
       stdio: 'inherit',
@@ -46,7 +52,7 @@ function installTest(platform) {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { install: { type: 'boolean', default: false } },
+  options: { install: { type: 'boolean', default: false }, artifacts: { type: 'string' } },
 })
 const [platform, ...files] = positionals
 if (!platform) {
@@ -58,7 +64,7 @@ try {
   const target = crossTarget(triple)
   const started = Date.now()
   if (values.install) {
-    installTest(platform)
+    installTest(platform, values.artifacts)
     process.exit(0)
   }
   build({ target: triple })
@@ -92,7 +98,7 @@ try {
   if (result.error) throw result.error
   console.log(`\ntest:target ${platform}: ${((Date.now() - started) / 1000).toFixed(0)} s in all`)
   if (result.status !== 0) throw new Error(`ava on ${platform} failed (exit ${result.status})`)
-  if (!files.length) installTest(platform)
+  if (!files.length) installTest(platform, values.artifacts)
 } catch (error) {
   console.error(`\ntest:target failed: ${error.message}`)
   process.exit(1)
