@@ -4,12 +4,13 @@
 // `npm run build -- --target <triple>` builds with these, `npm run test:target -- <platform>` tests
 // with them; the release workflow's Linux builds run the same scripts.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 import { aptHas, aptInstall, aptInstalled } from './apt.mjs'
 import { muslNodeBinary, nodeBinary } from './cached-packages.mjs'
+import { pythonVenv, venvBin } from './python-venv.mjs'
 
 /** Where the cross build tools from PyPI live (zig, cargo-zigbuild): a venv of their own. */
 const zigVenv = join(homedir(), '.cache', 'modelport', 'zig-venv')
@@ -108,24 +109,7 @@ export function installCrossTools(triple) {
   for (const name of missing)
     if (!aptHas(name)) throw new Error(`a cross build for ${triple} needs the Debian package ${name}`)
   aptInstall(missing, `a cross build for ${triple}`)
-  if (crossTarget(triple).zig) installZig()
-}
-
-/** zig and cargo-zigbuild from PyPI, in their venv (made once). */
-function installZig() {
-  const marker = join(zigVenv, 'tools.txt')
-  const wanted = `${ZIG_TOOLS.join('\n')}\n`
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return
-  console.log(`\n▶ ${ZIG_TOOLS.join(', ')} from PyPI into ${zigVenv}`)
-  rmSync(zigVenv, { recursive: true, force: true })
-  for (const [command, args] of [
-    ['python3', ['-m', 'venv', zigVenv]],
-    [join(zigVenv, 'bin', 'pip'), ['install', '--quiet', ...ZIG_TOOLS]],
-  ]) {
-    const result = spawnSync(command, args, { stdio: 'inherit' })
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`)
-  }
-  writeFileSync(marker, wanted)
+  if (crossTarget(triple).zig) pythonVenv(zigVenv, ZIG_TOOLS, `a cross build for ${triple}`)
 }
 
 /** The environment, napi and cargo arguments, and PATH folders of a cross build of `triple`. */
@@ -140,7 +124,7 @@ export function crossBuild(triple) {
       env: common,
       napiArgs: ['--cross-compile'],
       cargoArgs: ['-Zbuild-std'],
-      path: [join(zigVenv, 'bin')],
+      path: [venvBin(zigVenv)],
     }
   return {
     env: {
@@ -162,11 +146,12 @@ export function runEnvironment(triple) {
   return target.qemu ? { QEMU_LD_PREFIX: target.sysroot } : {}
 }
 
-/** The Node binaries (20, 22, 24) that run `triple`'s code here, fetched when missing. */
-export function targetNodes(triple) {
+/** The Node binaries (20, 22, 24) that run `triple`'s code here, fetched when missing;
+ * `{ first: true }`: Node 20's alone. */
+export function targetNodes(triple, { first = false } = {}) {
   const target = crossTarget(triple)
   if (target.nodes.length === 0) throw new Error(`${triple} is built here, not run: no Node for it yet`)
-  return target.nodes.map((version) => target.node(version))
+  return target.nodes.slice(0, first ? 1 : undefined).map((version) => target.node(version))
 }
 
 /**

@@ -70,7 +70,7 @@ try {
   build({ target: triple })
   enableEmulation(triple)
   // Its Node 20 (the same major as CI's first).
-  const [node] = targetNodes(triple)
+  const [node] = targetNodes(triple, { first: true })
   const how = target.qemu ? `under qemu-${target.qemu}` : 'natively'
   console.log(`\n▶ ava on ${platform}: Node ${target.nodes[0]} (${node}) ${how}`)
   const result = spawnSync(

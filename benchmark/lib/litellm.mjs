@@ -1,40 +1,25 @@
 // LiteLLM's proxy, the usual OpenAI-compatible gateway, as the gateway case's baseline: installed
 // from PyPI (pinned) into the benchmark's own virtualenv (build/bench-venv), run with its defaults
 // (one uvicorn worker) in front of the same upstream as modelport's gateway.
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import { freePort } from '../../scripts/free-port.mjs'
+import { pythonVenv, venvBin } from '../../scripts/python-venv.mjs'
 import { root } from './env.mjs'
 import { cpuSecondsOf } from './processes.mjs'
 
 // Newer releases need a `litellm-proxy` package that PyPI here lacks.
 const requirement = 'litellm[proxy]==1.77.7'
 const venv = join(root, 'build', 'bench-venv')
-const stamp = join(venv, 'modelport-requirement.txt')
-const bin = (name) => join(venv, process.platform === 'win32' ? 'Scripts' : 'bin', name)
-
-function check(result, what) {
-  if (result.error) throw result.error
-  if (result.status !== 0) throw new Error(`${what} failed with exit code ${result.status}`)
-}
+const bin = (name) => join(venvBin(venv), name)
 
 /** Makes the virtualenv with LiteLLM's proxy in it, unless it is there already. */
 export function installLiteLLM() {
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === requirement) return
-  console.log(`  installing ${requirement} into build/bench-venv`)
-  const python = process.env.PYTHON ?? (process.platform === 'win32' ? 'python' : 'python3')
-  check(spawnSync(python, ['-m', 'venv', '--clear', venv], { stdio: 'inherit' }), 'python -m venv')
-  check(
-    spawnSync(bin('pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], {
-      stdio: 'inherit',
-    }),
-    `pip install ${requirement}`,
-  )
-  writeFileSync(stamp, requirement)
+  pythonVenv(venv, [requirement], "the gateway benchmark's baseline")
 }
 
 /** Starts the proxy with one model, `gpt-4o-mini`, served by `upstream` (a base URL ending in /v1). */
