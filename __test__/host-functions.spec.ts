@@ -178,9 +178,11 @@ test('setError in a host function fails the call with its message; a context use
 
 test('an async call waiting on a host function is aborted by its signal, and times out with the plugin', async (t) => {
   let entered: (() => void) | undefined
+  let kept: CallContext | undefined
   const inHostFunction = new Promise<void>((resolve) => (entered = resolve))
   const { functions } = hostFunctions({
-    transform: () => {
+    transform: (ctx: CallContext) => {
+      kept = ctx
       entered!()
       return new Promise(() => {})
     },
@@ -195,6 +197,10 @@ test('an async call waiting on a host function is aborted by its signal, and tim
   const [aborted, abortMs] = await timed(() => failure(t, pending))
   t.is(aborted?.code, 'ABORTED')
   t.true(abortMs < SLACK_MS)
+  // The call's thread no longer serves its context: using it throws, it does not wait.
+  const late = failureSync(t, () => kept!.read(1n))
+  t.is(late?.code, 'UNSUPPORTED')
+  t.regex(late?.message ?? '', /outside its host function/)
   const plugin = await load(functions, { timeoutMs: WASM_TIMEOUT_MS })
   const [timedOut, timeoutMs] = await timed(() => failure(t, plugin.call('transform_input', 'x')))
   t.is(timedOut?.code, 'PLUGIN_TIMEOUT')
