@@ -1,7 +1,7 @@
 // The packages as npm sees them (file lists, platform fields) and the loader's behaviour when no
 // binary fits. The registry install of the staged release packages is scripts/install-test.mjs.
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -87,7 +87,36 @@ test('on a platform without a binary, importing modelport fails with UNSUPPORTED
   )
   t.regex(result.stderr, /supported: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl/)
   t.regex(result.stderr, /code: 'UNSUPPORTED_PLATFORM'/)
-  t.regex(result.stderr, /Unsupported architecture on \w+: mips/, 'the loader’s own reason is in the causes')
+  t.true(result.stderr.includes(`(Node ${process.version})`), result.stderr)
+})
+
+test('the binary is chosen by the C library of the running Node, not the system’s tools', (t) => {
+  // The package without any binary, run by a Node whose report names no glibc (a musl Node; here
+  // on a glibc system, whose /usr/bin/ldd is glibc's): the loader must want the musl package, the
+  // one npm installs for that Node (npm decides by the same report).
+  const copy = tempDir()
+  cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true })
+  cpSync(join(root, 'package.json'), join(copy, 'package.json'))
+  const preload = tempFile(
+    'musl-report.cjs',
+    `const getReport = process.report.getReport.bind(process.report)
+process.report.getReport = (...args) => {
+  const report = getReport(...args)
+  delete report.header.glibcVersionRuntime
+  return report
+}
+`,
+  )
+  const result = spawnSync(process.execPath, ['--require', preload, '-e', "require('./dist/index.js')"], {
+    cwd: copy,
+    encoding: 'utf8',
+    env: { ...process.env, MODELPORT_BINDING_PATH: '' },
+  })
+  t.not(result.status, 0)
+  const wanted = process.platform === 'linux' ? `linux-${process.arch}-musl` : currentPlatform()
+  t.regex(result.stderr, /code: 'BINDING_LOAD_FAILED'/)
+  t.true(result.stderr.includes(`install the package 'modelport-${wanted}'`), result.stderr)
+  t.true(result.stderr.includes(`Cannot find module 'modelport-${wanted}'`), result.stderr)
 })
 
 test('MODELPORT_BINDING_PATH loads the binary it names', (t) => {
@@ -96,7 +125,7 @@ test('MODELPORT_BINDING_PATH loads the binary it names', (t) => {
 ExtismPlugin.load(${JSON.stringify(wasm('count_vowels'))}).then((p) => {
   console.log(Buffer.from(p.callSync('count_vowels', 'a binary path override')).toString())
 })`
-  // A preload that makes the generated loader's own candidates fail: only the override can work.
+  // A preload that makes the platform's own binary fail to be found: only the override can work.
   const preload = tempFile('fake-arch.cjs', "Object.defineProperty(process, 'arch', { value: 'mips' })\n")
   const result = runPackage(code, { MODELPORT_BINDING_PATH: binary }, preload)
   t.is(result.status, 0, result.stderr)

@@ -194,8 +194,9 @@ export function build({ target } = {}) {
       'package.json',
       '--output-dir',
       '.',
-      '--js',
-      'binding.js',
+      // modelport loads its binary itself (src/native-binding.ts): napi's generated loader would
+      // decide gnu-or-musl its own way.
+      '--no-js',
       '--dts',
       'binding.d.ts',
       '--dts-header',
@@ -222,10 +223,9 @@ export function build({ target } = {}) {
 
 /** Builds the Node binding in the release profile (LTO, one codegen unit, stripped symbols: see
  * the workspace Cargo.toml) for `triple`, into `outputDir`, the way `cargoFor` builds for it;
- * returns the .node file's path. With `loader`, napi's loader (binding.js) is written too, else
- * the debug build's is left alone. `npm run build:release -- --target <triple>` runs it into the
- * repo's root, loader included (the workflow's build job). */
-export function buildReleaseBinary(outputDir, triple = hostTriple(), { loader = false } = {}) {
+ * returns the .node file's path. `npm run build:release -- --target <triple>` runs it into the
+ * repo's root (the workflow's build job). */
+export function buildReleaseBinary(outputDir, triple = hostTriple()) {
   mkdirSync(outputDir, { recursive: true })
   const started = Date.now()
   const cargo = cargoFor(triple)
@@ -242,7 +242,7 @@ export function buildReleaseBinary(outputDir, triple = hostTriple(), { loader = 
       'package.json',
       '--output-dir',
       outputDir,
-      ...(loader ? ['--js', 'binding.js'] : ['--no-js']),
+      '--no-js',
       '--dts',
       'binding.d.ts',
       '--dts-header',
@@ -283,7 +283,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     })
     if (values.facade) buildFacade()
     else if (values.release)
-      console.log(`built ${relative(root, buildReleaseBinary(root, values.target, { loader: true }))}`)
+      console.log(`built ${relative(root, buildReleaseBinary(root, values.target))}`)
     else build({ target: values.target })
   } catch (error) {
     console.error(`build failed: ${error.message}`)

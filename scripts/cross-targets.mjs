@@ -59,9 +59,7 @@ export const CROSS_TARGETS = {
       // in practice; the kernels are chosen at run time by the CPU, as on glibc.
       CFLAGS_x86_64_unknown_linux_musl: '-mevex512 -mpopcnt',
       CXXFLAGS_x86_64_unknown_linux_musl: '-mevex512 -mpopcnt',
-      // Not enough yet (README, Cross targets): usearch's C++ includes numkong's capabilities.h,
-      // which declares `syscall` `noexcept` (as glibc does); musl's declaration is not, and clang
-      // refuses the mismatch (`-fms-extensions` does not relax it).
+      // (numkong's C++ declaration of `syscall` is mended for musl by patches/numkong-*.)
     },
   },
   // Built the same way (the workflow builds it with these scripts); not built or run here yet: no

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The main package: the compiled facade (.js + .d.ts for each .ts of index.ts and src/), the
- * generated loader, the C header of the native plugin ABI, README, LICENSE and package.json. No tests, fixtures, Rust or TypeScript
+ * binding's generated type definitions, the C header of the native plugin ABI, README, LICENSE and package.json. No tests, fixtures, Rust or TypeScript
  * sources, source maps, build info or binaries. */
 export function mainPackageFiles(root) {
   const sources = ['index.ts']
@@ -23,7 +23,6 @@ export function mainPackageFiles(root) {
   ])
   return [
     ...compiled,
-    'binding.js',
     'binding.d.ts',
     'include/modelport_plugin.h',
     'README.md',

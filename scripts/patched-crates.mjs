@@ -38,6 +38,17 @@ export const PATCHED_CRATES = [
       'patches/extism-1.41.0-wasi-output.patch',
     ],
   },
+  {
+    // usearch's SIMD kernels (from usearch's C++, which includes this crate's headers).
+    name: 'numkong',
+    version: '7.8.7',
+    sha256: '431a7e50171e9b47035d5dcb57e802186688a9e0a878a62beedfcc6afcb43ebd',
+    patches: [
+      // `capabilities.h` declares `syscall` `noexcept` in C++ (as glibc does); musl's declaration
+      // has no exception specification and clang refuses the mismatch, so musl builds stopped.
+      'patches/numkong-7.8.7-musl-syscall.patch',
+    ],
+  },
 ]
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')

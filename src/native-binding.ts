@@ -9,19 +9,20 @@ import { currentPlatform, supportedPlatforms } from './platform'
  * (a local build, a binary patched for a platform we do not ship). */
 export const BINDING_PATH_VARIABLE = 'MODELPORT_BINDING_PATH'
 
-/** Finds the package root (where the generated `binding.js` lives) from this file's folder. */
+/** The package root (where package.json and a local build's `.node` files live), from this
+ * file's folder: dist/src/ in the package, src/ when run from the sources. */
 function packageRoot(): string {
   let dir = __dirname
-  while (!existsSync(join(dir, 'binding.js'))) {
+  while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir)
-    if (parent === dir) throw new Error(`modelport: binding.js not found above ${__dirname}`)
+    if (parent === dir) throw new Error(`modelport: package.json not found above ${__dirname}`)
     dir = parent
   }
   return dir
 }
 
-/** The first lines of the messages of `error` and its `cause` chain (the generated loader chains
- * one error per candidate it tried; "Require stack" listings and empty links are left out). */
+/** The first lines of the messages of `error` and its `cause` chain ("Require stack" listings
+ * and empty links are left out). */
 function causesOf(error: unknown): string[] {
   const causes: string[] = []
   for (let e = error; e != null && causes.length < 20; e = (e as { cause?: unknown }).cause) {
@@ -32,9 +33,12 @@ function causesOf(error: unknown): string[] {
   return causes
 }
 
-/** Loads the binding: the override path if set, else the generated loader (which picks the
- * `.node` next to it, then the installed `modelport-<platform>` package). Failures become a
- * `ModelportError` that names the platform and what to do. */
+/** Loads the binding: the override path if set, else this platform's binary — a local build's
+ * `modelport.<platform>.node` at the package root, then the installed `modelport-<platform>`
+ * package. The platform is decided once, by `currentPlatform` (on Linux the C library of this
+ * Node process, the rule npm uses to pick the optional package), so the binary loaded is the one
+ * npm installed even where the system's own tools belong to the other C library (a musl Node on
+ * a glibc system). Failures become a `ModelportError` that names the platform and what to do. */
 function loadBinding(): typeof Binding {
   const override = process.env[BINDING_PATH_VARIABLE]
   if (override) {
@@ -54,29 +58,37 @@ function loadBinding(): typeof Binding {
     }
   }
   const root = packageRoot()
-  try {
-    return require(join(root, 'binding.js')) as typeof Binding
-  } catch (error) {
-    const platform = currentPlatform()
-    const supported = supportedPlatforms(root)
-    const message = supported.includes(platform)
-      ? `the native binding for ${platform} could not be loaded: install the package 'modelport-${platform}' ` +
+  const platform = currentPlatform()
+  const supported = supportedPlatforms(root)
+  if (!supported.includes(platform))
+    throw new ModelportError({
+      code: 'UNSUPPORTED_PLATFORM',
+      message:
+        `modelport has no prebuilt binary for ${platform} (Node ${process.version}); ` +
+        `supported: ${supported.join(', ')}. Build it from source (see the README) and set ` +
+        `${BINDING_PATH_VARIABLE} to the .node file`,
+    })
+  const local = join(root, `modelport.${platform}.node`)
+  const errors: unknown[] = []
+  for (const candidate of existsSync(local) ? [local, `modelport-${platform}`] : [`modelport-${platform}`]) {
+    try {
+      return require(candidate) as typeof Binding
+    } catch (error) {
+      errors.push(error)
+    }
+  }
+  throw new ModelportError(
+    {
+      code: 'BINDING_LOAD_FAILED',
+      message:
+        `the native binding for ${platform} could not be loaded: install the package 'modelport-${platform}' ` +
         `(npm installs it as an optional dependency of modelport; it is skipped with --omit=optional or ` +
         `--no-optional, or when the lock file was written on another platform), or set ` +
-        `${BINDING_PATH_VARIABLE} to a modelport .node file`
-      : `modelport has no prebuilt binary for ${platform} (Node ${process.version}); ` +
-        `supported: ${supported.join(', ')}. Build it from source (see the README) and set ` +
-        `${BINDING_PATH_VARIABLE} to the .node file`
-    throw new ModelportError(
-      {
-        code: supported.includes(platform) ? 'BINDING_LOAD_FAILED' : 'UNSUPPORTED_PLATFORM',
-        message,
-        // The loader's own summary blames an npm bug; its causes say what was tried.
-        causes: causesOf((error as { cause?: unknown }).cause ?? error),
-      },
-      { cause: error },
-    )
-  }
+        `${BINDING_PATH_VARIABLE} to a modelport .node file`,
+      causes: errors.flatMap(causesOf),
+    },
+    { cause: errors.at(-1) },
+  )
 }
 
 /** The napi-rs binding (loaded once, when modelport is first imported). */
