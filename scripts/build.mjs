@@ -282,8 +282,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       options: { facade: { type: 'boolean' }, release: { type: 'boolean' }, target: { type: 'string' } },
     })
     if (values.facade) buildFacade()
-    else if (values.release)
-      console.log(`built ${relative(root, buildReleaseBinary(root, values.target))}`)
+    else if (values.release) console.log(`built ${relative(root, buildReleaseBinary(root, values.target))}`)
     else build({ target: values.target })
   } catch (error) {
     console.error(`build failed: ${error.message}`)
