@@ -129,13 +129,7 @@ function userEnvironment(npmrc, work, under) {
     Object.entries(process.env).filter(
       ([key]) =>
         !/^npm_/i.test(key) &&
-        ![
-          'CARGO_HOME',
-          'RUSTUP_HOME',
-          'CARGO_TARGET_DIR',
-          'MODELPORT_BINDING_PATH',
-          'NAPI_RS_NATIVE_LIBRARY_PATH',
-        ].includes(key),
+        !['CARGO_HOME', 'RUSTUP_HOME', 'CARGO_TARGET_DIR', 'MODELPORT_BINDING_PATH'].includes(key),
     ),
   )
   const path = pathWithoutRust(work)
