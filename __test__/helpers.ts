@@ -37,6 +37,10 @@ export const WASM_TIMEOUT_MS = 1000 * TIME_SCALE
  * seconds natively (long streams, large bodies) and must not reach it under emulation. */
 export const PLUGIN_TIMEOUT_MS = 30_000 * TIME_SCALE
 
+/** A provider's `request_timeout_ms` default (600 s for a whole HTTP exchange, body included),
+ * stretched by `TIME_SCALE`: for streams that take seconds natively and minutes under emulation. */
+export const REQUEST_TIMEOUT_MS = 600_000 * TIME_SCALE
+
 /** Runs `work` and returns its result with the wall time it took, in milliseconds. */
 export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now()

@@ -21,6 +21,7 @@ import {
   failure,
   plugin,
   PLUGIN_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
   root,
   SLACK_MS,
   SLOW_PATH_MS,
@@ -335,12 +336,16 @@ for (const kind of KINDS) {
   test(`${kind}: a stream of 100,000 chunks is consumed completely`, async (t) => {
     const words = Array.from({ length: 100_000 }, (_, i) => `w${i}`)
     // A v1 plugin's timeout_ms covers its whole chat_stream, whose length here depends on how
-    // busy the machine is (over 30 s under `npm run test:stress`): no call timeout.
+    // busy the machine is (over 30 s under `npm run test:stress`): no call timeout. The HTTP
+    // exchange's own bound stretches like the other bounds (over 600 s under emulation).
     const { provider } = await setup(
       t,
       kind,
       { reply: () => words.join(' ') },
-      kind === 'wasm v1' ? { timeout_ms: 0 } : {},
+      {
+        request_timeout_ms: REQUEST_TIMEOUT_MS,
+        ...(kind === 'wasm v1' ? { timeout_ms: 0 } : {}),
+      },
     )
     let count = 0
     let last = ''
@@ -374,10 +379,12 @@ test.serial('abort during a retry backoff stops at once', async (t) => {
 test('retry limits: per call (maxRetries) and per provider (max_retries)', async (t) => {
   const { server, provider } = await setup(t, 'native', {}, { max_retries: 1, retry_base_delay_ms: 5 })
   server.failNext({ status: 500 }, { status: 500 })
-  t.is((await failure(t, provider.chat(user('x'))))?.status, 500)
+  const failed = await failure(t, provider.chat(user('x')))
+  t.is(failed?.status, 500, failed?.message)
   t.is(server.requests.length, 2, 'one retry: the provider limit')
   server.failNext({ status: 429, headers: { 'retry-after-ms': '1' } })
-  t.is((await failure(t, provider.chat(user('x'), { maxRetries: 0 })))?.code, 'RATE_LIMITED')
+  const limited = await failure(t, provider.chat(user('x'), { maxRetries: 0 }))
+  t.is(limited?.code, 'RATE_LIMITED', limited?.message)
   t.is(server.requests.length, 3)
   server.failNext({ status: 502 }, { status: 504 })
   t.is((await provider.chat(user('x'), { maxRetries: 3 })).text, 'Echo: x')

@@ -8,10 +8,19 @@ import { createInterface } from 'node:readline'
 import { PluginRegistry } from '../../dist/index.js'
 
 const [url, path, cacheDir] = process.argv.slice(2)
+// The tests' time scale (helpers.ts `TIME_SCALE`): the whole exchange's bound (600 s by default)
+// stretches with it, as reading 104 MB takes minutes under emulation.
+const timeScale = Number(process.env.MODELPORT_TEST_TIME_SCALE ?? 1)
 const registry = await PluginRegistry.fromConfig({
   // The answer is larger than the default 64 MiB response cap.
   providers: [
-    { name: 'p', path, config: { base_url: url, model: 'mock-gpt-1' }, max_response_bytes: 2 ** 30 },
+    {
+      name: 'p',
+      path,
+      config: { base_url: url, model: 'mock-gpt-1' },
+      max_response_bytes: 2 ** 30,
+      request_timeout_ms: 600_000 * timeScale,
+    },
   ],
   cache_dir: cacheDir,
 })
