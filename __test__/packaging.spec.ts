@@ -93,7 +93,7 @@ test('on a platform without a binary, importing modelport fails with UNSUPPORTED
 test('the binary is chosen by the C library of the running Node, not the system’s tools', (t) => {
   // The package without any binary, run by a Node whose report names no glibc (a musl Node; here
   // on a glibc system, whose /usr/bin/ldd is glibc's): the loader must want the musl package, the
-  // one npm installs for that Node (npm decides by the same report).
+  // only one such a process can load (`npm install --libc=musl` installs it there).
   const copy = tempDir()
   cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true })
   cpSync(join(root, 'package.json'), join(copy, 'package.json'))

@@ -62,14 +62,17 @@ export const CROSS_TARGETS = {
       // (numkong's C++ declaration of `syscall` is mended for musl by patches/numkong-*.)
     },
   },
-  // Built the same way (the workflow builds it with these scripts); not built or run here yet: no
-  // `nodes` (PyPI's arm64 musl Node would run under qemu with an arm64 musl loader).
   'aarch64-unknown-linux-musl': {
     platform: 'linux-arm64-musl',
-    packages: ['rust-web-src', 'python3-venv'],
+    packages: ['rust-web-src', 'python3-venv', 'qemu-user-static'],
     zig: true,
+    /** Run under qemu-user like linux-arm64-gnu, but needs no sysroot: PyPI's musl Node has its
+     * interpreter (Debian's arm64 musl loader) patched in as an absolute path. */
+    qemu: 'aarch64',
     timeScale: 10,
-    nodes: [],
+    /** PyPI's arm64 musl builds of Node: none of Node 20 there. */
+    nodes: ['22.20.0', '24.19.0'],
+    node: (version) => muslNodeBinary(version, 'arm64'),
     env: {},
   },
 }
@@ -141,7 +144,7 @@ export function crossBuild(triple) {
 /** The environment `triple`'s code runs in here (qemu's library root, for an emulated CPU). */
 export function runEnvironment(triple) {
   const target = crossTarget(triple)
-  return target.qemu ? { QEMU_LD_PREFIX: target.sysroot } : {}
+  return target.sysroot ? { QEMU_LD_PREFIX: target.sysroot } : {}
 }
 
 /** The Node binaries (20, 22, 24) that run `triple`'s code here, fetched when missing;

@@ -72,7 +72,11 @@ function platformUnderTest(cross, work) {
   const binDir = join(work, 'cross-bin')
   mkdirSync(binDir, { recursive: true })
   symlinkSync(node, join(binDir, 'node'))
-  return { platform: cross, triple, node, otherNodes, binDir, env: runEnvironment(triple) }
+  // npm picks a package's `libc` by /usr/bin/ldd first (npm-install-checks), and this machine's is
+  // glibc's whatever Node runs npm (Alpine's is musl's): for a musl platform the user here says
+  // which C library their Node has, as `npm install --libc=musl` does.
+  const libc = cross.endsWith('-musl') ? { npm_config_libc: 'musl' } : {}
+  return { platform: cross, triple, node, otherNodes, binDir, env: { ...runEnvironment(triple), ...libc } }
 }
 
 function step(text) {

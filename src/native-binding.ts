@@ -36,9 +36,9 @@ function causesOf(error: unknown): string[] {
 /** Loads the binding: the override path if set, else this platform's binary — a local build's
  * `modelport.<platform>.node` at the package root, then the installed `modelport-<platform>`
  * package. The platform is decided once, by `currentPlatform` (on Linux the C library of this
- * Node process, the rule npm uses to pick the optional package), so the binary loaded is the one
- * npm installed even where the system's own tools belong to the other C library (a musl Node on
- * a glibc system). Failures become a `ModelportError` that names the platform and what to do. */
+ * Node process, the only one whose binary it can load), not guessed from the system's tools as
+ * napi-rs's generated loader does (/usr/bin/ldd: glibc's, for a musl Node on a glibc system).
+ * Failures become a `ModelportError` that names the platform and what to do. */
 function loadBinding(): typeof Binding {
   const override = process.env[BINDING_PATH_VARIABLE]
   if (override) {
