@@ -1,7 +1,8 @@
 // `npm run test:target -- <platform> [ava files…]`: the ava suite on a cross target, on this
 // machine: builds the target's binding, plugins and fixtures (`npm run build -- --target <triple>`),
-// then runs ava under the npm registry's Node for that CPU through qemu-user (binfmt_misc, so
-// Node's child processes run emulated too). Not part of `npm test`.
+// then runs ava under a Node for that platform (scripts/cross-targets.mjs: the npm registry's for
+// arm64, PyPI's for musl), through qemu-user for another CPU (binfmt_misc, so Node's child
+// processes run emulated too). Not part of `npm test`.
 //
 //   npm run test:target -- linux-arm64-gnu                      the suite below, then the install test
 //   npm run test:target -- linux-arm64-gnu __test__/panics.spec.ts
