@@ -73,7 +73,18 @@ export const CROSS_TARGETS = {
     /** PyPI's arm64 musl builds of Node: none of Node 20 there. */
     nodes: ['22.20.0', '24.19.0'],
     node: (version) => muslNodeBinary(version, 'arm64'),
-    env: {},
+    env: {
+      // numkong's SME kernels (Arm's matrix extension: Apple M4-class cores, no common Linux
+      // server yet) crash zig's clang 19 backend ("Cannot select: intrinsic
+      // llvm.aarch64.sme.get.tpidr2"), though its probes pass: they are left out. (Its other
+      // Arm probes pass `-march=armv8.2-a+…`, which zig's cc reads as a CPU name and refuses
+      // ("unknown CPU"), so this build has numkong's plain NEON kernels only; f32 search runs on
+      // them.)
+      NK_TARGET_SME: '0',
+      NK_TARGET_SME2: '0',
+      NK_TARGET_SME2P1: '0',
+      NK_TARGET_SMEBI32: '0',
+    },
   },
 }
 
