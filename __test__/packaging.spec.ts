@@ -117,6 +117,7 @@ process.report.getReport = (...args) => {
   t.regex(result.stderr, /code: 'BINDING_LOAD_FAILED'/)
   t.true(result.stderr.includes(`install the package 'modelport-${wanted}'`), result.stderr)
   t.true(result.stderr.includes(`Cannot find module 'modelport-${wanted}'`), result.stderr)
+  if (wanted.endsWith('-musl')) t.true(result.stderr.includes('npm install --libc=musl'), result.stderr)
 })
 
 test('MODELPORT_BINDING_PATH loads the binary it names', (t) => {

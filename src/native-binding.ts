@@ -83,8 +83,10 @@ function loadBinding(): typeof Binding {
       message:
         `the native binding for ${platform} could not be loaded: install the package 'modelport-${platform}' ` +
         `(npm installs it as an optional dependency of modelport; it is skipped with --omit=optional or ` +
-        `--no-optional, or when the lock file was written on another platform), or set ` +
-        `${BINDING_PATH_VARIABLE} to a modelport .node file`,
+        `--no-optional, or when the lock file was written on another platform` +
+        // npm picks gnu or musl by the system's /usr/bin/ldd, not by this Node's C library.
+        (platform.endsWith('-musl') ? `; for a musl Node on a glibc system: npm install --libc=musl` : '') +
+        `), or set ${BINDING_PATH_VARIABLE} to a modelport .node file`,
       causes: errors.flatMap(causesOf),
     },
     { cause: errors.at(-1) },
