@@ -1,7 +1,7 @@
 // The packages as npm sees them (file lists, platform fields) and the loader's behaviour when no
 // binary fits. The registry install of the staged release packages is scripts/install-test.mjs.
 import { spawnSync } from 'node:child_process'
-import { cpSync, readdirSync, readFileSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -118,6 +118,25 @@ process.report.getReport = (...args) => {
   t.true(result.stderr.includes(`install the package 'modelport-${wanted}'`), result.stderr)
   t.true(result.stderr.includes(`Cannot find module 'modelport-${wanted}'`), result.stderr)
   if (wanted.endsWith('-musl')) t.true(result.stderr.includes('npm install --libc=musl'), result.stderr)
+})
+
+test('a local binary that does not load is reported with the package tried after it', (t) => {
+  // The package with a broken build of its own platform's binary at its root (not a shared
+  // library), and no platform package: both candidates fail, both reasons are in the error.
+  const copy = tempDir()
+  cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true })
+  cpSync(join(root, 'package.json'), join(copy, 'package.json'))
+  const local = join(copy, `modelport.${currentPlatform()}.node`)
+  writeFileSync(local, 'not a shared library\n')
+  const result = spawnSync(process.execPath, ['-e', "require('./dist/index.js')"], {
+    cwd: copy,
+    encoding: 'utf8',
+    env: { ...process.env, MODELPORT_BINDING_PATH: '' },
+  })
+  t.not(result.status, 0)
+  t.regex(result.stderr, /code: 'BINDING_LOAD_FAILED'/)
+  t.true(result.stderr.includes(local), result.stderr)
+  t.true(result.stderr.includes(`Cannot find module 'modelport-${currentPlatform()}'`), result.stderr)
 })
 
 test('MODELPORT_BINDING_PATH loads the binary it names', (t) => {
