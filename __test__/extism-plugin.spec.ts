@@ -107,6 +107,31 @@ test('close() interrupts a running call and refuses new ones', async (t) => {
   t.is(failureSync(t, () => plugin.callSync('echo', 'x'))?.code, 'ABORTED')
 })
 
+test('close() and an abort end a call wherever it is: queued, starting its instance, or running', async (t) => {
+  // No timeout: a cancel that missed the call would leave it spinning for ever. A plugin that
+  // has just trapped makes a fresh instance for its next call, so that call is a while starting.
+  const cacheDir = tempDir()
+  for (let round = 0; round < 24; round++) {
+    const plugin = await ExtismPlugin.load(wasm('hostile'), { cacheDir, timeoutMs: 0 })
+    if (round % 2 === 1) t.is(failureSync(t, () => plugin.callSync('unreachable'))?.code, 'PLUGIN_TRAPPED')
+    const controller = new AbortController()
+    const running = failure(t, plugin.call('spin', '', { signal: controller.signal }))
+    await new Promise((resolve) => setTimeout(resolve, round % 4))
+    if (round % 4 < 2) plugin.close()
+    else controller.abort()
+    let timer: NodeJS.Timeout | undefined
+    const ended = await Promise.race([
+      running,
+      new Promise<'still running'>(
+        (resolve) => (timer = setTimeout(() => resolve('still running'), SLACK_MS)),
+      ),
+    ])
+    clearTimeout(timer)
+    t.is(typeof ended === 'string' ? ended : ended?.code, 'ABORTED', `round ${round}`)
+    plugin.close()
+  }
+})
+
 test('start-up code runs once per instance, under the host; its entry points are not callable', async (t) => {
   const plugin = await load('start_counter')
   t.teardown(() => plugin.close())

@@ -428,6 +428,20 @@ test('an already-aborted signal rejects every call at once; embed, complete and 
   t.true(await eventually(() => server.openConnections() === 0))
 })
 
+test('an abort that comes as a Wasm call ends never stops the next call on that instance', async (t) => {
+  // One instance, so every call reuses it unless an abort discarded it. Aborts land anywhere: before
+  // the call starts, while it runs, or just after it ended with the answer not yet taken.
+  const { provider } = await setup(t, 'wasm v2', {}, { max_instances: 1 })
+  for (let round = 0; round < 60; round++) {
+    const controller = new AbortController()
+    const aborted = provider.chat(user(`r${round}`), { signal: controller.signal }).catch((e: unknown) => e)
+    setTimeout(() => controller.abort(), round % 6)
+    const first = await aborted
+    if (!('text' in (first as object))) t.is((first as { code?: string }).code, 'ABORTED', `round ${round}`)
+    t.is((await provider.chat(user(`next ${round}`))).text, `Echo: next ${round}`, `round ${round}`)
+  }
+})
+
 test('registry.close() aborts a stream in flight', async (t) => {
   for (const kind of ['native', 'wasm v2', 'wasm v1'] as const) {
     const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ')

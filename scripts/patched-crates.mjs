@@ -36,6 +36,10 @@ export const PATCHED_CRATES = [
       // `PluginBuilder::with_wasi_output`: a plugin's WASI stdout/stderr to the process's, per
       // plugin (1.41 has only the process-wide EXTISM_ENABLE_WASI_OUTPUT variable).
       'patches/extism-1.41.0-wasi-output.patch',
+      // A cancel that reached the timer before the call it meant had started was dropped, and the
+      // call then ran to its timeout (or forever without one): such a cancel is now kept and
+      // interrupts the call as it starts; the epoch deadline is set before the timer knows the call.
+      'patches/extism-1.41.0-cancel-before-start.patch',
     ],
   },
   {

@@ -118,6 +118,23 @@ fn a_cancelled_call_is_aborted_and_the_next_call_works() {
     );
 }
 
+/// A cancel that reaches Extism's timer while the plugin is between calls (one that raced the
+/// start of the call it meant) interrupts the next call as soon as it starts; Extism 1.41 dropped
+/// it, and the call ran to its timeout (patches/extism-1.41.0-cancel-before-start.patch).
+#[test]
+fn a_cancel_that_raced_the_call_start_interrupts_it_as_it_starts() {
+    let wasm = wat::parse_file(fixture()).unwrap();
+    let manifest = extism::Manifest::new([extism::Wasm::data(wasm)]).with_timeout(SLACK * 6);
+    let mut plugin = extism::Plugin::new(&manifest, [], false).unwrap();
+    plugin.cancel_handle().cancel().unwrap();
+    let started = Instant::now();
+    let err = plugin.call::<&[u8], &[u8]>("spin", b"").unwrap_err();
+    // The timeout (a minute) would have ended it otherwise.
+    assert!(started.elapsed() < SLACK, "{err}: {:?}", started.elapsed());
+    // Consumed by that call: a later cancel-free call is not interrupted.
+    assert_eq!(plugin.call::<&[u8], &[u8]>("echo", b"x").unwrap(), b"x");
+}
+
 #[test]
 fn one_instance_timing_out_does_not_stop_another() {
     let cache_dir = tempfile::tempdir().unwrap();

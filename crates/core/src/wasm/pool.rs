@@ -12,6 +12,12 @@ use super::compiled::CompiledWasm;
 use super::host_functions::{InstanceHost, SharedHost, init_logging, instance_functions};
 use crate::error::{ErrorCode, ModelportError, Result};
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 struct Slot {
     plugin: Plugin,
     host: UserData<InstanceHost>,
@@ -35,6 +41,9 @@ pub struct Lease {
     /// Set when the instance must not be reused: it failed in a way that may leave it broken,
     /// or its call was abandoned, or it holds state (a stream parser) that was not cleaned up.
     discard: Arc<AtomicBool>,
+    /// Whether a call of the instance is under way: an interrupt is sent only then (Extism keeps
+    /// a cancel that comes before the call has started, for the call it then starts).
+    in_call: Arc<Mutex<bool>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -93,6 +102,7 @@ impl InstancePool {
             slot: Some(slot),
             pool: self.clone(),
             discard: Arc::new(AtomicBool::new(false)),
+            in_call: Arc::new(Mutex::new(false)),
             _permit: permit,
         })
     }
@@ -108,6 +118,7 @@ impl Lease {
         Interrupter {
             handle: self.slot().plugin.cancel_handle(),
             discard: self.discard.clone(),
+            in_call: self.in_call.clone(),
         }
     }
 
@@ -141,11 +152,13 @@ impl Lease {
     ) -> Result<Vec<u8>> {
         let plugin_name = self.pool.shared.plugin.clone();
         self.with_host(|host| host.begin_call(cancel.clone()))?;
+        *lock(&self.in_call) = true;
         let outcome = self
             .slot()
             .plugin
             .call::<&[u8], &[u8]>(function, input)
             .map(<[u8]>::to_vec);
+        *lock(&self.in_call) = false;
         let denial = self.with_host(InstanceHost::take_denial).ok().flatten();
         outcome.map_err(|err| {
             let interrupted = cancel.is_cancelled() || self.pool.shared.shutdown.is_cancelled();
@@ -169,13 +182,19 @@ impl Lease {
 pub struct Interrupter {
     handle: CancelHandle,
     discard: Arc<AtomicBool>,
+    in_call: Arc<Mutex<bool>>,
 }
 
 impl Interrupter {
-    /// Stops the running Wasm code at its next epoch check.
+    /// Stops the running Wasm code at its next epoch check, or the call about to start as it
+    /// starts. Between calls it only marks the instance: a cancel sent then would stop the next
+    /// call of an instance already back in the pool.
     pub fn interrupt(&self) {
         self.discard.store(true, Ordering::Relaxed);
-        let _ = self.handle.cancel();
+        let in_call = lock(&self.in_call);
+        if *in_call {
+            let _ = self.handle.cancel();
+        }
     }
 }
 

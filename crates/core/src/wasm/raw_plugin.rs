@@ -297,10 +297,17 @@ impl RawWasmPlugin {
         let plugin = self.instance_in(&mut slot)?;
         self.board.begin(id, self.timeout);
         {
+            // Under the lock `close` and `cancel` take: either they see this call running, or
+            // it sees them.
             let mut calls = lock(&self.calls);
             if calls.cancelled.remove(&id) {
                 return Err(ModelportError::aborted(format!(
                     "{function} was cancelled before it started"
+                )));
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(ModelportError::aborted(format!(
+                    "{function}: the plugin was closed"
                 )));
             }
             calls.running = Some((id, plugin.cancel_handle()));
@@ -311,9 +318,10 @@ impl RawWasmPlugin {
             calls.running = None;
             calls.cancelled.remove(&id)
         };
-        if function == "_start" {
+        if function == "_start" || cancelled {
             // A WASI command's `_start` ends its instance's life (Extism would reset the store):
-            // the next call gets a fresh instance, with its start-up code run again.
+            // the next call gets a fresh instance, with its start-up code run again. So does a
+            // cancel, even one that came as the call ended (it would interrupt the next call).
             *slot = None;
         }
         match outcome {
@@ -350,8 +358,11 @@ impl RawWasmPlugin {
 
     /// Ends the plugin: later calls fail with `ABORTED`; a running call is interrupted.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        let running = lock(&self.calls).running.as_ref().map(|(id, _)| *id);
+        let running = {
+            let calls = lock(&self.calls);
+            self.closed.store(true, Ordering::Release);
+            calls.running.as_ref().map(|(id, _)| *id)
+        };
         if let Some(id) = running {
             self.cancel(id);
         }
