@@ -86,6 +86,9 @@ export interface MockOpenAI {
   close(): Promise<void>
 }
 
+/** How long the server keeps an idle connection open (see `keepAliveTimeout` below). */
+const IDLE_CONNECTION_MS = 120_000
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -534,6 +537,12 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       else if (!res.destroyed) res.destroy()
     })
   })
+  // Node closes a connection idle for 5 s by default, and it counts from its own clock: when the
+  // process is too busy to read for that long (a loaded test worker, emulation), it closes one
+  // whose next request already waits, and the client gets ECONNRESET for a request the server
+  // never saw. Kept longer than clients keep idle connections (modelport 90 s), the client always
+  // closes first.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
