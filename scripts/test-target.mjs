@@ -91,6 +91,8 @@ try {
         ...runEnvironment(triple),
         MODELPORT_TEST_NATIVE_DIR: nativeBuildDir(triple),
         MODELPORT_TEST_TIME_SCALE: String(target.timeScale),
+        // Memory bounds allow for the emulator's own memory in the process (helpers.ts).
+        ...(target.qemu ? { MODELPORT_TEST_EMULATOR: `qemu-${target.qemu}` } : {}),
         // tsx's esbuild has a binary per platform; the host's runs natively beside the emulated Node.
         ESBUILD_BINARY_PATH: join(root, 'node_modules', '@esbuild', 'linux-x64', 'bin', 'esbuild'),
       },
