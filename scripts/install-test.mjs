@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util'
 import { build, nativeBuildDir, root } from './build.mjs'
 import { freePort } from './free-port.mjs'
 import { nodeBinary } from './cached-packages.mjs'
-import { enableEmulation, runEnvironment, targetNodes, tripleOf } from './cross-targets.mjs'
+import { crossTarget, enableEmulation, runEnvironment, targetNodes, tripleOf } from './cross-targets.mjs'
 import { mainPackageFiles, packedFiles, platformPackageFiles } from './package-contents.mjs'
 import { mainPackageDir, stageHostPackages, stagePackages } from './stage-packages.mjs'
 
@@ -63,6 +63,7 @@ function platformUnderTest(cross, work) {
       triple: undefined,
       node: process.execPath,
       otherNodes: platform === 'linux-x64-gnu' ? OTHER_NODES.map((version) => nodeBinary(version)) : [],
+      versions: [process.versions.node, ...(platform === 'linux-x64-gnu' ? OTHER_NODES : [])],
       binDir: undefined,
     }
   }
@@ -76,7 +77,16 @@ function platformUnderTest(cross, work) {
   // glibc's whatever Node runs npm (Alpine's is musl's): for a musl platform the user here says
   // which C library their Node has, as `npm install --libc=musl` does.
   const libc = cross.endsWith('-musl') ? { npm_config_libc: 'musl' } : {}
-  return { platform: cross, triple, node, otherNodes, binDir, env: { ...runEnvironment(triple), ...libc } }
+  const versions = crossTarget(triple).nodes
+  return {
+    platform: cross,
+    triple,
+    node,
+    otherNodes,
+    versions,
+    binDir,
+    env: { ...runEnvironment(triple), ...libc },
+  }
 }
 
 function step(text) {
@@ -398,7 +408,7 @@ async function main() {
     }
     const nodes = [under.node, ...under.otherNodes]
     step(
-      `the installed package on ${platform} under Node ${nodes.length > 1 ? '20, 22 and 24' : process.version} (CommonJS require and ESM import)`,
+      `the installed package on ${platform} under Node ${under.versions.join(', ')} (CommonJS require and ESM import)`,
     )
     for (const node of nodes) {
       for (const file of ['check.cjs', 'check.mjs']) {
