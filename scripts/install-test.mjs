@@ -58,12 +58,13 @@ const libraryExtension = process.platform === 'darwin' ? 'dylib' : 'so'
 function platformUnderTest(cross, work) {
   if (!cross) {
     const platform = currentPlatform()
+    const others = platform === 'linux-x64-gnu' ? OTHER_NODES : []
     return {
       platform,
       triple: undefined,
       node: process.execPath,
-      otherNodes: platform === 'linux-x64-gnu' ? OTHER_NODES.map((version) => nodeBinary(version)) : [],
-      versions: [process.versions.node, ...(platform === 'linux-x64-gnu' ? OTHER_NODES : [])],
+      otherNodes: others.map((version) => nodeBinary(version)),
+      versions: [process.versions.node, ...others],
       binDir: undefined,
     }
   }

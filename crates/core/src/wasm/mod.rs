@@ -42,3 +42,10 @@ pub use sdk_plugin::open_wasm_sdk_plugin;
 pub use user_functions::{
     CallBoard, CallLimits, HostCall, UserFunction, UserFunctionHost, UserFunctions, WaitEnd,
 };
+
+/// Locks `mutex`, also after a panic while it was held (what it guards stays usable).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -10,13 +10,8 @@ use super::call_error::{call_error, poisons_instance};
 use super::call_thread::{CallThread, Job};
 use super::compiled::CompiledWasm;
 use super::host_functions::{InstanceHost, SharedHost, init_logging, instance_functions};
+use super::lock;
 use crate::error::{ErrorCode, ModelportError, Result};
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 struct Slot {
     plugin: Plugin,

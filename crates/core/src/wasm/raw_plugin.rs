@@ -12,6 +12,7 @@ use super::call_error::{call_error, poisons_instance};
 use super::call_thread::{CallThread, run_on};
 use super::compiled::CompiledWasm;
 use super::extism_http::{self, ExtismHttp};
+use super::lock;
 use super::module_cache::ModuleCache;
 use super::module_info::{ModuleInfo, check_sha256};
 use super::options::WasmOptions;
@@ -62,12 +63,6 @@ pub struct RawWasmPlugin {
 struct CallState {
     running: Option<(CallId, CancelHandle)>,
     cancelled: HashSet<CallId>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl RawWasmPlugin {
